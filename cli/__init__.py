@@ -1,0 +1,1 @@
+"""Command-line entry points: digit-train, digit-compare, digit-export, digit-classify."""

@@ -1,0 +1,1 @@
+"""Training stage: MNIST -> sequence model -> checkpoint (+ metrics). Needs the [train] extra."""

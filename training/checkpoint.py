@@ -1,0 +1,84 @@
+"""One checkpoint file: weights, model config, recipe, metrics, versions and the state to resume.
+
+Only tensors and plain Python values are stored, so it loads with torch.load(weights_only=True).
+It is written atomically: a temporary file in the same folder, then a rename.
+"""
+
+import os
+import platform
+from pathlib import Path
+
+import torch
+
+from .. import __version__
+from .model import DigitRNN, ModelConfig
+
+FORMAT = "lstm-digits-checkpoint/1"
+REQUIRED_KEYS = ("format", "model_config", "recipe", "state_dict", "metrics", "versions")
+
+
+class CheckpointError(Exception):
+    """A checkpoint path that is missing, unreadable or not one of ours."""
+
+
+def versions() -> dict:
+    import torchvision
+
+    return {
+        "lstm_digits": __version__,
+        "torch": str(torch.__version__),  # a TorchVersion object, which weights_only refuses
+        "torchvision": str(torchvision.__version__),
+        "python": platform.python_version(),
+    }
+
+
+def save_checkpoint(path: Path, payload: dict) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        with open(temporary, "wb") as handle:
+            torch.save({"format": FORMAT, **payload}, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def load_checkpoint(path: Path) -> dict:
+    path = Path(path)
+    if not path.exists():
+        raise CheckpointError(f"{path}: no such file")
+    if path.is_dir():
+        raise CheckpointError(f"{path}: is a folder, not a checkpoint file")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # torch raises many kinds for a file that isn't a checkpoint
+        raise CheckpointError(f"{path}: not a readable checkpoint ({_reason(error)})") from None
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise CheckpointError(f"{path}: not an lstm-digits checkpoint (expected format {FORMAT})")
+    missing = [key for key in REQUIRED_KEYS if key not in payload]
+    if missing:
+        raise CheckpointError(f"{path}: checkpoint is missing {', '.join(missing)}")
+    return payload
+
+
+def _reason(error: Exception) -> str:
+    """The informative line of torch.load's (long, multi-line) error."""
+    text = str(error).strip()
+    for line in text.splitlines():
+        if "WeightsUnpickler error:" in line:
+            return "it holds pickled code: " + line.split("WeightsUnpickler error:", 1)[1].strip()[:160]
+    return (text.splitlines()[0] if text else type(error).__name__)[:160]
+
+
+def load_model(path: Path) -> tuple[DigitRNN, dict]:
+    """The trained model, in eval mode, and the checkpoint it came from."""
+    checkpoint = load_checkpoint(path)
+    try:
+        model = DigitRNN(ModelConfig(**checkpoint["model_config"]))
+        model.load_state_dict(checkpoint["state_dict"])
+    except (TypeError, ValueError, RuntimeError) as error:
+        raise CheckpointError(f"{path}: weights do not fit the model config ({str(error).splitlines()[0]})") from None
+    return model.eval(), checkpoint

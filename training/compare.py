@@ -1,0 +1,147 @@
+"""The tutorial's table, re-run with the tutorial's recipe and with ours, and the chosen model.
+
+Each run is an ordinary checkpoint under the runs folder; a finished one is reused and an
+interrupted one resumed, so the comparison can be stopped and started again.
+"""
+
+import datetime
+import json
+import os
+import platform
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from .checkpoint import load_checkpoint
+from .data import load_mnist
+from .model import ModelConfig
+from .recipes import get_recipe
+from .train import TrainConfig, train
+
+TUTORIAL_MODELS = {
+    "LSTM A": ModelConfig(cell="lstm", layers=1, hidden=100),
+    "LSTM B": ModelConfig(cell="lstm", layers=2, hidden=100),
+    "LSTM C": ModelConfig(cell="lstm", layers=3, hidden=100),
+    "RNN A": ModelConfig(cell="rnn-relu", layers=1, hidden=100),
+    "RNN B": ModelConfig(cell="rnn-relu", layers=2, hidden=100),
+    "RNN C": ModelConfig(cell="rnn-tanh", layers=2, hidden=100),
+}
+# Two validation accuracies this close are a tie (5 of the 5,000 validation images); the smaller model wins.
+TIE = 0.001
+
+
+@dataclass
+class Run:
+    name: str
+    recipe: str
+    checkpoint: Path
+    summary: dict
+    curve: list[tuple[int, float]]  # (iteration, validation accuracy)
+
+
+def _slug(name: str, recipe: str) -> str:
+    return f"{name.lower().replace(' ', '-')}-{recipe}"
+
+
+def run_comparison(data_dir, runs_dir: Path, recipes=("seed", "default"), iterations=None, seed=0,
+                   progress=True, log=print) -> list[Run]:
+    mnist = load_mnist(data_dir)
+    runs = []
+    for recipe_name in recipes:
+        for name, model_config in TUTORIAL_MODELS.items():
+            checkpoint_path = Path(runs_dir) / f"{_slug(name, recipe_name)}.pt"
+            recipe = get_recipe(recipe_name, iterations)
+            finished = checkpoint_path.exists() and load_checkpoint(checkpoint_path).get("complete")
+            if finished:
+                log(f"{name}, {recipe_name} recipe: reusing {checkpoint_path}")
+            else:
+                log(f"{name}, {recipe_name} recipe: training {model_config}")
+                train(TrainConfig(output=checkpoint_path, model=model_config, recipe=recipe, seed=seed,
+                                  resume=True, progress=progress), mnist=mnist)
+            history = load_checkpoint(checkpoint_path)["metrics"]
+            curve = [(m["iteration"], m["val_accuracy"]) for m in history if "val_accuracy" in m and not m.get("final")]
+            runs.append(Run(name, recipe_name, checkpoint_path, history[-1], curve))
+    return runs
+
+
+def choose(runs: list[Run]) -> Run:
+    """Best validation accuracy; within TIE of the best, the model with fewest parameters."""
+    best = max(run.summary["val_accuracy"] for run in runs)
+    contenders = [run for run in runs if run.summary["val_accuracy"] >= best - TIE]
+    return min(contenders, key=lambda run: (run.summary["parameters"], -run.summary["val_accuracy"]))
+
+
+def markdown_table(runs: list[Run]) -> str:
+    lines = [
+        "| model | cell | layers | hidden | recipe | parameters | val accuracy | test accuracy | train time | stalled |",
+        "|---|---|---|---|---|---:|---:|---:|---:|---|",
+    ]
+    for run in runs:
+        s = run.summary
+        lines.append(
+            f"| {run.name} | {s['cell']} | {s['layers']} | {s['hidden']} | {run.recipe} | {s['parameters']:,} "
+            f"| {s['val_accuracy']:.2%} | {s['test_accuracy']:.2%} | {s['train_seconds']:.0f} s "
+            f"| {'yes' if s['stalled'] else 'no'} |"
+        )
+    return "\n".join(lines)
+
+
+def plot_curves(runs: list[Run], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    recipes = list(dict.fromkeys(run.recipe for run in runs))
+    figure, axes = plt.subplots(1, len(recipes), figsize=(6 * len(recipes), 4.2), squeeze=False)
+    for axis, recipe in zip(axes[0], recipes):
+        for run in (r for r in runs if r.recipe == recipe):
+            iterations, accuracy = zip(*run.curve)
+            axis.plot(iterations, [100 * a for a in accuracy], marker=".", label=run.name)
+        axis.set_title(f"{recipe} recipe")
+        axis.set_xlabel("iteration")
+        axis.set_ylabel("validation accuracy (%)")
+        axis.set_ylim(0, 100)
+        axis.grid(alpha=0.3)
+        axis.legend(loc="lower right")
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def write_report(runs: list[Run], docs_dir: Path, command: str) -> tuple[Path, Run]:
+    docs_dir = Path(docs_dir)
+    docs_dir.mkdir(parents=True, exist_ok=True)
+    chosen = choose(runs)
+    plot_curves(runs, docs_dir / "comparison.png")
+    s = chosen.summary
+    machine = f"{platform.machine()}, {os.cpu_count()} CPU cores, torch {torch.__version__}, Python {platform.python_version()}"
+    report = "\n".join([
+        "# Comparison: the tutorial's models, with the tutorial's recipe and with ours",
+        "",
+        f"Measured on {datetime.date.today().isoformat()} ({machine}) with:",
+        "",
+        f"    {command}",
+        "",
+        "Validation is the fixed 5,000 images held out of the training set and decides everything;",
+        "test (the official 10,000) is reported once at the end of each run. Train time is the time",
+        "spent in training steps, without evaluation. The `seed` recipe is the tutorial's (SGD, lr 0.1,",
+        "batch 100, 3,000 iterations); `default` is ours (see `training/recipes.py`).",
+        "",
+        markdown_table(runs),
+        "",
+        f"**Chosen model: {chosen.name} with the {chosen.recipe} recipe** ({s['cell']}, {s['layers']} layer(s), "
+        f"{s['hidden']} hidden, {s['parameters']:,} parameters): validation {s['val_accuracy']:.2%}, "
+        f"test {s['test_accuracy']:.2%}. Rule: best validation accuracy; within {TIE:.1%} of the best, "
+        "the model with fewer parameters wins.",
+        "",
+        "![validation accuracy against iteration](comparison.png)",
+        "",
+    ])
+    (docs_dir / "COMPARISON.md").write_text(report)
+    (docs_dir / "comparison.json").write_text(json.dumps(
+        {"chosen": {"name": chosen.name, "recipe": chosen.recipe},
+         "runs": [{"name": r.name, "recipe": r.recipe, **r.summary, "curve": r.curve} for r in runs]},
+        indent=1))
+    return docs_dir / "COMPARISON.md", chosen

@@ -1,0 +1,99 @@
+"""MODEL_CARD.md: what the exported model is, how well it does, how to check and use it."""
+
+import json
+from pathlib import Path
+
+from .metadata import sha256
+from .parity import table
+
+
+def _size(path: Path) -> str:
+    size = path.stat().st_size
+    return f"{size / 1e6:.2f} MB" if size >= 1e5 else f"{size / 1e3:.1f} kB"
+
+
+def write_card(folder: Path, files: list[str], metadata: dict[str, str], parity: dict, parameters: int,
+               onnx_test_accuracy: float, architecture: str) -> Path:
+    config = json.loads(metadata["model_config"])
+    training = json.loads(metadata["training"])
+    exporter = json.loads(metadata["exporter"])
+    contract = json.loads(metadata["input"])
+    worst = max(row["max_abs_logit_diff"] for row in parity["rows"])
+    file_rows = "\n".join(f"| `{name}` | {_size(folder / name)} | `{sha256(folder / name)}` |" for name in files)
+    direction = "bidirectional " if config["bidirectional"] else ""
+    text = f"""# Model card: {direction}{config['cell'].upper()} digit classifier
+
+A recurrent network that reads a 28x28 image of a handwritten digit as 28 time steps (rows) of
+28 pixels and answers which of the digits 0-9 it is.
+
+## Architecture
+{config['layers']} {direction}{config['cell']} layer(s) of {config['hidden']} hidden units, then a linear layer to 10 logits;
+{parameters:,} parameters. Normalisation is inside the graph.
+
+```
+{architecture}
+```
+
+## Accuracy
+| measured on | accuracy |
+|---|---:|
+| MNIST validation (5,000 held out of training), PyTorch | {training.get('val_accuracy', float('nan')):.2%} |
+| MNIST test (10,000), PyTorch | {training.get('test_accuracy', float('nan')):.2%} |
+| MNIST test (10,000), `model.onnx` in onnxruntime | {onnx_test_accuracy:.2%} |
+
+Trained with the `{training['recipe']}` recipe for {training.get('iterations', '?')} iterations (seed {training['seed']}),
+torch {training['versions']['torch']}.
+
+## Input contract
+- input `{contract['name']}`: float32 `[batch, 28, 28]` in [0, 1], {contract['polarity']}, {contract['layout']};
+  any batch size.
+- outputs `logits` and `probabilities` (softmax), both `[batch, 10]`; labels `0`-`9`.
+- Real photos and drawings must first be brought into MNIST form (see `preprocessing` in the
+  metadata): bright ink on black, longest side of the digit 20 px, centred by mass in 28x28.
+  `lstm_digits.runtime` does this.
+- All of this is in the ONNX file's `metadata_props` (`input`, `labels`, `preprocessing`,
+  `model_config`, `training`, `source_checkpoint_sha256`, `exporter`).
+
+## Files
+| file | size | sha256 |
+|---|---:|---|
+{file_rows}
+
+Exported with torch {exporter['torch']}, onnx {exporter['onnx']}, onnxscript {exporter['onnxscript']},
+ONNX opset {exporter['opset']}; from checkpoint sha256 `{metadata['source_checkpoint_sha256']}`.
+`model.torchscript.pt` is TorchScript, deprecated since PyTorch 2.11: prefer `model.pt2`
+(`torch.export.load`), or the ONNX file.
+
+## Parity
+Every export is checked against PyTorch eager on {parity['inputs']['mnist_test_digits']:,} MNIST test digits and
+{parity['inputs']['random_images']} random images, at batch sizes {', '.join(map(str, parity['batch_sizes']))}. Tolerance: max absolute
+logit difference {parity['tolerance']['max_abs_logit_diff']:.0e} and the same predicted digit in 100% of cases.
+Largest difference measured: {worst:.2e}.
+
+{table(parity)}
+
+`test_data_set_0/` holds ten MNIST test digits (`input_0.pb`) and the expected `logits` and
+`probabilities` (`output_0.pb`, `output_1.pb`) as ONNX TensorProtos, to check the file in any runtime.
+
+## Use it
+Python, with onnxruntime and numpy only:
+```python
+import numpy as np, onnxruntime as ort
+session = ort.InferenceSession("model.onnx", providers=["CPUExecutionProvider"])
+images = np.zeros((1, 28, 28), np.float32)          # MNIST-form pixels in [0, 1]
+logits, probabilities = session.run(None, {{"image": images}})
+print(probabilities.argmax(1))
+```
+
+JavaScript (Node.js), with onnxruntime-node:
+```js
+const ort = require("onnxruntime-node");
+const session = await ort.InferenceSession.create("model.onnx");
+const image = new ort.Tensor("float32", new Float32Array(28 * 28), [1, 28, 28]);
+const {{ probabilities }} = await session.run({{ image }});
+console.log(probabilities.data.indexOf(Math.max(...probabilities.data)));
+```
+"""
+    path = folder / "MODEL_CARD.md"
+    path.write_text(text)
+    return path

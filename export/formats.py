@@ -1,0 +1,98 @@
+"""Writing the model in each format: ONNX (with its metadata), TorchScript and torch.export."""
+
+import contextlib
+import io
+import warnings
+from pathlib import Path
+
+import onnx
+import torch
+from torch import nn
+
+from .rnn_onnx import CUSTOM_TRANSLATIONS
+
+OPSET = 18
+MAX_BATCH = 65_536
+INPUT_NAME = "image"
+OUTPUT_NAMES = ("logits", "probabilities")
+
+
+class WithProbabilities(nn.Module):
+    """The exported graph: logits and their softmax, so users need no post-processing."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, image: torch.Tensor):
+        logits = self.model(image)
+        return logits, torch.softmax(logits, dim=-1)
+
+
+def _example(batch: int = 2) -> torch.Tensor:
+    return torch.rand(batch, 28, 28)
+
+
+def _batch_dim():
+    return {0: torch.export.Dim("batch", min=1, max=MAX_BATCH)}
+
+
+@contextlib.contextmanager
+def _quiet_torch():
+    """The exporters narrate on stdout and warn about their own internals; our users see neither.
+    What matters is checked afterwards, by the parity check."""
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore", category=UserWarning)
+        warnings.simplefilter("ignore", category=FutureWarning)
+        warnings.simplefilter("ignore", category=DeprecationWarning)
+        yield
+
+
+def export_onnx(model: nn.Module, path: Path, metadata: dict[str, str], doc: str) -> None:
+    with _quiet_torch():
+        program = torch.onnx.export(
+            WithProbabilities(model).eval(),
+            (_example(),),
+            dynamo=True,
+            input_names=[INPUT_NAME],
+            output_names=list(OUTPUT_NAMES),
+            dynamic_shapes=(_batch_dim(),),
+            opset_version=OPSET,
+            custom_translation_table=CUSTOM_TRANSLATIONS,
+            verbose=False,
+        )
+    proto = program.model_proto
+    # The exporter names the dynamic dimension after the Dim; outputs get the same name.
+    for value in (*proto.graph.input, *proto.graph.output):
+        value.type.tensor_type.shape.dim[0].dim_param = "batch"
+    proto.producer_name = "lstm-digits"
+    proto.doc_string = doc
+    del proto.metadata_props[:]
+    for key, value in metadata.items():
+        proto.metadata_props.add(key=key, value=value)
+    onnx.checker.check_model(proto, full_check=True)
+    onnx.save(proto, str(path))
+
+
+def export_torchscript(model: nn.Module, path: Path) -> None:
+    # TorchScript is deprecated since PyTorch 2.11 but still asked for by some consumers; the
+    # deprecation warnings are expected here and silenced, and parity proves the file works.
+    with _quiet_torch():
+        traced = torch.jit.trace(WithProbabilities(model).eval(), (_example(),), check_trace=False)
+        torch.jit.save(traced, str(path))
+
+
+def load_torchscript(path: Path):
+    with _quiet_torch():
+        return torch.jit.load(str(path), map_location="cpu")
+
+
+def export_program(model: nn.Module, path: Path) -> None:
+    with _quiet_torch():
+        program = torch.export.export(WithProbabilities(model).eval(), (_example(),), dynamic_shapes=(_batch_dim(),))
+        torch.export.save(program, str(path))
+
+
+def load_program(path: Path):
+    with _quiet_torch():
+        return torch.export.load(str(path)).module()

@@ -1,0 +1,73 @@
+"""The ONNX file's metadata_props: the input contract and where the model came from.
+
+Every value is a JSON string. The runtime reads `input`, `labels` and `preprocessing`;
+nothing in it is copied by hand from the training code.
+"""
+
+import hashlib
+import json
+from pathlib import Path
+
+import onnx
+import onnxscript
+import torch
+
+from .. import __version__
+from ..training import contract
+from .formats import INPUT_NAME, OPSET, OUTPUT_NAMES
+
+METADATA_VERSION = "1"
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def input_contract() -> dict:
+    return {
+        "name": INPUT_NAME,
+        "shape": ["batch", contract.IMAGE_SIZE, contract.IMAGE_SIZE],
+        "dtype": "float32",
+        "range": list(contract.PIXEL_RANGE),
+        "layout": "rows are time steps: image[n, row, column]",
+        "polarity": contract.POLARITY,
+        "normalisation": f"inside the graph: (x - {contract.MNIST_MEAN}) / {contract.MNIST_STD}",
+    }
+
+
+def preprocessing() -> dict:
+    return {
+        "canvas": contract.IMAGE_SIZE,
+        "digit_box": contract.DIGIT_BOX,
+        "placement": contract.PLACEMENT,
+        "polarity": contract.POLARITY,
+        "description": (
+            "MNIST form: bright ink on a black background, the digit's bounding box scaled so its "
+            f"longest side is {contract.DIGIT_BOX} px (aspect kept, anti-aliased), then placed in a "
+            f"{contract.IMAGE_SIZE}x{contract.IMAGE_SIZE} canvas with its centre of mass at the centre"
+        ),
+    }
+
+
+def build(checkpoint: dict, checkpoint_path: Path) -> dict[str, str]:
+    final = checkpoint["metrics"][-1] if checkpoint["metrics"] else {}
+    training = {key: final[key] for key in ("val_accuracy", "test_accuracy", "iterations", "train_seconds") if key in final}
+    training.update(recipe=checkpoint["recipe"]["name"], seed=checkpoint.get("seed"), versions=checkpoint["versions"])
+    values = {
+        "lstm_digits.metadata_version": METADATA_VERSION,
+        "input": input_contract(),
+        "outputs": {"logits": ["batch", len(contract.LABELS)], "probabilities": ["batch", len(contract.LABELS)],
+                    "order": list(OUTPUT_NAMES)},
+        "labels": contract.LABELS,
+        "preprocessing": preprocessing(),
+        "model_config": checkpoint["model_config"],
+        "training": training,
+        "source_checkpoint_sha256": sha256(checkpoint_path),
+        "exporter": {"lstm_digits": __version__, "torch": str(torch.__version__), "onnx": onnx.__version__,
+                     "onnxscript": onnxscript.__version__, "opset": OPSET},
+    }
+    return {key: value if isinstance(value, str) else json.dumps(value) for key, value in values.items()}

@@ -1,0 +1,107 @@
+"""checkpoint -> a folder of exported files, validated, written all at once or not at all.
+
+Everything is written into a temporary folder beside the destination and moved into place only
+after the parity check has passed, so a half-written export never looks complete.
+"""
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from onnx import numpy_helper
+
+from ..training.checkpoint import load_model
+from ..training.data import load_mnist, to_float
+from ..training.model import describe, parameter_count
+from . import formats, metadata, parity
+from .card import write_card
+
+ONNX, TORCHSCRIPT, PROGRAM = "model.onnx", "model.torchscript.pt", "model.pt2"
+PARITY_DIGITS = 1000
+
+
+class ExportError(Exception):
+    """The export could not be written, or it does not compute what PyTorch computes."""
+
+
+def _check_destination(output_dir: Path) -> None:
+    if output_dir.exists() and not output_dir.is_dir():
+        raise ExportError(f"{output_dir}: exists and is not a folder")
+    parent = output_dir.parent
+    while not parent.exists():
+        parent = parent.parent
+    if not (parent.is_dir() and os.access(parent, os.W_OK) and parent.stat().st_mode & 0o222):
+        raise ExportError(f"{output_dir}: cannot write there ({parent} is not writable)")
+
+
+def write_test_data(folder: Path, model, images: np.ndarray) -> None:
+    """ONNX model zoo layout: input_0.pb and one output_K.pb per output, as TensorProtos."""
+    import torch
+
+    folder.mkdir()
+    with torch.no_grad():
+        outputs = formats.WithProbabilities(model)(torch.from_numpy(images))
+    tensors = [(formats.INPUT_NAME, images)] + [(name, out.numpy()) for name, out in zip(formats.OUTPUT_NAMES, outputs)]
+    for index, (name, array) in enumerate(tensors):
+        file = folder / ("input_0.pb" if index == 0 else f"output_{index - 1}.pb")
+        file.write_bytes(numpy_helper.from_array(array, name=name).SerializeToString())
+
+
+def _one_of_each_digit(images: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    return images[[int(np.flatnonzero(labels == digit)[0]) for digit in range(10)]]
+
+
+def export_checkpoint(checkpoint_path: Path, output_dir: Path, data_dir=None, log=print,
+                      parity_digits: int = PARITY_DIGITS, random_images: int = 256) -> dict:
+    checkpoint_path, output_dir = Path(checkpoint_path), Path(output_dir)
+    model, checkpoint = load_model(checkpoint_path)
+    _check_destination(output_dir)
+    test = load_mnist(data_dir).test
+    test_images, test_labels = to_float(test.images).numpy(), test.labels.numpy()
+
+    output_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.partial-", dir=output_dir.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    staging.chmod(0o777 & ~umask)  # mkdtemp makes it private; the export is an ordinary folder
+    try:
+        props = metadata.build(checkpoint, checkpoint_path)
+        log(f"exporting {checkpoint_path} -> {output_dir}")
+        formats.export_onnx(model, staging / ONNX, props, doc="Handwritten digit classifier; see metadata_props.")
+        formats.export_torchscript(model, staging / TORCHSCRIPT)
+        formats.export_program(model, staging / PROGRAM)
+        write_test_data(staging / "test_data_set_0", model, _one_of_each_digit(test_images, test_labels))
+
+        log(f"checking parity on {parity_digits} MNIST test digits and {random_images} random images ...")
+        runners = parity.backends(model, staging / ONNX, formats.load_torchscript(staging / TORCHSCRIPT),
+                                  formats.load_program(staging / PROGRAM))
+        report = parity.check(runners, test_images[:parity_digits], random_images)
+        report["onnx_test_accuracy"] = parity.onnx_accuracy(staging / ONNX, test_images, test_labels)
+        report["pytorch_test_accuracy"] = checkpoint["metrics"][-1].get("test_accuracy") if checkpoint["metrics"] else None
+        if not report["passed"]:
+            failed = [r for r in report["rows"] if not r["passed"]]
+            worst = max(failed, key=lambda r: r["max_abs_logit_diff"])
+            raise ExportError(
+                f"parity check failed for {checkpoint_path}: {worst['backend']} at batch {worst['batch_size']} "
+                f"differs by {worst['max_abs_logit_diff']:.2e} (tolerance {parity.TOLERANCE:.0e}), same digit in "
+                f"{worst['prediction_agreement']:.2%}; nothing was written to {output_dir}\n{parity.table(report)}"
+            )
+        (staging / "parity.json").write_text(json.dumps(report, indent=1))
+        files = [ONNX, TORCHSCRIPT, PROGRAM, "parity.json", "test_data_set_0/input_0.pb",
+                 "test_data_set_0/output_0.pb", "test_data_set_0/output_1.pb"]
+        write_card(staging, files, props, report, parameter_count(model), report["onnx_test_accuracy"], describe(model))
+
+        # Into place: the old folder (if any) steps aside, the new one takes its name, the old one goes.
+        previous = None
+        if output_dir.exists():
+            previous = output_dir.with_name(f".{output_dir.name}.previous-{os.getpid()}")
+            os.rename(output_dir, previous)
+        os.rename(staging, output_dir)
+        if previous is not None:
+            shutil.rmtree(previous, ignore_errors=True)
+        return report
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)

@@ -1,0 +1,7 @@
+"""The shipped default model (installed as package data): models/default/, as written by
+`digit-export`, with its model card, parity report and test data. Rebuild it with `make model`."""
+
+from pathlib import Path
+
+DEFAULT_DIR = Path(__file__).resolve().parent / "default"
+DEFAULT_MODEL = DEFAULT_DIR / "model.onnx"

@@ -1,0 +1,143 @@
+"""DigitClassifier: an exported model.onnx in onnxruntime, fed images brought into MNIST form.
+
+The input contract (input name, size, labels, preprocessing) is read from the ONNX file's
+metadata; this module knows nothing of how the model was trained.
+"""
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import onnxruntime
+
+from .images import ImageError, open_image
+from .preprocess import Form, to_mnist_form
+
+
+class ModelError(Exception):
+    """A model file that is missing, not ONNX, or not made for this runtime."""
+
+
+@dataclass
+class Prediction:
+    digit: str | None  # the label, None when the image could not be classified
+    probability: float | None
+    top_k: list[tuple[str, float]] = field(default_factory=list)
+    error: str | None = None
+    image: np.ndarray | None = None  # what the model saw: [canvas, canvas] float32 in [0, 1]
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def default_model_path() -> Path:
+    from ..models import DEFAULT_MODEL
+
+    return DEFAULT_MODEL
+
+
+def session_options(threads: int | None = None, spinning: bool = False) -> onnxruntime.SessionOptions:
+    """Suited to a small recurrent model on a small CPU: at most two threads (the recurrence is
+    sequential, more threads only help large batches), no busy-waiting between calls, every graph
+    optimisation. `threads` overrides the thread count."""
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = threads if threads else min(2, os.cpu_count() or 1)
+    options.inter_op_num_threads = 1
+    options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
+    options.log_severity_level = 3  # errors only: onnxruntime's warnings are not our users' business
+    return options
+
+
+class DigitClassifier:
+    """Classify images of handwritten digits.
+
+    >>> classifier = DigitClassifier()                 # the shipped model
+    >>> classifier.predict("seven.png").digit          # one image -> Prediction (raises ImageError)
+    >>> classifier.predict(["a.png", pil_image, array]) # a batch -> list of Prediction (errors inside)
+    """
+
+    def __init__(self, model: str | Path | None = None, threads: int | None = None,
+                 options: onnxruntime.SessionOptions | None = None, batch_size: int = 256):
+        self.model_path = Path(model) if model is not None else default_model_path()
+        self.batch_size = batch_size
+        self.session = self._open_session(self.model_path, options or session_options(threads))
+        self.metadata = self.session.get_modelmeta().custom_metadata_map
+        self._read_contract()
+
+    @staticmethod
+    def _open_session(path: Path, options) -> onnxruntime.InferenceSession:
+        if not path.is_file():
+            raise ModelError(f"{path}: no such model file")
+        try:
+            return onnxruntime.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
+        except Exception as error:  # onnxruntime raises its own exception types for unreadable files
+            first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            raise ModelError(f"{path}: not a usable ONNX model ({first_line[:200]})") from None
+
+    def _read_contract(self) -> None:
+        path = self.model_path
+        try:
+            contract = json.loads(self.metadata["input"])
+            self.labels = json.loads(self.metadata["labels"])
+            self.form = Form.from_metadata(json.loads(self.metadata["preprocessing"]))
+        except (KeyError, ValueError, TypeError):
+            raise ModelError(f"{path}: no lstm-digits input contract in its metadata (input, labels, preprocessing)") from None
+        inputs = {i.name: i for i in self.session.get_inputs()}
+        self.input_name = contract.get("name")
+        if self.input_name not in inputs or len(inputs) != 1:
+            raise ModelError(f"{path}: the graph's inputs {list(inputs)} do not match the contract's {self.input_name!r}")
+        shape = inputs[self.input_name].shape
+        if len(shape) != 3 or shape[1:] != [self.form.canvas, self.form.canvas] or inputs[self.input_name].type != "tensor(float)":
+            raise ModelError(f"{path}: input {self.input_name} is {inputs[self.input_name].type} {shape}, "
+                             f"not float [batch, {self.form.canvas}, {self.form.canvas}]")
+        outputs = [o.name for o in self.session.get_outputs()]
+        if "probabilities" not in outputs:
+            raise ModelError(f"{path}: no 'probabilities' output (outputs: {outputs})")
+
+    # --- inference on images already in MNIST form ---
+
+    def probabilities(self, batch: np.ndarray) -> np.ndarray:
+        """[N, canvas, canvas] float32 in [0, 1] -> [N, len(labels)] probabilities."""
+        batch = np.ascontiguousarray(batch, dtype=np.float32)
+        parts = [self.session.run(["probabilities"], {self.input_name: batch[i : i + self.batch_size]})[0]
+                 for i in range(0, len(batch), self.batch_size)]
+        return np.concatenate(parts) if parts else np.zeros((0, len(self.labels)), np.float32)
+
+    def preprocess(self, source) -> np.ndarray:
+        """A path, image bytes, PIL image or array -> the model's input for it (ImageError if not)."""
+        if isinstance(source, np.ndarray) or hasattr(source, "mode"):
+            return to_mnist_form(source, self.form)
+        return to_mnist_form(open_image(source), self.form)
+
+    def predict(self, images, top_k: int = 1):
+        """One image (path, bytes, PIL image or array) -> Prediction, raising ImageError if it cannot
+        be classified. A list -> list of Prediction in the same order, failures carried in `error`."""
+        if isinstance(images, (list, tuple)):
+            return self._predict_many(images, top_k)
+        prediction = self._predict_many([images], top_k)[0]
+        if not prediction.ok:
+            raise ImageError(prediction.error)
+        return prediction
+
+    def _predict_many(self, sources, top_k: int) -> list[Prediction]:
+        results: list[Prediction] = []
+        for source in sources:
+            try:
+                results.append(Prediction(None, None, image=self.preprocess(source)))
+            except ImageError as error:
+                results.append(Prediction(None, None, error=str(error)))
+        good = [r for r in results if r.ok]
+        if good:
+            self._fill(good, self.probabilities(np.stack([r.image for r in good])), top_k)
+        return results
+
+    def _fill(self, predictions: list[Prediction], probabilities: np.ndarray, top_k: int) -> None:
+        order = np.argsort(-probabilities, axis=1)[:, : max(1, top_k)]
+        for prediction, row, ranked in zip(predictions, probabilities, order):
+            prediction.top_k = [(self.labels[i], float(row[i])) for i in ranked]
+            prediction.digit, prediction.probability = prediction.top_k[0]

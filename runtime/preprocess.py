@@ -1,0 +1,217 @@
+"""Bring a user's image into MNIST form: bright ink on black, digit scaled into a 20 px box,
+placed in 28x28 by its centre of mass. numpy and Pillow only.
+
+The steps, in order (see `to_mnist_form`):
+ 1. EXIF orientation        5. background suppression (paper, grid lines, shadows)
+ 2. alpha compositing       6. crop to the digit at full resolution
+ 3. grayscale               7. longest side to `digit_box` px, anti-aliased, aspect kept
+ 4. polarity                8. place in `canvas` x `canvas` by centre of mass
+The sizes come from the model's metadata (`preprocessing`), not from constants here.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, ImageFilter, ImageOps
+
+from .images import ImageError, NoDigitFound
+
+WORK_SIZE = 128  # the paper's brightness is estimated on a copy at most this many pixels across
+OPENING_FRACTION = 0.3  # ... with a filter this fraction of the image wide: wider than any stroke
+MIN_CONTRAST = 0.12  # ink must stand out from the background by this much (of full scale)
+INK_THRESHOLD = 0.45  # after scaling the ink to 1: a clear stroke; paper texture and grid lines are fainter
+EDGE_PX = 2  # pixels next to a clear stroke are its anti-aliased edge and are kept
+LINE_THRESHOLD = 0.12  # ruled and grid lines are looked for among pixels at least this bright
+LINE_LENGTH = 0.9  # a straight run across this fraction of the image is a printed line, not a stroke
+LINE_GAP = 2  # gaps this short (noise, JPEG) do not break a line
+MIN_INK_PIXELS = 4
+
+
+@dataclass(frozen=True)
+class Form:
+    canvas: int = 28
+    digit_box: int = 20
+
+    @classmethod
+    def from_metadata(cls, preprocessing: dict) -> "Form":
+        return cls(canvas=int(preprocessing["canvas"]), digit_box=int(preprocessing["digit_box"]))
+
+
+# --- 1-3: orientation, alpha, grayscale -> float32 in [0, 1] ---
+
+def _grayscale(image: Image.Image) -> np.ndarray:
+    image = ImageOps.exif_transpose(image)
+    if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+        pixels = np.asarray(image, dtype=np.float32)
+        return np.clip(pixels / (65535.0 if pixels.max() > 255 else 255.0), 0, 1)
+    if image.mode == "F":
+        pixels = np.asarray(image, dtype=np.float32)
+        top = pixels.max()
+        return np.clip(pixels / top if top > 1 else pixels, 0, 1)
+    if image.mode == "P":
+        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+    elif image.mode not in ("L", "RGB", "RGBA", "LA", "PA", "La", "RGBa", "1"):
+        image = image.convert("RGB")  # CMYK, YCbCr, LAB, HSV
+    if image.mode in ("RGBA", "LA", "PA", "La", "RGBa"):
+        rgba = np.asarray(image.convert("RGBA"), dtype=np.float32) / 255.0
+        alpha = rgba[..., 3]
+        gray = rgba[..., :3] @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+        if alpha.min() < 1.0:
+            # Transparent pixels take the background that makes the opaque strokes stand out:
+            # white behind dark strokes, black behind light ones.
+            opaque = alpha > 0.5
+            strokes_are_dark = opaque.any() and np.median(gray[opaque]) < 0.5
+            background = 1.0 if strokes_are_dark else 0.0
+            gray = gray * alpha + background * (1.0 - alpha)
+        return gray
+    return np.asarray(image.convert("L"), dtype=np.float32) / 255.0
+
+
+# --- 4: polarity ---
+
+def _make_ink_bright(gray: np.ndarray) -> np.ndarray:
+    """MNIST has bright ink on black. The border is mostly background: if it is nearer the light
+    end of the image's range than the dark end, the ink is dark, so invert."""
+    height, width = gray.shape
+    margin = max(1, min(height, width) // 20)
+    border = np.concatenate([gray[:margin].ravel(), gray[-margin:].ravel(), gray[:, :margin].ravel(), gray[:, -margin:].ravel()])
+    low, high = np.percentile(gray, [1, 99])
+    background = float(np.median(border))
+    return 1.0 - gray if background - low > high - background else gray
+
+
+# --- 5: background suppression ---
+
+def _square_filter(image: np.ndarray, size: int, reduce) -> np.ndarray:
+    """Minimum or maximum over a size x size square, as two 1-D passes (a square is separable)."""
+    half = size // 2
+    for axis in (0, 1):
+        padding = [(0, 0), (0, 0)]
+        padding[axis] = (half, half)
+        windows = np.lib.stride_tricks.sliding_window_view(np.pad(image, padding, mode="edge"), size, axis=axis)
+        image = reduce(windows, axis=-1)
+    return image
+
+
+def _background(ink: np.ndarray) -> np.ndarray:
+    """The paper's own brightness (gradients, shadows), by morphological opening: a minimum then a
+    maximum filter wider than any stroke erase the strokes and keep the paper. Done on a copy at
+    most WORK_SIZE px across (the paper is smooth), then scaled back up."""
+    height, width = ink.shape
+    scale = min(1.0, WORK_SIZE / max(height, width))
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    small = ink
+    if scale < 1.0:
+        small = np.asarray(Image.fromarray(ink, mode="F").resize(size, Image.Resampling.BOX))
+    kernel = max(3, int(OPENING_FRACTION * max(size)) | 1)
+    paper = _square_filter(_square_filter(small, kernel, np.min), kernel, np.max)
+    if scale < 1.0:
+        paper = np.asarray(Image.fromarray(paper, mode="F").resize((width, height), Image.Resampling.BILINEAR))
+    return np.minimum(paper, ink)
+
+
+def _run_lengths(mask: np.ndarray) -> np.ndarray:
+    """For each True pixel, the length of the horizontal run of True pixels it belongs to."""
+    height, width = mask.shape
+    index = np.broadcast_to(np.arange(width), mask.shape)
+    last_gap = np.maximum.accumulate(np.where(mask, -1, index), axis=1)
+    next_gap = np.minimum.accumulate(np.where(mask, width, index)[:, ::-1], axis=1)[:, ::-1]
+    return np.where(mask, next_gap - last_gap - 1, 0)
+
+
+def _ruled_lines(faint: np.ndarray) -> np.ndarray:
+    """Pixels on straight horizontal or vertical runs across nearly the whole image: the lines of
+    ruled or squared paper. A digit's strokes stay inside the digit; printed lines cross the page.
+    (So a digit cropped so tightly that a straight stroke spans 90% of the image loses that stroke.)"""
+    def closed(mask, axis):  # bridge gaps of up to LINE_GAP pixels along the run
+        out = mask.copy()
+        for shift in range(1, LINE_GAP + 1):
+            out |= np.roll(mask, shift, axis=axis) & np.roll(mask, -shift, axis=axis)
+        return out
+
+    horizontal = _run_lengths(closed(faint, 1)) >= LINE_LENGTH * faint.shape[1]
+    vertical = _run_lengths(closed(faint, 0).T).T >= LINE_LENGTH * faint.shape[0]
+    return (horizontal | vertical) & faint
+
+
+def _suppress_background(ink: np.ndarray) -> np.ndarray:
+    """Subtract the paper, scale the ink to 1, and keep only pixels on or next to clear strokes:
+    pixels at INK_THRESHOLD or above that are not on ruled lines, grown by EDGE_PX to keep the
+    strokes' anti-aliased edges. Texture, grid lines and shadows away from the strokes become 0."""
+    ink = ink - _background(ink)
+    contrast = float(np.percentile(ink, 99.9)) if ink.size > 1000 else float(ink.max())
+    if contrast < MIN_CONTRAST:
+        raise NoDigitFound()
+    ink = np.clip(ink / contrast, 0.0, 1.0)
+    strong = (ink >= INK_THRESHOLD) & ~_ruled_lines(ink >= LINE_THRESHOLD)
+    near_strokes = Image.fromarray(strong.astype(np.uint8) * 255).filter(ImageFilter.MaxFilter(2 * EDGE_PX + 1))
+    ink[np.asarray(near_strokes) == 0] = 0.0
+    return ink
+
+
+# --- 6: crop ---
+
+def _crop_to_ink(ink: np.ndarray) -> np.ndarray:
+    """The ink's bounding box. Its core holds all but 0.2% of the ink's mass on each side; it then
+    grows back over every adjacent inked row and column, so strokes keep their ends while specks
+    separated from the digit by clean paper stay outside."""
+    if np.count_nonzero(ink) < MIN_INK_PIXELS:
+        raise NoDigitFound()
+    bounds = []
+    for axis in (1, 0):
+        mass = ink.sum(axis=axis, dtype=np.float64)
+        cumulative = np.cumsum(mass) / mass.sum()
+        first = int(np.searchsorted(cumulative, 0.002, side="right"))
+        last = int(np.searchsorted(cumulative, 0.998, side="left"))
+        while first > 0 and mass[first - 1] > 0:
+            first -= 1
+        while last + 1 < len(mass) and mass[last + 1] > 0:
+            last += 1
+        bounds.append((first, last + 1))
+    (top, bottom), (left, right) = bounds
+    return ink[top:bottom, left:right]
+
+
+# --- 7-8: scale and place ---
+
+def _scale_into_box(digit: np.ndarray, box: int) -> np.ndarray:
+    height, width = digit.shape
+    scale = box / max(height, width)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    if size == (width, height):
+        return digit
+    resized = Image.fromarray(digit, mode="F").resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+    return np.clip(np.asarray(resized), 0.0, 1.0)
+
+
+def _place_by_centre_of_mass(digit: np.ndarray, canvas: int) -> np.ndarray:
+    height, width = digit.shape
+    total = digit.sum()
+    rows, cols = np.arange(height), np.arange(width)
+    centre_row = (digit.sum(axis=1) @ rows) / total
+    centre_col = (digit.sum(axis=0) @ cols) / total
+    # Integer placement, as MNIST did, kept inside the canvas.
+    top = int(np.clip(round(canvas / 2 - centre_row), 0, canvas - height))
+    left = int(np.clip(round(canvas / 2 - centre_col), 0, canvas - width))
+    out = np.zeros((canvas, canvas), dtype=np.float32)
+    out[top : top + height, left : left + width] = digit
+    return out
+
+
+def to_mnist_form(image: Image.Image | np.ndarray, form: Form = Form()) -> np.ndarray:
+    """[canvas, canvas] float32 in [0, 1], bright digit on black; NoDigitFound for an empty image."""
+    if isinstance(image, np.ndarray):
+        image = array_to_image(image)
+    ink = _make_ink_bright(_grayscale(image))
+    ink = _suppress_background(ink)
+    digit = _crop_to_ink(ink)
+    return _place_by_centre_of_mass(_scale_into_box(digit, form.digit_box), form.canvas)
+
+
+def array_to_image(array: np.ndarray) -> Image.Image:
+    """A 2-D grayscale or H x W x 3/4 colour array (uint8 0-255, or float 0-1) as a PIL image."""
+    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (3, 4)):
+        raise ImageError(f"an array image must be H x W or H x W x 3/4, not shape {array.shape}")
+    if array.dtype != np.uint8:
+        array = np.clip(np.asarray(array, dtype=np.float32) * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    return Image.fromarray(array)

@@ -88,10 +88,12 @@ print(probabilities.argmax(1))
 JavaScript (Node.js), with onnxruntime-node:
 ```js
 const ort = require("onnxruntime-node");
-const session = await ort.InferenceSession.create("model.onnx");
-const image = new ort.Tensor("float32", new Float32Array(28 * 28), [1, 28, 28]);
-const {{ probabilities }} = await session.run({{ image }});
-console.log(probabilities.data.indexOf(Math.max(...probabilities.data)));
+(async () => {{
+  const session = await ort.InferenceSession.create("model.onnx");
+  const image = new ort.Tensor("float32", new Float32Array(28 * 28), [1, 28, 28]);  // MNIST-form pixels
+  const {{ probabilities }} = await session.run({{ image }});
+  console.log(probabilities.data.indexOf(Math.max(...probabilities.data)));
+}})();
 ```
 """
     path = folder / "MODEL_CARD.md"

@@ -14,7 +14,7 @@ import numpy as np
 from onnx import numpy_helper
 
 from ..training.checkpoint import load_model
-from ..training.data import load_mnist, to_float
+from ..training.data import can_write_in, load_mnist, to_float
 from ..training.model import describe, parameter_count
 from . import formats, metadata, parity
 from .card import write_card
@@ -30,11 +30,8 @@ class ExportError(Exception):
 def _check_destination(output_dir: Path) -> None:
     if output_dir.exists() and not output_dir.is_dir():
         raise ExportError(f"{output_dir}: exists and is not a folder")
-    parent = output_dir.parent
-    while not parent.exists():
-        parent = parent.parent
-    if not (parent.is_dir() and os.access(parent, os.W_OK) and parent.stat().st_mode & 0o222):
-        raise ExportError(f"{output_dir}: cannot write there ({parent} is not writable)")
+    if not can_write_in(output_dir.parent):
+        raise ExportError(f"{output_dir}: cannot write there ({output_dir.parent} is not writable)")
 
 
 def write_test_data(folder: Path, model, images: np.ndarray) -> None:

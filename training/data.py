@@ -58,7 +58,7 @@ def _find_archives(data_dir: Path) -> Path | None:
     return None
 
 
-def _is_writable(folder: Path) -> bool:
+def can_write_in(folder: Path) -> bool:
     """Whether we may write in folder (or create it). The mode bits count even for root, who could
     write anyway: a folder marked read-only, like a shared data mount, is left untouched."""
     while not folder.exists():
@@ -70,7 +70,7 @@ def _is_writable(folder: Path) -> bool:
 
 def _writable_root(data_dir: Path) -> Path:
     """data_dir itself if we may write there, else a per-user cache folder."""
-    if _is_writable(data_dir / "MNIST" / "raw"):
+    if can_write_in(data_dir / "MNIST" / "raw"):
         return data_dir
     cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     return cache / "lstm-digits"

@@ -141,6 +141,8 @@ def train(config: TrainConfig, mnist: Mnist | None = None, callback: Callable[[i
 def _train(config, mnist, callback, world, rank) -> dict:
     output = Path(config.output)
     checkpoint = None
+    if config.resume and not output.exists() and config.progress and rank == 0:
+        print(f"no checkpoint at {output} to resume; starting a new run", file=sys.stderr)
     if config.resume and output.exists():
         checkpoint = load_checkpoint(output)
         # A resumed run continues with the settings it started with.

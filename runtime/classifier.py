@@ -119,9 +119,8 @@ class DigitClassifier:
         be classified. A list -> list of Prediction in the same order, failures carried in `error`."""
         if isinstance(images, (list, tuple)):
             return self._predict_many(images, top_k)
-        prediction = self._predict_many([images], top_k)[0]
-        if not prediction.ok:
-            raise ImageError(prediction.error)
+        prediction = Prediction(None, None, image=self.preprocess(images))
+        self._fill([prediction], self.probabilities(prediction.image[None]), top_k)
         return prediction
 
     def _predict_many(self, sources, top_k: int) -> list[Prediction]:

@@ -59,7 +59,7 @@ def _grayscale(image: Image.Image) -> np.ndarray:
         if alpha.min() < 1.0:
             # Transparent pixels take the background that makes the opaque strokes stand out:
             # white behind dark strokes, black behind light ones.
-            opaque = alpha > 0.5
+            opaque = alpha >= 0.5 * alpha.max()  # the strokes, even when drawn semi-transparent
             strokes_are_dark = opaque.any() and np.median(gray[opaque]) < 0.5
             background = 1.0 if strokes_are_dark else 0.0
             gray = gray * alpha + background * (1.0 - alpha)

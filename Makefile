@@ -1,0 +1,20 @@
+# Rebuild what the repository ships. MNIST comes from $LSTM_DIGITS_DATA (or ./data, downloaded if absent).
+PYTHON ?= .venv/bin/python
+DATA ?= $(if $(LSTM_DIGITS_DATA),$(LSTM_DIGITS_DATA),data)
+
+# The chosen model of docs/COMPARISON.md, trained with the default recipe.
+CHOSEN_MODEL = --cell lstm --layers 2 --hidden 100 --seed 0
+
+.PHONY: model compare test
+
+# models/default from scratch: train, then export (with its parity check, model card and test data).
+model:
+	$(PYTHON) -m lstm_digits.cli.train --data-dir $(DATA) --recipe default $(CHOSEN_MODEL) --output runs/shipped.pt
+	$(PYTHON) -m lstm_digits.cli.export runs/shipped.pt --output-dir models/default --data-dir $(DATA)
+
+# docs/COMPARISON.md, docs/comparison.json and docs/comparison.png: the tutorial's six models, both recipes.
+compare:
+	$(PYTHON) -m lstm_digits.cli.compare --data-dir $(DATA)
+
+test:
+	$(PYTHON) -m pytest

@@ -1,0 +1,96 @@
+"""The model in models/default: accuracy, size, provenance, robustness, and MNIST round trips."""
+
+import json
+import re
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+from onnx import numpy_helper
+from PIL import Image
+
+import robustness
+from lstm_digits.export.metadata import sha256
+from lstm_digits.models import DEFAULT_DIR, DEFAULT_MODEL
+from lstm_digits.runtime import DigitClassifier
+
+ROOT = Path(__file__).resolve().parents[1]
+ROBUSTNESS_SIZE = 1000
+
+
+@pytest.fixture(scope="module")
+def classifier():
+    return DigitClassifier()
+
+
+@pytest.fixture(scope="module")
+def raw_test_accuracy(classifier, mnist):
+    probabilities = classifier.probabilities(mnist.test.images.numpy().astype(np.float32) / 255)
+    return float((probabilities.argmax(1) == mnist.test.labels.numpy()).mean())
+
+
+def test_shipped_model_scores_at_least_99_3_on_mnist_test_and_is_under_2_mb(raw_test_accuracy):
+    assert raw_test_accuracy >= 0.993, raw_test_accuracy
+    assert DEFAULT_MODEL.stat().st_size < 2_000_000
+
+
+def test_shipped_model_is_the_chosen_model_trained_with_the_default_recipe():
+    meta = {p.key: p.value for p in onnx.load(str(DEFAULT_MODEL)).metadata_props}
+    comparison = json.loads((ROOT / "docs" / "comparison.json").read_text())
+    chosen = next(r for r in comparison["runs"]
+                  if (r["name"], r["recipe"]) == (comparison["chosen"]["name"], comparison["chosen"]["recipe"]))
+    config = json.loads(meta["model_config"])
+    assert {k: chosen[k] for k in ("cell", "layers", "hidden", "bidirectional")} == config
+    assert json.loads(meta["training"])["recipe"] == "default" == chosen["recipe"]
+
+
+def test_model_card_sha256_values_match_the_files():
+    card = (DEFAULT_DIR / "MODEL_CARD.md").read_text()
+    listed = dict(re.findall(r"\| `([^`]+)` \| [^|]+ \| `([0-9a-f]{64})` \|", card))
+    assert {"model.onnx", "model.pt2", "model.torchscript.pt", "parity.json"} <= set(listed)
+    for name, digest in listed.items():
+        assert sha256(DEFAULT_DIR / name) == digest, name
+
+
+def test_shipped_test_data_set_reproduces_through_the_runtime(classifier):
+    folder = DEFAULT_DIR / "test_data_set_0"
+    images = numpy_helper.to_array(onnx.load_tensor(str(folder / "input_0.pb")))
+    expected = numpy_helper.to_array(onnx.load_tensor(str(folder / "output_1.pb")))
+    np.testing.assert_allclose(classifier.probabilities(images), expected, atol=1e-5)
+    assert json.loads((DEFAULT_DIR / "parity.json").read_text())["passed"]
+
+
+def test_robustness_set_scores_at_least_97_percent(classifier, mnist):
+    items = robustness.build(mnist.test.images.numpy(), mnist.test.labels.numpy(), ROBUSTNESS_SIZE)
+    predictions = classifier.predict([data for data, *_ in items])
+    right, total = Counter(), Counter()
+    for (_, _, style, label), prediction in zip(items, predictions):
+        total[style] += 1
+        right[style] += prediction.ok and prediction.digit == str(label)
+    accuracy = sum(right.values()) / ROBUSTNESS_SIZE
+    by_style = {style: f"{right[style] / total[style]:.1%}" for style in robustness.STYLES}
+    print(f"robustness set: {accuracy:.2%} {by_style}")
+    assert set(total) == set(robustness.STYLES) and min(total.values()) > ROBUSTNESS_SIZE / 10
+    assert accuracy >= 0.97, by_style
+
+
+def test_10000_mnist_pngs_through_the_cli_score_within_0_1_pt_of_raw_tensors(mnist, raw_test_accuracy, tmp_path):
+    folder = tmp_path / "mnist-test"
+    folder.mkdir()
+    labels = mnist.test.labels.numpy()
+    for index, image in enumerate(mnist.test.images.numpy()):
+        Image.fromarray(image).save(folder / f"{index:05d}.png", compress_level=1)
+    result = subprocess.run([sys.executable, "-m", "lstm_digits.cli.classify", str(folder)],
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = [line.split("\t") for line in result.stdout.splitlines()]
+    assert len(rows) == 10_000
+    predicted = np.array([int(row[1]) for row in rows])
+    indices = np.array([int(Path(row[0]).stem) for row in rows])
+    png_accuracy = float((predicted == labels[indices]).mean())
+    print(f"raw tensors {raw_test_accuracy:.2%}, PNGs through the CLI {png_accuracy:.2%}")
+    assert abs(png_accuracy - raw_test_accuracy) <= 0.001

@@ -1,0 +1,78 @@
+"""The benchmark results as markdown: tables, goals, and the physical limit."""
+
+import datetime
+
+
+def _us(s: dict) -> str:
+    return f"{s['median']:,.0f} µs ({s['p10']:,.0f}-{s['p90']:,.0f})"
+
+
+def _rate(s: dict) -> str:
+    return f"{s['median']:,.0f}/s ({s['p10']:,.0f}-{s['p90']:,.0f})"
+
+
+def _check(ok: bool) -> str:
+    return "met" if ok else "**not met**"
+
+
+def markdown(r: dict, goals: dict) -> str:
+    m, speed, cli, folder, foot, q = r["machine"], r["speed"], r["cli"], r["folder"], r["footprint"], r["int8"]
+    runtime_name = next(iter(speed))
+    lines = [
+        f"Measured {datetime.date.today().isoformat()} with `python -m benchmarks{' --quick' if r['quick'] else ''}` on "
+        f"{m['cpu']} ({m['cores']} cores, {m['machine']}), Python {m['python']}, onnxruntime {m['onnxruntime']}, "
+        f"torch {m['torch']} ({m['torch_threads']} threads). Model: {r['model']}. Figures are medians, "
+        "with the 10th-90th percentile range in brackets.",
+    ]
+    if r["quick"]:
+        lines.append("\n**--quick run: tiny counts, for checking the script only; these numbers mean nothing.**")
+    lines += ["", "## The model alone", "| backend | latency, batch 1 | throughput, batch 256 (images) |", "|---|---:|---:|"]
+    for name, s in speed.items():
+        lines.append(f"| {name} | {_us(s['latency_us'])} | {_rate(s['throughput'])} |")
+
+    lines += ["", "## Whole process: one image", "| command | wall time | peak RSS |", "|---|---:|---:|"]
+    for name, s in cli.items():
+        lines.append(f"| `{name}` | {s['wall_s']['median']:.3f} s ({s['wall_s']['p10']:.3f}-{s['wall_s']['p90']:.3f}) "
+                     f"| {s['peak_rss_mb']['median']:.0f} MB |")
+    (ours, ours_s), (theirs, theirs_s) = cli.items()
+    wall_ratio = theirs_s["wall_s"]["median"] / ours_s["wall_s"]["median"]
+    rss_ratio = theirs_s["peak_rss_mb"]["median"] / ours_s["peak_rss_mb"]["median"]
+    lines.append(f"\n`{ours}` is {wall_ratio:.1f}x faster and uses {rss_ratio:.1f}x less memory.")
+
+    lines += ["", "## A folder of MNIST test PNGs",
+              f"`digit-classify FOLDER` on {folder['images']:,} PNGs, decode and preprocessing included: "
+              f"{folder['images_per_s']:,.0f} images/s ({folder['wall_s']['median']:.2f} s, peak {folder['peak_rss_mb']['median']:.0f} MB)."]
+
+    lines += ["", "## Footprint", "| what | size |", "|---|---:|"]
+    if "runtime_env_mb" in foot:
+        lines.append(f"| fresh virtual environment, `pip install .` (runtime) | {foot['runtime_env_mb']:,.0f} MB |")
+    lines.append(f"| the training environment (`.[dev]`, torch included) | {foot['training_env_mb']:,.0f} MB |")
+    for name, size in foot["model_files_mb"].items():
+        lines.append(f"| `{name}` | {size:.2f} MB |")
+
+    lines += ["", "## int8 (dynamic quantization)", "| model | size | latency, batch 1 | MNIST test accuracy |", "|---|---:|---:|---:|",
+              f"| fp32 `model.onnx` | {q['fp32_size_mb']:.3f} MB | {_us(speed[runtime_name]['latency_us'])} | {q['fp32_accuracy']:.2%} |",
+              f"| int8 | {q['size_mb']:.3f} MB ({q['size_fraction']:.0%}) | {_us(q['latency_us'])} | {q['accuracy']:.2%} |"]
+
+    flops, peak = r["flops_per_image"], r["peak_flops"]
+    achieved = flops * speed[runtime_name]["throughput"]["median"]
+    lines += ["", "## Physical limit",
+              f"{flops / 1e6:.2f} MFLOPs per image (recurrent and head matrix products; element-wise gate maths "
+              f"left out). At batch 256 onnxruntime reaches {achieved / 1e9:.2f} GFLOP/s, {achieved / peak:.1%} of "
+              f"this CPU's FP32 peak of {peak / 1e9:.0f} GFLOP/s ({r['peak_description']}). The recurrence is "
+              "sequential: 28 dependent steps of small matrix products, which cannot fill the vector units the way "
+              "one large matrix product does."]
+
+    eager = speed["PyTorch eager"]["latency_us"]["median"] / speed[runtime_name]["latency_us"]["median"]
+    rows = [
+        ("onnxruntime batch-1 latency vs PyTorch eager", f">= {goals['latency_vs_eager']:.0f}x faster", f"{eager:.1f}x", eager >= goals["latency_vs_eager"]),
+        ("one-image CLI vs the PyTorch script", f">= {goals['cli_vs_torch']:.0f}x faster", f"{wall_ratio:.1f}x", wall_ratio >= goals["cli_vs_torch"]),
+        ("one-image CLI wall time", f"< {goals['cli_wall_s']} s", f"{ours_s['wall_s']['median']:.3f} s", ours_s["wall_s"]["median"] < goals["cli_wall_s"]),
+        ("one-image CLI peak RSS", f"<= {goals['cli_rss_mb']:.0f} MB", f"{ours_s['peak_rss_mb']['median']:.0f} MB", ours_s["peak_rss_mb"]["median"] <= goals["cli_rss_mb"]),
+        ("folder of MNIST PNGs", f">= {goals['folder_images_per_s']:,.0f} images/s", f"{folder['images_per_s']:,.0f}/s", folder["images_per_s"] >= goals["folder_images_per_s"]),
+        ("int8 size", f"<= {goals['int8_size_fraction']:.0%} of fp32", f"{q['size_fraction']:.0%}", q["size_fraction"] <= goals["int8_size_fraction"]),
+        ("int8 accuracy drop", f"<= {goals['int8_accuracy_drop_pt']} pt", f"{q['accuracy_drop_pt']:.2f} pt", q["accuracy_drop_pt"] <= goals["int8_accuracy_drop_pt"]),
+    ]
+    lines += ["", "## Goals", "| goal | target | measured | |", "|---|---|---:|---|"]
+    lines += [f"| {name} | {target} | {value} | {_check(ok)} |" for name, target, value, ok in rows]
+    return "\n".join(lines)

@@ -1,0 +1,199 @@
+"""python -m benchmarks [--quick]: the runtime against PyTorch on the same model and inputs.
+
+Latency at batch 1, throughput at batch 256, one-image CLI runs (wall time and peak memory),
+a folder of MNIST test PNGs, install footprint, and a dynamically quantized int8 model.
+Prints markdown and writes it into docs/BENCHMARKS.md between the `measured` markers.
+--quick runs every code path with tiny counts, for the test that keeps this script alive.
+"""
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from . import measure
+
+ROOT = Path(__file__).resolve().parents[1]
+START, END = "<!-- measured:start -->", "<!-- measured:end -->"
+FULL = dict(calls=1000, warmup=200, repeats=30, cli_runs=10, folder_images=10_000, folder_runs=3, footprint=True)
+QUICK = dict(calls=20, warmup=5, repeats=3, cli_runs=2, folder_images=300, folder_runs=1, footprint=False)
+GOALS = {"latency_vs_eager": 3.0, "cli_vs_torch": 10.0, "cli_wall_s": 0.2, "cli_rss_mb": 80.0,
+         "folder_images_per_s": 5000.0, "int8_size_fraction": 0.35, "int8_accuracy_drop_pt": 0.3}
+
+
+def machine() -> dict:
+    cpu = "unknown CPU"
+    if Path("/proc/cpuinfo").exists():
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    import onnxruntime
+    import torch
+
+    return {"cpu": cpu, "cores": os.cpu_count(), "machine": platform.machine(), "python": platform.python_version(),
+            "onnxruntime": onnxruntime.__version__, "torch": str(torch.__version__), "torch_threads": torch.get_num_threads()}
+
+
+def backends(model_dir: Path):
+    """name -> (function of a float32 batch, description), all from the same exported model."""
+    import torch
+
+    from lstm_digits.export.formats import load_program, load_torchscript
+    from lstm_digits.runtime import DigitClassifier
+    from lstm_digits.training.model import DigitRNN, ModelConfig
+
+    classifier = DigitClassifier(model_dir / "model.onnx")
+    torchscript = load_torchscript(model_dir / "model.torchscript.pt")
+    program = load_program(model_dir / "model.pt2")
+    # Eager: the model class with the exported weights (the TorchScript module holds them as model.*).
+    eager = DigitRNN(ModelConfig(**json.loads(classifier.metadata["model_config"]))).eval()
+    eager.load_state_dict({k.removeprefix("model."): v for k, v in torchscript.state_dict().items()})
+
+    def torch_runner(module):
+        def run(x):
+            with torch.inference_mode():
+                return module(torch.from_numpy(x))
+        return run
+
+    return classifier, {
+        "onnxruntime (lstm_digits.runtime)": classifier.probabilities,
+        "PyTorch eager": torch_runner(eager),
+        "TorchScript": torch_runner(torchscript),
+        "ExportedProgram": torch_runner(program),
+    }
+
+
+def model_speed(runners: dict, images: np.ndarray, settings: dict) -> dict:
+    one, batch = images[:1].copy(), images[:256].copy()
+    return {name: {"latency_us": measure.latency_us(lambda: run(one), settings["calls"], settings["warmup"]),
+                   "throughput": measure.throughput(lambda: run(batch), len(batch), settings["repeats"], 3)}
+            for name, run in runners.items()}
+
+
+def cli_runs(model_dir: Path, image: Path, settings: dict) -> dict:
+    bin_dir = Path(sys.executable).parent
+    runtime = [str(bin_dir / "digit-classify"), "--model", str(model_dir / "model.onnx"), str(image)]
+    pytorch = [sys.executable, str(ROOT / "benchmarks" / "torch_classify.py"), str(model_dir / "model.torchscript.pt"), str(image)]
+    return {"digit-classify": measure.process(runtime, settings["cli_runs"]),
+            "PyTorch script (torch_classify.py)": measure.process(pytorch, settings["cli_runs"])}
+
+
+def folder_run(model_dir: Path, mnist_images: np.ndarray, settings: dict) -> dict:
+    from PIL import Image
+
+    with tempfile.TemporaryDirectory() as folder:
+        for index, image in enumerate(mnist_images[: settings["folder_images"]]):
+            Image.fromarray(image).save(f"{folder}/{index:05d}.png")
+        command = [str(Path(sys.executable).parent / "digit-classify"), "--model", str(model_dir / "model.onnx"), folder]
+        result = measure.process(command, settings["folder_runs"])
+    count = min(len(mnist_images), settings["folder_images"])
+    return {"images": count, "images_per_s": count / result["wall_s"]["median"], **result}
+
+
+def footprint(model_dir: Path, settings: dict) -> dict:
+    sizes = {name: (model_dir / name).stat().st_size / 1e6
+             for name in ("model.onnx", "model.torchscript.pt", "model.pt2") if (model_dir / name).exists()}
+    result = {"model_files_mb": sizes, "training_env_mb": measure.folder_size_mb(sys.prefix)}
+    if settings["footprint"]:
+        with tempfile.TemporaryDirectory() as folder:
+            subprocess.run([sys.executable, "-m", "venv", f"{folder}/venv"], check=True)
+            subprocess.run([f"{folder}/venv/bin/pip", "install", "--quiet", str(ROOT)], check=True)
+            result["runtime_env_mb"] = measure.folder_size_mb(f"{folder}/venv")
+    return result
+
+
+def int8(model_dir: Path, test_images: np.ndarray, test_labels: np.ndarray, settings: dict, fp32_accuracy: float) -> dict:
+    from lstm_digits.export.quantize import quantize
+    from lstm_digits.runtime import DigitClassifier
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = quantize(model_dir / "model.onnx", Path(folder) / "model.int8.onnx")
+        classifier = DigitClassifier(path)
+        accuracy = float((classifier.probabilities(test_images).argmax(1) == test_labels).mean())
+        one = test_images[:1].copy()
+        latency = measure.latency_us(lambda: classifier.probabilities(one), settings["calls"], settings["warmup"])
+        size = path.stat().st_size / 1e6
+    fp32_size = (model_dir / "model.onnx").stat().st_size / 1e6
+    return {"size_mb": size, "fp32_size_mb": fp32_size, "size_fraction": size / fp32_size, "accuracy": accuracy,
+            "fp32_accuracy": fp32_accuracy, "accuracy_drop_pt": 100 * (fp32_accuracy - accuracy), "latency_us": latency}
+
+
+def flops_per_image(config: dict) -> float:
+    """Multiply-adds of the recurrent matmuls and the head, x2; element-wise gate maths left out."""
+    gates = {"lstm": 4, "gru": 3, "rnn-tanh": 1, "rnn-relu": 1}[config["cell"]]
+    directions, hidden = (2 if config["bidirectional"] else 1), config["hidden"]
+    total, inputs = 0, 28
+    for _ in range(config["layers"]):
+        total += directions * 28 * 2 * gates * hidden * (inputs + hidden)
+        inputs = directions * hidden
+    return total + 2 * inputs * 10
+
+
+def peak_flops(cores: int) -> tuple[float, str]:
+    mhz = 0.0
+    if Path("/proc/cpuinfo").exists():
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("cpu MHz"):
+                mhz = float(line.split(":")[1])
+                break
+    per_cycle = 32  # FP32: two 256-bit FMA units (AVX2) per core = 2 x 8 lanes x 2 FLOPs
+    return cores * mhz * 1e6 * per_cycle, f"{cores} cores x {mhz / 1000:.2f} GHz x {per_cycle} FP32 FLOPs/cycle"
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="tiny counts: exercise every path, measure nothing")
+    parser.add_argument("--model-dir", type=Path, default=ROOT / "models" / "default")
+    parser.add_argument("--data-dir", type=Path, default=None, help="MNIST archives (default $LSTM_DIGITS_DATA)")
+    parser.add_argument("--output", type=Path, default=ROOT / "docs" / "BENCHMARKS.md", help="'-' to only print")
+    args = parser.parse_args(argv)
+    settings = QUICK if args.quick else FULL
+
+    from lstm_digits.training.data import load_mnist
+
+    test = load_mnist(args.data_dir).test
+    test_u8, labels = test.images.numpy(), test.labels.numpy()
+    test_f32 = test_u8.astype(np.float32) / 255
+    classifier, runners = backends(args.model_dir)
+    fp32_accuracy = float((classifier.probabilities(test_f32).argmax(1) == labels).mean())
+    config = json.loads(classifier.metadata["model_config"])
+    with tempfile.TemporaryDirectory() as folder:
+        image = Path(folder) / "digit.png"
+        shutil.copyfile(ROOT / "samples" / "scan-4.jpg", image.with_suffix(".jpg"))
+        results = {
+            "machine": machine(),
+            "quick": args.quick,
+            "model": config,
+            "speed": model_speed(runners, test_f32, settings),
+            "cli": cli_runs(args.model_dir, image.with_suffix(".jpg"), settings),
+            "folder": folder_run(args.model_dir, test_u8, settings),
+            "footprint": footprint(args.model_dir, settings),
+            "int8": int8(args.model_dir, test_f32, labels, settings, fp32_accuracy),
+            "flops_per_image": flops_per_image(config),
+        }
+    results["peak_flops"], results["peak_description"] = peak_flops(os.cpu_count() or 1)
+
+    from .report import markdown
+
+    text = markdown(results, GOALS)
+    print(text)
+    if str(args.output) != "-":
+        write_between_markers(args.output, text)
+    return results
+
+
+def write_between_markers(path: Path, text: str) -> None:
+    old = path.read_text() if path.exists() else f"# Benchmarks\n\n{START}\n{END}\n"
+    if START not in old or END not in old:
+        old = old.rstrip() + f"\n\n{START}\n{END}\n"
+    before, rest = old.split(START, 1)
+    after = rest.split(END, 1)[1]
+    path.write_text(f"{before}{START}\n{text}\n{END}{after}")

@@ -1,0 +1,28 @@
+"""model.onnx -> model.int8.onnx: dynamic int8 quantization of the weights (onnxruntime.quantization),
+keeping the metadata that the runtime reads. Needs onnx and onnxruntime only."""
+
+import sys
+import tempfile
+from pathlib import Path
+
+import onnx
+from onnxruntime.quantization import QuantType, quantize_dynamic
+
+
+def quantize(source: Path, target: Path) -> Path:
+    source, target = Path(source), Path(target)
+    with tempfile.TemporaryDirectory() as folder:
+        staged = Path(folder) / target.name
+        quantize_dynamic(source, staged, weight_type=QuantType.QInt8)
+        quantized = onnx.load(str(staged))
+    original = onnx.load(str(source))
+    del quantized.metadata_props[:]
+    quantized.metadata_props.extend(original.metadata_props)
+    quantized.metadata_props.add(key="quantization", value='{"method": "onnxruntime dynamic", "weights": "int8"}')
+    quantized.doc_string = original.doc_string
+    onnx.save(quantized, str(target))
+    return target
+
+
+if __name__ == "__main__":
+    quantize(Path(sys.argv[1]), Path(sys.argv[2]))

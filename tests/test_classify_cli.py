@@ -89,10 +89,26 @@ def test_every_kind_of_bad_input_is_one_line_and_the_rest_still_classified(tmp_p
     assert sum("error" in r for r in records) == len(bad) and records[0]["digit"] == SAMPLES[0].stem[-1]
 
 
-@pytest.mark.parametrize("content, problem", [(b"not onnx", "not a usable ONNX model"), (None, "no such model file")])
+def _onnx_without_our_contract() -> bytes:
+    import onnx
+
+    graph = onnx.helper.make_graph(
+        [onnx.helper.make_node("Identity", ["x"], ["y"])], "g",
+        [onnx.helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [1, 784])],
+        [onnx.helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [1, 784])])
+    return onnx.helper.make_model(graph).SerializeToString()
+
+
+@pytest.mark.parametrize("content, problem", [
+    (b"not onnx", "not a usable ONNX model"),
+    (None, "no such model file"),
+    ("valid ONNX, other contract", "no lstm-digits input contract"),
+])
 def test_a_bad_model_is_one_line_and_exit_1(tmp_path, content, problem):
     model = tmp_path / "model.onnx"
-    if content is not None:
+    if content == "valid ONNX, other contract":
+        model.write_bytes(_onnx_without_our_contract())
+    elif content is not None:
         model.write_bytes(content)
     code, out, err = classify(SAMPLES[0], "--model", model)
     assert code == 1 and out == "" and "Traceback" not in err

@@ -10,7 +10,7 @@ CHOSEN_MODEL = --cell lstm --layers 2 --hidden 100 --seed 0
 # models/default from scratch: train, then export (with its parity check, model card and test data).
 model:
 	$(PYTHON) -m lstm_digits.cli.train --data-dir $(DATA) --recipe default $(CHOSEN_MODEL) --output runs/shipped.pt
-	$(PYTHON) -m lstm_digits.cli.export runs/shipped.pt --output-dir models/default --data-dir $(DATA)
+	$(PYTHON) -m lstm_digits.cli.export runs/shipped.pt --output-dir models/default --data-dir $(DATA)  # also writes model.int8.onnx
 
 # docs/COMPARISON.md, docs/comparison.json and docs/comparison.png: the tutorial's six models, both recipes.
 compare:

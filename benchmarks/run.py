@@ -138,13 +138,11 @@ def flops_per_image(config: dict) -> float:
 
 
 def peak_flops(cores: int) -> tuple[float, str]:
-    mhz = 0.0
-    if Path("/proc/cpuinfo").exists():
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("cpu MHz"):
-                mhz = float(line.split(":")[1])
-                break
-    per_cycle = 32  # FP32: two 256-bit FMA units (AVX2) per core = 2 x 8 lanes x 2 FLOPs
+    """The vector units' FP32 peak at the clock the kernel reports (turbo may be higher)."""
+    text = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    mhz = next((float(line.split(":")[1]) for line in text.splitlines() if line.startswith("cpu MHz")), 0.0)
+    flags = next((line.split(":")[1].split() for line in text.splitlines() if line.startswith("flags")), [])
+    per_cycle = 64 if "avx512f" in flags else 32 if "fma" in flags else 8  # two FMA units of 16 or 8 lanes
     return cores * mhz * 1e6 * per_cycle, f"{cores} cores x {mhz / 1000:.2f} GHz x {per_cycle} FP32 FLOPs/cycle"
 
 
@@ -180,6 +178,7 @@ def main(argv=None) -> dict:
             "flops_per_image": flops_per_image(config),
         }
     results["peak_flops"], results["peak_description"] = peak_flops(os.cpu_count() or 1)
+    results["gemm_gflops"] = measure.gemm_gflops(512 if args.quick else 2048)
 
     from .report import markdown
 

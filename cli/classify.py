@@ -5,6 +5,7 @@ Exit code 0 if every image was classified, 1 if any failed, 2 for a usage error.
 """
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -12,7 +13,6 @@ import click
 
 from .. import __version__
 
-BATCH = 256
 
 
 def _expand(paths: tuple[str, ...], recursive: bool):
@@ -38,17 +38,6 @@ def _expand(paths: tuple[str, ...], recursive: bool):
             yield name, path, None
 
 
-def _chunks(items, size):
-    chunk = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
 def _save_preprocessed(folder: Path, name: str, image, used: set) -> None:
     from PIL import Image
 
@@ -65,21 +54,28 @@ def _save_preprocessed(folder: Path, name: str, image, used: set) -> None:
 @click.argument("paths", nargs=-1, required=True)
 @click.option("--model", "-m", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="An exported model.onnx (default: the shipped model).")
+@click.option("--int8", is_flag=True, help="Use the shipped int8-quantized model (smaller, same inputs).")
 @click.option("--top-k", "-k", type=click.IntRange(1, 10), default=1, show_default=True,
               help="Also list the next most likely digits.")
 @click.option("--json", "as_json", is_flag=True, help="JSON Lines: path, digit, probability, top_k (or path, error).")
 @click.option("--threads", type=click.IntRange(min=1), default=None, help="onnxruntime threads (default: up to 2).")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Processes that decode and preprocess many images at once (default: one per CPU core).")
 @click.option("--recursive", "-r", is_flag=True, help="Descend into subfolders of folder arguments.")
 @click.option("--save-preprocessed", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Write the 28x28 image the model saw for each input into this folder.")
 @click.version_option(__version__, prog_name="digit-classify")
-def main(paths, model, top_k, as_json, threads, recursive, save_preprocessed):
+def main(paths, model, int8, top_k, as_json, threads, workers, recursive, save_preprocessed):
     """Classify the handwritten digit in each image. PATH is an image file, a folder of images,
     or - for image bytes on stdin."""
     from ..runtime.classifier import DigitClassifier, ModelError
 
+    if int8:
+        if model is not None:
+            raise click.UsageError("--int8 selects the shipped int8 model; it does not go with --model")
+        from ..models import DEFAULT_INT8_MODEL as model
     try:
-        classifier = DigitClassifier(model, threads=threads)
+        classifier = DigitClassifier(model, threads=threads, workers=workers or os.cpu_count() or 1)
     except ModelError as error:
         raise click.ClickException(str(error)) from None
     if save_preprocessed is not None:
@@ -87,28 +83,28 @@ def main(paths, model, top_k, as_json, threads, recursive, save_preprocessed):
     saved_names: set[str] = set()
     failures = 0
     out = sys.stdout
-    for chunk in _chunks(_expand(paths, recursive), BATCH):
-        sources = [source for _, source, error in chunk if error is None]
-        predictions = iter(classifier.predict(sources, top_k=top_k))
-        for name, _, error in chunk:
-            prediction = None if error else next(predictions)
-            error = error or prediction.error
-            if error:
-                failures += 1
-                click.echo(f"digit-classify: {name}: {error}", err=True)
-                if as_json:
-                    out.write(json.dumps({"path": name, "error": error}) + "\n")
-                continue
-            if save_preprocessed is not None:
-                _save_preprocessed(save_preprocessed, name, prediction.image, saved_names)
+    entries = list(_expand(paths, recursive))
+    predictions = classifier.predict_iter([source for _, source, error in entries if error is None], top_k=top_k)
+    for name, _, error in entries:
+        prediction = None if error else next(predictions)
+        error = error or prediction.error
+        if error:
+            failures += 1
+            click.echo(f"digit-classify: {name}: {error}", err=True)
             if as_json:
-                top = [{"digit": d, "probability": round(p, 6)} for d, p in prediction.top_k]
-                out.write(json.dumps({"path": name, "digit": prediction.digit,
-                                      "probability": round(prediction.probability, 6), "top_k": top}) + "\n")
-            else:
-                extra = "".join(f"\t{d}:{p:.4f}" for d, p in prediction.top_k[1:])
-                out.write(f"{name}\t{prediction.digit}\t{prediction.probability:.4f}{extra}\n")
-        out.flush()
+                out.write(json.dumps({"path": name, "error": error}) + "\n")
+            continue
+        if save_preprocessed is not None:
+            _save_preprocessed(save_preprocessed, name, prediction.image, saved_names)
+        if as_json:
+            top = [{"digit": d, "probability": round(p, 6)} for d, p in prediction.top_k]
+            out.write(json.dumps({"path": name, "digit": prediction.digit,
+                                  "probability": round(prediction.probability, 6), "top_k": top}) + "\n")
+        else:
+            extra = "".join(f"\t{d}:{p:.4f}" for d, p in prediction.top_k[1:])
+            out.write(f"{name}\t{prediction.digit}\t{prediction.probability:.4f}{extra}\n")
+    out.flush()
+    classifier.close()
     sys.exit(1 if failures else 0)
 
 

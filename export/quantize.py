@@ -1,6 +1,7 @@
 """model.onnx -> model.int8.onnx: dynamic int8 quantization of the weights (onnxruntime.quantization),
 keeping the metadata that the runtime reads. Needs onnx and onnxruntime only."""
 
+import logging
 import sys
 import tempfile
 from pathlib import Path
@@ -13,7 +14,12 @@ def quantize(source: Path, target: Path) -> Path:
     source, target = Path(source), Path(target)
     with tempfile.TemporaryDirectory() as folder:
         staged = Path(folder) / target.name
-        quantize_dynamic(source, staged, weight_type=QuantType.QInt8)
+        quiet = logging.getLogger().level
+        logging.getLogger().setLevel(logging.ERROR)  # it suggests "pre-processing" on every call
+        try:
+            quantize_dynamic(source, staged, weight_type=QuantType.QInt8)
+        finally:
+            logging.getLogger().setLevel(quiet)
         quantized = onnx.load(str(staged))
     original = onnx.load(str(source))
     del quantized.metadata_props[:]

@@ -5,3 +5,4 @@ from pathlib import Path
 
 DEFAULT_DIR = Path(__file__).resolve().parent / "default"
 DEFAULT_MODEL = DEFAULT_DIR / "model.onnx"
+DEFAULT_INT8_MODEL = DEFAULT_DIR / "model.int8.onnx"  # the same, with int8 weights

@@ -7,7 +7,9 @@ metadata; this module knows nothing of how the model was trained.
 import json
 import os
 from dataclasses import dataclass, field
+from itertools import islice, repeat
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import onnxruntime
@@ -31,6 +33,24 @@ class Prediction:
     @property
     def ok(self) -> bool:
         return self.error is None
+
+
+PARALLEL_FROM = 32  # inputs in one call before decoding and preprocessing are spread over processes
+
+
+def _model_input(source, form: Form) -> np.ndarray:
+    """A path, image bytes, PIL image or array -> the model's input for it (ImageError if not)."""
+    if isinstance(source, np.ndarray) or hasattr(source, "mode"):
+        return to_mnist_form(source, form)
+    return to_mnist_form(open_image(source), form)
+
+
+def _prepare(source, form: Form):
+    """_model_input without raising, for batches (and worker processes): (image, None) or (None, error)."""
+    try:
+        return _model_input(source, form), None
+    except ImageError as error:
+        return None, str(error)
 
 
 def default_model_path() -> Path:
@@ -62,9 +82,12 @@ class DigitClassifier:
     """
 
     def __init__(self, model: str | Path | None = None, threads: int | None = None,
-                 options: onnxruntime.SessionOptions | None = None, batch_size: int = 256):
+                 options: onnxruntime.SessionOptions | None = None, batch_size: int = 256, workers: int = 1):
+        """`workers` > 1 decodes and preprocesses large batches in that many processes."""
         self.model_path = Path(model) if model is not None else default_model_path()
         self.batch_size = batch_size
+        self.workers = workers
+        self._pool = None
         self.session = self._open_session(self.model_path, options or session_options(threads))
         self.metadata = self.session.get_modelmeta().custom_metadata_map
         self._read_contract()
@@ -110,9 +133,27 @@ class DigitClassifier:
 
     def preprocess(self, source) -> np.ndarray:
         """A path, image bytes, PIL image or array -> the model's input for it (ImageError if not)."""
-        if isinstance(source, np.ndarray) or hasattr(source, "mode"):
-            return to_mnist_form(source, self.form)
-        return to_mnist_form(open_image(source), self.form)
+        return _model_input(source, self.form)
+
+    def close(self) -> None:
+        """Stop the worker processes, if any were started."""
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+
+    def _prepared(self, sources: list):
+        """(image, error) per input, in order; with workers, produced ahead in worker processes."""
+        if self.workers > 1 and len(sources) >= PARALLEL_FROM:
+            if self._pool is None:
+                import multiprocessing  # here, not at the top: one image should not pay for them
+                from concurrent.futures import ProcessPoolExecutor
+
+                # fork where there is one: workers start in milliseconds and need no re-import.
+                method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
+                self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context(method))
+            chunk = max(1, min(64, len(sources) // (4 * self.workers)))
+            return self._pool.map(_prepare, sources, repeat(self.form), chunksize=chunk)
+        return (_prepare(source, self.form) for source in sources)
 
     def predict(self, images, top_k: int = 1):
         """One image (path, bytes, PIL image or array) -> Prediction, raising ImageError if it cannot
@@ -123,17 +164,19 @@ class DigitClassifier:
         self._fill([prediction], self.probabilities(prediction.image[None]), top_k)
         return prediction
 
+    def predict_iter(self, sources, top_k: int = 1) -> Iterator[Prediction]:
+        """Predictions for any number of inputs, in order, as they are ready: while the model runs on
+        one batch, the workers are already decoding the next."""
+        prepared = iter(self._prepared(list(sources)))
+        while batch := [Prediction(None, None, image=image, error=error)
+                        for image, error in islice(prepared, self.batch_size)]:
+            good = [r for r in batch if r.ok]
+            if good:
+                self._fill(good, self.probabilities(np.stack([r.image for r in good])), top_k)
+            yield from batch
+
     def _predict_many(self, sources, top_k: int) -> list[Prediction]:
-        results: list[Prediction] = []
-        for source in sources:
-            try:
-                results.append(Prediction(None, None, image=self.preprocess(source)))
-            except ImageError as error:
-                results.append(Prediction(None, None, error=str(error)))
-        good = [r for r in results if r.ok]
-        if good:
-            self._fill(good, self.probabilities(np.stack([r.image for r in good])), top_k)
-        return results
+        return list(self.predict_iter(sources, top_k))
 
     def _fill(self, predictions: list[Prediction], probabilities: np.ndarray, top_k: int) -> None:
         order = np.argsort(-probabilities, axis=1)[:, : max(1, top_k)]

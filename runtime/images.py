@@ -5,6 +5,7 @@ without being expanded.
 """
 
 import io
+import stat
 import warnings
 from pathlib import Path
 
@@ -31,11 +32,15 @@ def open_image(source: str | Path | bytes) -> Image.Image:
         stream = io.BytesIO(source)
     else:
         path = Path(source)
-        if not path.exists():
-            raise ImageError("no such file")
-        if path.is_dir():
+        try:
+            info = path.stat()
+        except FileNotFoundError:
+            raise ImageError("no such file") from None
+        except OSError as error:
+            raise ImageError(f"cannot read: {error.strerror}") from None
+        if stat.S_ISDIR(info.st_mode):
             raise ImageError("is a folder")
-        if path.stat().st_size == 0:
+        if info.st_size == 0:
             raise ImageError("empty file (0 bytes)")
         stream = path
     try:

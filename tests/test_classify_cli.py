@@ -125,3 +125,9 @@ def test_usage_errors_exit_2_and_version_works():
 def test_threads_option_is_accepted():
     code, out, _ = classify(SAMPLES[0], "--threads", "1")
     assert code == 0 and out.split("\t")[1] == SAMPLES[0].stem[-1]
+
+
+def test_int8_switch_uses_the_shipped_int8_model():
+    code, out, _ = classify(*SAMPLES, "--int8")
+    assert code == 0 and [line.split("\t")[1] for line in out.splitlines()] == [p.stem[-1] for p in SAMPLES]
+    assert classify(SAMPLES[0], "--int8", "--model", "x.onnx")[0] == 2

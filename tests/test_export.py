@@ -59,7 +59,7 @@ def exported(trained, data_dir, tmp_path_factory):
 def test_export_writes_every_file_and_replaces_the_old_folder(exported):
     out, result = exported
     names = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
-    assert names == ["MODEL_CARD.md", "model.onnx", "model.pt2", "model.torchscript.pt", "parity.json",
+    assert names == ["MODEL_CARD.md", "model.int8.onnx", "model.onnx", "model.pt2", "model.torchscript.pt", "parity.json",
                      "test_data_set_0/input_0.pb", "test_data_set_0/output_0.pb", "test_data_set_0/output_1.pb"]
     assert not list(out.parent.glob(".model.*")), "no staging or previous folder is left behind"
 

@@ -36,7 +36,7 @@ def test_wheel_installs_only_the_lstm_digits_package(wheel):
 
 def test_wheel_carries_the_shipped_model(wheel):
     names = set(wheel.namelist())
-    for file in ("model.onnx", "MODEL_CARD.md", "parity.json", "model.pt2", "model.torchscript.pt",
+    for file in ("model.onnx", "model.int8.onnx", "MODEL_CARD.md", "parity.json", "model.pt2", "model.torchscript.pt",
                  "test_data_set_0/input_0.pb", "test_data_set_0/output_0.pb", "test_data_set_0/output_1.pb"):
         assert f"lstm_digits/models/default/{file}" in names, file
     assert wheel.read("lstm_digits/models/default/model.onnx") == (ROOT / "models/default/model.onnx").read_bytes()

@@ -94,3 +94,14 @@ def test_10000_mnist_pngs_through_the_cli_score_within_0_1_pt_of_raw_tensors(mni
     png_accuracy = float((predicted == labels[indices]).mean())
     print(f"raw tensors {raw_test_accuracy:.2%}, PNGs through the CLI {png_accuracy:.2%}")
     assert abs(png_accuracy - raw_test_accuracy) <= 0.001
+
+
+def test_shipped_int8_model_is_a_third_of_the_size_and_as_accurate(raw_test_accuracy, mnist):
+    from lstm_digits.models import DEFAULT_INT8_MODEL
+
+    assert DEFAULT_INT8_MODEL.stat().st_size <= 0.35 * DEFAULT_MODEL.stat().st_size
+    int8 = DigitClassifier(DEFAULT_INT8_MODEL)
+    accuracy = float((int8.probabilities(mnist.test.images.numpy().astype(np.float32) / 255).argmax(1)
+                      == mnist.test.labels.numpy()).mean())
+    assert accuracy >= raw_test_accuracy - 0.003, (accuracy, raw_test_accuracy)
+    assert int8.labels == DigitClassifier().labels  # the metadata came along

@@ -61,9 +61,10 @@ def markdown(r: dict, goals: dict) -> str:
               f"maths left out). At batch 256 onnxruntime does {achieved / 1e9:.0f} GFLOP/s: {achieved / gemm:.0%} "
               f"of the {gemm / 1e9:.0f} GFLOP/s this machine reaches on a large float32 matrix product (numpy, all "
               f"cores), and {achieved / peak:.0%} of the vector units' nominal peak of {peak / 1e9:.0f} GFLOP/s "
-              f"({r['peak_description']}; the clock is the one the kernel reports, turbo may be higher). The "
-              "recurrence is 28 dependent steps of small matrix products per layer, which cannot keep the vector "
-              "units as busy as one large product does."]
+              f"({r['peak_description']}; the clock is the one the kernel reports, turbo may be higher). At "
+              "this batch size each step's matrix products are large enough to keep the vector units busy, so little headroom is left; at batch 1 the same steps are "
+              "matrix-vector products that wait on memory and on each other (28 dependent steps per layer), "
+              f"and the model reaches {flops / speed[runtime_name]['latency_us']['median'] / 1e3:.0f} GFLOP/s."]
 
     eager = speed["PyTorch eager"]["latency_us"]["median"] / speed[runtime_name]["latency_us"]["median"]
     rows = [

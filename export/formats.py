@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from .rnn_onnx import CUSTOM_TRANSLATIONS
+from .simplify import simplify
 
 OPSET = 18
 MAX_BATCH = 65_536
@@ -68,6 +69,7 @@ def export_onnx(model: nn.Module, path: Path, metadata: dict[str, str], doc: str
     # onnxscript's default limits (8,192 elements) leave in the graph. Folded, the recurrent weights
     # are plain initializers: a smaller graph, and one that int8 quantization can see into.
     proto = onnxscript.optimizer.optimize(program.model_proto, input_size_limit=FOLD_LIMIT, output_size_limit=FOLD_LIMIT)
+    proto = simplify(proto)  # zero initial states and single-direction reshapes: see simplify.py
     # The exporter names the dynamic dimension after the Dim; outputs get the same name.
     for value in (*proto.graph.input, *proto.graph.output):
         value.type.tensor_type.shape.dim[0].dim_param = "batch"

@@ -84,6 +84,9 @@ def test_onnx_graph_contract(exported):
     ops = [node.op_type for node in proto.graph.node]
     assert ops.count("LSTM") == 1, "one native LSTM node, not 28 unrolled steps"
     assert "Loop" not in ops and "Scan" not in ops and ops.count("MatMul") <= 1
+    # simplify.py: zero initial states dropped (ONNX's default), the output reshape is one Squeeze.
+    assert not {"Expand", "Shape", "ConstantOfShape", "Reshape"} & set(ops), ops
+    assert len(ops) <= 10, ops
 
 
 @pytest.mark.mnist
@@ -177,6 +180,7 @@ def test_export_and_parity_for_every_architecture(config, data_dir, tmp_path):
     ops = [node.op_type for node in onnx.load(str(tmp_path / "out" / "model.onnx")).graph.node]
     assert ops.count(NATIVE[config.cell]) == config.layers
     assert "Tanh" not in ops and "Relu" not in ops, "the recurrence is inside the native node"
+    assert "Expand" not in ops, "zero initial states are left to the recurrent node's default"
 
 
 @pytest.mark.mnist

@@ -79,7 +79,17 @@ def main(paths, model, int8, top_k, as_json, threads, workers, recursive, save_p
     except ModelError as error:
         raise click.ClickException(str(error)) from None
     if save_preprocessed is not None:
-        save_preprocessed.mkdir(parents=True, exist_ok=True)
+        try:
+            save_preprocessed.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise click.ClickException(f"{save_preprocessed}: cannot create the folder ({error.strerror})") from None
+    with classifier:
+        failures = _classify_all(classifier, paths, recursive, top_k, as_json, save_preprocessed)
+    sys.exit(1 if failures else 0)
+
+
+def _classify_all(classifier, paths, recursive, top_k, as_json, save_preprocessed) -> int:
+    """Print one result per input, in order; return how many failed."""
     saved_names: set[str] = set()
     failures = 0
     out = sys.stdout
@@ -104,8 +114,7 @@ def main(paths, model, int8, top_k, as_json, threads, workers, recursive, save_p
             extra = "".join(f"\t{d}:{p:.4f}" for d, p in prediction.top_k[1:])
             out.write(f"{name}\t{prediction.digit}\t{prediction.probability:.4f}{extra}\n")
     out.flush()
-    classifier.close()
-    sys.exit(1 if failures else 0)
+    return failures
 
 
 if __name__ == "__main__":

@@ -127,6 +127,8 @@ class DigitClassifier:
     def probabilities(self, batch: np.ndarray) -> np.ndarray:
         """[N, canvas, canvas] float32 in [0, 1] -> [N, len(labels)] probabilities."""
         batch = np.ascontiguousarray(batch, dtype=np.float32)
+        if 0 < len(batch) <= self.batch_size:  # the common case, and batch 1's hot path: no copies
+            return self.session.run(["probabilities"], {self.input_name: batch})[0]
         parts = [self.session.run(["probabilities"], {self.input_name: batch[i : i + self.batch_size]})[0]
                  for i in range(0, len(batch), self.batch_size)]
         return np.concatenate(parts) if parts else np.zeros((0, len(self.labels)), np.float32)
@@ -140,6 +142,12 @@ class DigitClassifier:
         if self._pool is not None:
             self._pool.shutdown()
             self._pool = None
+
+    def __enter__(self) -> "DigitClassifier":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
     def _prepared(self, sources: list):
         """(image, error) per input, in order; with workers, produced ahead in worker processes."""
@@ -159,7 +167,7 @@ class DigitClassifier:
         """One image (path, bytes, PIL image or array) -> Prediction, raising ImageError if it cannot
         be classified. A list -> list of Prediction in the same order, failures carried in `error`."""
         if isinstance(images, (list, tuple)):
-            return self._predict_many(images, top_k)
+            return list(self.predict_iter(images, top_k))
         prediction = Prediction(None, None, image=self.preprocess(images))
         self._fill([prediction], self.probabilities(prediction.image[None]), top_k)
         return prediction
@@ -174,9 +182,6 @@ class DigitClassifier:
             if good:
                 self._fill(good, self.probabilities(np.stack([r.image for r in good])), top_k)
             yield from batch
-
-    def _predict_many(self, sources, top_k: int) -> list[Prediction]:
-        return list(self.predict_iter(sources, top_k))
 
     def _fill(self, predictions: list[Prediction], probabilities: np.ndarray, top_k: int) -> None:
         order = np.argsort(-probabilities, axis=1)[:, : max(1, top_k)]

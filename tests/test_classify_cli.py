@@ -115,6 +115,13 @@ def test_a_bad_model_is_one_line_and_exit_1(tmp_path, content, problem):
     assert len(err.strip().splitlines()) == 1 and str(model) in err and problem in err
 
 
+def test_an_unwritable_save_preprocessed_folder_is_one_line(tmp_path):
+    (tmp_path / "a-file").write_text("")
+    code, out, err = classify(SAMPLES[0], "--save-preprocessed", tmp_path / "a-file" / "seen")
+    assert code == 1 and out == "" and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1 and "cannot create the folder" in err
+
+
 def test_usage_errors_exit_2_and_version_works():
     assert classify()[0] == 2
     assert classify(SAMPLES[0], "--top-k", "0")[0] == 2

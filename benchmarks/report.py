@@ -30,7 +30,11 @@ def markdown(r: dict, goals: dict) -> str:
     for name, s in speed.items():
         lines.append(f"| {name} | {_us(s['latency_us'])} | {_rate(s['throughput'])} |")
 
-    lines += ["", "## Whole process: one image", "| command | wall time | peak RSS |", "|---|---:|---:|"]
+    where = ("a fresh virtual environment with a plain `pip install .`" if "runtime_env_mb" in foot
+             else "the current environment")
+    lines += ["", "## Whole process: one image", f"`digit-classify` runs from {where}; the PyTorch script from "
+              "the training environment. Both classify `samples/scan-4.jpg` (513x507 JPEG).", "",
+              "| command | wall time | peak RSS |", "|---|---:|---:|"]
     for name, s in cli.items():
         lines.append(f"| `{name}` | {s['wall_s']['median']:.3f} s ({s['wall_s']['p10']:.3f}-{s['wall_s']['p90']:.3f}) "
                      f"| {s['peak_rss_mb']['median']:.0f} MB |")

@@ -9,6 +9,7 @@ The steps, in order (see `to_mnist_form`):
 The sizes come from the model's metadata (`preprocessing`), not from constants here.
 """
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,6 +26,7 @@ LINE_THRESHOLD = 0.12  # ruled and grid lines are looked for among pixels at lea
 LINE_LENGTH = 0.9  # a straight run across this fraction of the image is a printed line, not a stroke
 LINE_GAP = 2  # gaps this short (noise, JPEG) do not break a line
 MIN_INK_PIXELS = 4
+MAX_WORK_PIXELS = 4_000_000  # larger images are area-averaged down to this first
 
 
 @dataclass(frozen=True)
@@ -39,8 +41,21 @@ class Form:
 
 # --- 1-3: orientation, alpha, grayscale -> float32 in [0, 1] ---
 
+def _limit_size(image: Image.Image) -> Image.Image:
+    """Images over MAX_WORK_PIXELS are area-averaged down to it (by an integer factor) before any
+    pixel becomes a float: the output is 20 px, and full-size float copies of a 48 MP photo would
+    not fit a small device's memory. 4 MP still gives a digit 1% of the photo's width ~17 px."""
+    factor = math.ceil(math.sqrt(image.width * image.height / MAX_WORK_PIXELS))
+    if factor <= 1:
+        return image
+    if image.mode in ("P", "1", "I;16", "I;16B", "I;16L", "I;16N"):
+        image = image.convert("RGBA" if image.mode == "P" and "transparency" in image.info else
+                              "I" if image.mode.startswith("I;16") else "L")
+    return image.reduce(factor)
+
+
 def _grayscale(image: Image.Image) -> np.ndarray:
-    image = ImageOps.exif_transpose(image)
+    image = _limit_size(ImageOps.exif_transpose(image))
     if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
         pixels = np.asarray(image, dtype=np.float32)
         return np.clip(pixels / (65535.0 if pixels.max() > 255 else 255.0), 0, 1)

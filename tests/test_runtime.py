@@ -206,3 +206,17 @@ def test_not_onnx_or_wrong_contract_models_are_refused(tmp_path):
         DigitClassifier(tmp_path / "other.onnx")
     with pytest.raises(ModelError, match="no such model file"):
         DigitClassifier(tmp_path / "missing.onnx")
+
+
+def test_very_large_photos_are_area_averaged_before_processing(mnist, monkeypatch):
+    from lstm_digits.runtime import preprocess
+    from lstm_digits.runtime.preprocess import MAX_WORK_PIXELS, _limit_size
+
+    page = on_paper(mnist_digit(mnist, 9), scale=60)  # 3360 x 1720: 5.8 megapixels
+    assert page.width * page.height > MAX_WORK_PIXELS
+    reduced = _limit_size(page)
+    assert reduced.size == (page.width // 2, page.height // 2)
+    reduced_result = to_mnist_form(page)
+    assert agreement(reduced_result, to_mnist_form(page.reduce(2))) == 0.0
+    monkeypatch.setattr(preprocess, "MAX_WORK_PIXELS", 10**9)  # the same page at full resolution
+    assert agreement(reduced_result, to_mnist_form(page)) < 0.01

@@ -24,7 +24,7 @@ INK_THRESHOLD = 0.45  # after scaling the ink to 1: a clear stroke; paper textur
 EDGE_PX = 2  # pixels next to a clear stroke are its anti-aliased edge and are kept
 LINE_THRESHOLD = 0.12  # ruled and grid lines are looked for among pixels at least this bright
 LINE_LENGTH = 0.9  # a straight run across this fraction of the image is a printed line, not a stroke
-LINE_GAP = 2  # gaps this short (noise, JPEG) do not break a line
+LINE_GAP = 2  # gaps of up to 2 x this many pixels (noise, JPEG) do not break a line
 MIN_INK_PIXELS = 4
 MAX_WORK_PIXELS = 4_000_000  # larger images are area-averaged down to this first
 
@@ -160,12 +160,9 @@ def _ruled_lines(faint: np.ndarray) -> np.ndarray:
     """Pixels on straight horizontal or vertical runs across nearly the whole image: the lines of
     ruled or squared paper. A digit's strokes stay inside the digit; printed lines cross the page.
     (So a digit cropped so tightly that a straight stroke spans 90% of the image loses that stroke.)"""
-    def closed(mask):  # bridge gaps of up to LINE_GAP pixels along each row
-        padded = _pad_rows(mask.T, LINE_GAP, edge=False)
-        out, length = mask.T.copy(), mask.shape[1]
-        for shift in range(1, LINE_GAP + 1):
-            out |= padded[LINE_GAP - shift : LINE_GAP - shift + length] & padded[LINE_GAP + shift : LINE_GAP + shift + length]
-        return out.T
+    def closed(mask):  # morphological closing along each row: gaps up to 2 * LINE_GAP px are bridged
+        size = 2 * LINE_GAP + 1
+        return _window_rows(_window_rows(mask.T, size, np.maximum), size, np.minimum).T
 
     horizontal = _run_lengths(closed(faint)) >= LINE_LENGTH * faint.shape[1]
     vertical = _run_lengths(closed(faint.T)).T >= LINE_LENGTH * faint.shape[0]

@@ -220,3 +220,18 @@ def test_very_large_photos_are_area_averaged_before_processing(mnist, monkeypatc
     assert agreement(reduced_result, to_mnist_form(page.reduce(2))) == 0.0
     monkeypatch.setattr(preprocess, "MAX_WORK_PIXELS", 10**9)  # the same page at full resolution
     assert agreement(reduced_result, to_mnist_form(page)) < 0.01
+
+
+def test_ruled_lines_survive_small_gaps_but_digit_strokes_are_not_lines():
+    from lstm_digits.runtime.preprocess import LINE_GAP, _ruled_lines
+
+    page = np.zeros((40, 100), bool)
+    page[20] = True
+    page[20, 30 : 30 + 2 * LINE_GAP] = False  # JPEG noise: a gap of 4 px
+    page[20, 60:63] = False
+    assert _ruled_lines(page)[20].sum() == page[20].sum()
+    page[20, 30 : 31 + 2 * LINE_GAP + 1] = False  # a gap of 6 px: two pieces, neither 90% long
+    assert not _ruled_lines(page).any()
+    stroke = np.zeros((40, 100), bool)
+    stroke[5:35, 50] = True  # a long straight stroke of a 1, 75% of the height
+    assert not _ruled_lines(stroke).any()

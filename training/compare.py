@@ -55,14 +55,15 @@ def run_comparison(data_dir, runs_dir: Path, recipes=("seed", "default"), iterat
         for name, model_config in TUTORIAL_MODELS.items():
             checkpoint_path = Path(runs_dir) / f"{_slug(name, recipe_name)}.pt"
             recipe = get_recipe(recipe_name, iterations)
-            finished = checkpoint_path.exists() and load_checkpoint(checkpoint_path).get("complete")
-            if finished:
+            checkpoint = load_checkpoint(checkpoint_path) if checkpoint_path.exists() else None
+            if checkpoint is not None and checkpoint.get("complete"):
                 log(f"{name}, {recipe_name} recipe: reusing {checkpoint_path}")
             else:
                 log(f"{name}, {recipe_name} recipe: training {model_config}")
                 train(TrainConfig(output=checkpoint_path, model=model_config, recipe=recipe, seed=seed,
                                   resume=True, progress=progress), mnist=mnist)
-            history = load_checkpoint(checkpoint_path)["metrics"]
+                checkpoint = load_checkpoint(checkpoint_path)
+            history = checkpoint["metrics"]
             curve = [(m["iteration"], m["val_accuracy"]) for m in history if "val_accuracy" in m and not m.get("final")]
             runs.append(Run(name, recipe_name, checkpoint_path, history[-1], curve))
     return runs

@@ -29,9 +29,14 @@ def _batched(run, inputs: np.ndarray, batch_size: int) -> np.ndarray:
     return np.concatenate([run(inputs[i : i + batch_size]) for i in range(0, len(inputs), batch_size)])
 
 
+def onnxruntime_logits(onnx_path):
+    """A function from a float32 [N, 28, 28] array to the ONNX file's [N, 10] logits, in onnxruntime."""
+    session = onnxruntime.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    return lambda x: session.run(["logits"], {"image": x})[0]
+
+
 def backends(model, onnx_path, torchscript, program) -> dict:
     """name -> function from a float32 [N, 28, 28] array to [N, 10] logits."""
-    session = onnxruntime.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
     reference = ReferenceEvaluator(onnx.load(str(onnx_path)), new_ops=[RNN])
 
     def torch_runner(module):
@@ -46,7 +51,7 @@ def backends(model, onnx_path, torchscript, program) -> dict:
         "pytorch eager": torch_runner(model),
         "torchscript": torch_runner(torchscript),
         "exportedprogram": torch_runner(program),
-        "onnxruntime": lambda x: session.run(["logits"], {"image": x})[0],
+        "onnxruntime": onnxruntime_logits(onnx_path),
         "onnx reference": lambda x: reference.run(["logits"], {"image": x})[0],
     }
 
@@ -84,7 +89,7 @@ def table(report: dict) -> str:
     return "\n".join(lines)
 
 
-def onnx_accuracy(onnx_path, images: np.ndarray, labels: np.ndarray) -> float:
-    session = onnxruntime.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
-    logits = _batched(lambda x: session.run(["logits"], {"image": x})[0], images.astype(np.float32), 1000)
+def accuracy(logits_of, images: np.ndarray, labels: np.ndarray) -> float:
+    """Share of images whose highest logit is their label; logits_of as in backends()."""
+    logits = _batched(logits_of, images.astype(np.float32), 1000)
     return float((logits.argmax(1) == labels).mean())

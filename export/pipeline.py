@@ -77,7 +77,7 @@ def export_checkpoint(checkpoint_path: Path, output_dir: Path, data_dir=None, lo
         runners = parity.backends(model, staging / ONNX, formats.load_torchscript(staging / TORCHSCRIPT),
                                   formats.load_program(staging / PROGRAM))
         report = parity.check(runners, test_images[:parity_digits], random_images)
-        report["onnx_test_accuracy"] = parity.onnx_accuracy(staging / ONNX, test_images, test_labels)
+        report["onnx_test_accuracy"] = parity.accuracy(runners["onnxruntime"], test_images, test_labels)
         report["pytorch_test_accuracy"] = checkpoint["metrics"][-1].get("test_accuracy") if checkpoint["metrics"] else None
         if not report["passed"]:
             failed = [r for r in report["rows"] if not r["passed"]]
@@ -89,7 +89,8 @@ def export_checkpoint(checkpoint_path: Path, output_dir: Path, data_dir=None, lo
             )
         # int8: weights dynamically quantized; not bit-for-bit, so judged by MNIST accuracy, not parity.
         quantize(staging / ONNX, staging / INT8)
-        report["int8_test_accuracy"] = parity.onnx_accuracy(staging / INT8, test_images, test_labels)
+        int8_logits = parity.onnxruntime_logits(staging / INT8)
+        report["int8_test_accuracy"] = parity.accuracy(int8_logits, test_images, test_labels)
         (staging / "parity.json").write_text(json.dumps(report, indent=1))
         files = [ONNX, INT8, TORCHSCRIPT, PROGRAM, "parity.json", "test_data_set_0/input_0.pb",
                  "test_data_set_0/output_0.pb", "test_data_set_0/output_1.pb"]

@@ -41,32 +41,37 @@ class Form:
 
 # --- 1-3: orientation, alpha, grayscale -> float32 in [0, 1] ---
 
+def _usable_mode(image: Image.Image) -> Image.Image:
+    """One of the modes the steps below handle: L, RGB, RGBA-like, I (16-bit and 32-bit) or F.
+    Palette images keep their transparency as RGBA; CMYK, YCbCr and the like become RGB."""
+    if image.mode == "P":
+        return image.convert("RGBA" if "transparency" in image.info else "RGB")
+    if image.mode == "1":
+        return image.convert("L")
+    if image.mode.startswith("I;16"):
+        return image.convert("I")
+    if image.mode not in ("L", "RGB", "RGBA", "LA", "PA", "La", "RGBa", "I", "F"):
+        return image.convert("RGB")
+    return image
+
+
 def _limit_size(image: Image.Image) -> Image.Image:
     """Images over MAX_WORK_PIXELS are area-averaged down to it (by an integer factor) before any
     pixel becomes a float: the output is 20 px, and full-size float copies of a 48 MP photo would
     not fit a small device's memory. 4 MP still gives a digit 1% of the photo's width ~17 px."""
     factor = math.ceil(math.sqrt(image.width * image.height / MAX_WORK_PIXELS))
-    if factor <= 1:
-        return image
-    if image.mode in ("P", "1", "I;16", "I;16B", "I;16L", "I;16N"):
-        image = image.convert("RGBA" if image.mode == "P" and "transparency" in image.info else
-                              "I" if image.mode.startswith("I;16") else "L")
-    return image.reduce(factor)
+    return image.reduce(factor) if factor > 1 else image
 
 
 def _grayscale(image: Image.Image) -> np.ndarray:
-    image = _limit_size(ImageOps.exif_transpose(image))
-    if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+    image = _limit_size(_usable_mode(ImageOps.exif_transpose(image)))
+    if image.mode == "I":  # 16-bit (or 32-bit) grayscale
         pixels = np.asarray(image, dtype=np.float32)
         return np.clip(pixels / (65535.0 if pixels.max() > 255 else 255.0), 0, 1)
     if image.mode == "F":
         pixels = np.asarray(image, dtype=np.float32)
         top = pixels.max()
         return np.clip(pixels / top if top > 1 else pixels, 0, 1)
-    if image.mode == "P":
-        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
-    elif image.mode not in ("L", "RGB", "RGBA", "LA", "PA", "La", "RGBa", "1"):
-        image = image.convert("RGB")  # CMYK, YCbCr, LAB, HSV
     if image.mode in ("RGBA", "LA", "PA", "La", "RGBa"):
         rgba = np.asarray(image.convert("RGBA"), dtype=np.float32) / 255.0
         alpha = rgba[..., 3]

@@ -119,17 +119,24 @@ class DigitClassifier:
             raise ModelError(f"{path}: input {self.input_name} is {inputs[self.input_name].type} {shape}, "
                              f"not float [batch, {self.form.canvas}, {self.form.canvas}]")
         outputs = [o.name for o in self.session.get_outputs()]
-        if "probabilities" not in outputs:
-            raise ModelError(f"{path}: no 'probabilities' output (outputs: {outputs})")
+        if not {"logits", "probabilities"} <= set(outputs):
+            raise ModelError(f"{path}: no 'logits' and 'probabilities' outputs (outputs: {outputs})")
 
     # --- inference on images already in MNIST form ---
 
     def probabilities(self, batch: np.ndarray) -> np.ndarray:
         """[N, canvas, canvas] float32 in [0, 1] -> [N, len(labels)] probabilities."""
+        return self._run("probabilities", batch)
+
+    def logits(self, batch: np.ndarray) -> np.ndarray:
+        """[N, canvas, canvas] float32 in [0, 1] -> [N, len(labels)] logits (the model's raw scores)."""
+        return self._run("logits", batch)
+
+    def _run(self, output: str, batch: np.ndarray) -> np.ndarray:
         batch = np.ascontiguousarray(batch, dtype=np.float32)
         if 0 < len(batch) <= self.batch_size:  # the common case, and batch 1's hot path: no copies
-            return self.session.run(["probabilities"], {self.input_name: batch})[0]
-        parts = [self.session.run(["probabilities"], {self.input_name: batch[i : i + self.batch_size]})[0]
+            return self.session.run([output], {self.input_name: batch})[0]
+        parts = [self.session.run([output], {self.input_name: batch[i : i + self.batch_size]})[0]
                  for i in range(0, len(batch), self.batch_size)]
         return np.concatenate(parts) if parts else np.zeros((0, len(self.labels)), np.float32)
 

@@ -1,0 +1,24 @@
+# Shell helpers shared by .ci/run and the scripts in this folder (source it; it defines functions only).
+
+# need COMMAND HINT: fail with one line saying what to install when COMMAND is missing.
+need() {
+  command -v "$1" > /dev/null || { echo "$(basename "$0"): $1 not found; $2" >&2; exit 1; }
+}
+
+# expect_digits RESULTS COUNT WHO: RESULTS has COUNT lines "path<TAB>digit<TAB>probability", and
+# each image's file name ends with the digit it shows (samples/grid-7.jpg, mnist-00000-7.png).
+expect_digits() {
+  local results="$1" count="$2" who="$3" path digit rest expected
+  while IFS=$'\t' read -r path digit rest; do
+    expected="$(basename "${path%.*}")"
+    expected="${expected: -1}"
+    if [ "$digit" != "$expected" ]; then
+      echo "$who classified $path as $digit, expected $expected" >&2
+      return 1
+    fi
+  done < "$results"
+  if [ "$(wc -l < "$results")" -ne "$count" ]; then
+    echo "$who: expected $count results, got $(wc -l < "$results")" >&2
+    return 1
+  fi
+}

@@ -1,0 +1,54 @@
+"""Write MNIST test digits as 28x28 grayscale PNGs named mnist-INDEX-LABEL.png.
+
+    python scripts/mnist_pngs.py --count 20 OUT_DIR     # archives from $LSTM_DIGITS_DATA or --data-dir
+
+Reads the standard t10k .gz archives directly (gzip + numpy + pillow: the runtime's dependencies),
+so it runs where torch is not installed, such as a runtime-only or emulated environment.
+"""
+
+import argparse
+import gzip
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+IMAGES, LABELS = "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"
+
+
+def find_archives(data_dir: Path) -> tuple[Path, Path]:
+    for folder in (data_dir, data_dir / "MNIST" / "raw", data_dir / "raw"):
+        if (folder / IMAGES).is_file() and (folder / LABELS).is_file():
+            return folder / IMAGES, folder / LABELS
+    sys.exit(f"mnist_pngs: {IMAGES} and {LABELS} not found in {data_dir} (or its MNIST/raw)")
+
+
+def read_idx(path: Path, magic: int, header_ints: int) -> np.ndarray:
+    data = gzip.decompress(path.read_bytes())
+    header = np.frombuffer(data[: 4 * header_ints], dtype=">u4")
+    if header[0] != magic:
+        sys.exit(f"mnist_pngs: {path} is not an IDX file of this kind (magic {header[0]:#x})")
+    return np.frombuffer(data, dtype=np.uint8, offset=4 * header_ints).reshape(header[1], *header[2:])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out_dir", type=Path)
+    parser.add_argument("--count", type=int, default=20)
+    parser.add_argument("--start", type=int, default=0, help="index of the first test digit")
+    parser.add_argument("--data-dir", type=Path, default=os.environ.get("LSTM_DIGITS_DATA"))
+    args = parser.parse_args()
+    if args.data_dir is None:
+        sys.exit("mnist_pngs: say where the MNIST archives are: --data-dir or LSTM_DIGITS_DATA")
+    images_path, labels_path = find_archives(args.data_dir)
+    images = read_idx(images_path, 0x803, 4)
+    labels = read_idx(labels_path, 0x801, 2)
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    for index in range(args.start, min(args.start + args.count, len(images))):
+        Image.fromarray(images[index]).save(args.out_dir / f"mnist-{index:05d}-{labels[index]}.png")
+
+
+if __name__ == "__main__":
+    main()

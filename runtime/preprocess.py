@@ -169,6 +169,13 @@ def _ruled_lines(faint: np.ndarray) -> np.ndarray:
         size = 2 * LINE_GAP + 1
         return _window_rows(_window_rows(mask.T, size, np.maximum), size, np.minimum).T
 
+    # A closed run stays within LINE_GAP px of the faint pixels at its ends. If the faint pixels'
+    # bounding box cannot hold a line in either direction (an MNIST-like digit, 20 px in 28), no
+    # run can be long enough: skip the search, which is most of the time spent on small images.
+    rows, cols = np.flatnonzero(faint.any(axis=1)), np.flatnonzero(faint.any(axis=0))
+    if not len(rows) or (cols[-1] - cols[0] + 1 + 2 * LINE_GAP < LINE_LENGTH * faint.shape[1]
+                         and rows[-1] - rows[0] + 1 + 2 * LINE_GAP < LINE_LENGTH * faint.shape[0]):
+        return np.zeros_like(faint)
     horizontal = _run_lengths(closed(faint)) >= LINE_LENGTH * faint.shape[1]
     vertical = _run_lengths(closed(faint.T)).T >= LINE_LENGTH * faint.shape[0]
     return (horizontal | vertical) & faint
@@ -226,13 +233,13 @@ def _scale_into_box(digit: np.ndarray, box: int) -> np.ndarray:
 
 def _place_by_centre_of_mass(digit: np.ndarray, canvas: int) -> np.ndarray:
     height, width = digit.shape
-    total = digit.sum()
-    rows, cols = np.arange(height), np.arange(width)
-    centre_row = (digit.sum(axis=1) @ rows) / total
-    centre_col = (digit.sum(axis=0) @ cols) / total
+    row_mass, col_mass = digit.sum(axis=1), digit.sum(axis=0)
+    total = row_mass.sum()
+    centre_row = float(row_mass @ np.arange(height)) / total
+    centre_col = float(col_mass @ np.arange(width)) / total
     # Integer placement, as MNIST did, kept inside the canvas.
-    top = int(np.clip(round(canvas / 2 - centre_row), 0, canvas - height))
-    left = int(np.clip(round(canvas / 2 - centre_col), 0, canvas - width))
+    top = min(max(round(canvas / 2 - centre_row), 0), canvas - height)
+    left = min(max(round(canvas / 2 - centre_col), 0), canvas - width)
     out = np.zeros((canvas, canvas), dtype=np.float32)
     out[top : top + height, left : left + width] = digit
     return out

@@ -36,6 +36,7 @@ class Prediction:
 
 
 PARALLEL_FROM = 32  # inputs in one call before decoding and preprocessing are spread over processes
+SMALL_BATCH = 3  # up to this many images run on one thread (see DigitClassifier._session_for)
 
 
 def _model_input(source, form: Form) -> np.ndarray:
@@ -88,7 +89,10 @@ class DigitClassifier:
         self.batch_size = batch_size
         self.workers = workers
         self._pool = None
-        self.session = self._open_session(self.model_path, options or session_options(threads))
+        self._large_options = options or session_options(threads)
+        chosen_by_us = options is None and threads is None and self._large_options.intra_op_num_threads > 1
+        self.session = self._open_session(self.model_path, session_options(1) if chosen_by_us else self._large_options)
+        self._large_session = None if chosen_by_us else self.session
         self.metadata = self.session.get_modelmeta().custom_metadata_map
         self._read_contract()
 
@@ -132,11 +136,22 @@ class DigitClassifier:
         """[N, canvas, canvas] float32 in [0, 1] -> [N, len(labels)] logits (the model's raw scores)."""
         return self._run("logits", batch)
 
+    def _session_for(self, count: int) -> onnxruntime.InferenceSession:
+        """A few images run fastest on one thread: each of the 28 steps per layer is too small to
+        share, and waking a second thread for it costs more than it saves. Larger batches use the
+        multi-threaded session, opened the first time one comes, when the thread count is ours."""
+        if count <= SMALL_BATCH or self._large_session is self.session:
+            return self.session
+        if self._large_session is None:
+            self._large_session = self._open_session(self.model_path, self._large_options)
+        return self._large_session
+
     def _run(self, output: str, batch: np.ndarray) -> np.ndarray:
         batch = np.ascontiguousarray(batch, dtype=np.float32)
         if 0 < len(batch) <= self.batch_size:  # the common case, and batch 1's hot path: no copies
-            return self.session.run([output], {self.input_name: batch})[0]
-        parts = [self.session.run([output], {self.input_name: batch[i : i + self.batch_size]})[0]
+            return self._session_for(len(batch)).run([output], {self.input_name: batch})[0]
+        session = self._session_for(self.batch_size)
+        parts = [session.run([output], {self.input_name: batch[i : i + self.batch_size]})[0]
                  for i in range(0, len(batch), self.batch_size)]
         return np.concatenate(parts) if parts else np.zeros((0, len(self.labels)), np.float32)
 

@@ -1,5 +1,6 @@
 import io
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -93,6 +94,18 @@ def test_a_blank_image_is_no_digit_not_a_guess(classifier):
 def test_session_options_are_exposed():
     assert DigitClassifier(threads=1).session.get_session_options().intra_op_num_threads == 1
     assert DigitClassifier(threads=2).session.get_session_options().intra_op_num_threads == 2
+
+
+def test_default_threads_one_for_a_few_images_more_for_large_batches(mnist):
+    classifier = DigitClassifier()
+    images = mnist.test.images[:64].numpy().astype(np.float32) / 255
+    one_by_one = np.concatenate([classifier.probabilities(image[None]) for image in images])
+    assert classifier.session.get_session_options().intra_op_num_threads == 1
+    if os.cpu_count() > 1:
+        assert classifier._large_session is None  # not opened until a large batch comes
+    together = classifier.probabilities(images)
+    assert classifier._large_session.get_session_options().intra_op_num_threads == min(2, os.cpu_count())
+    np.testing.assert_allclose(together, one_by_one, atol=1e-6)
 
 
 # --- preprocessing: each step on real digits ---

@@ -40,6 +40,7 @@ debian_mirror() {
 if [ ! -f "$root/.complete" ]; then
   mirror="$(debian_mirror)"
   [ -n "$mirror" ] || { echo "check_aarch64: no Debian mirror in the apt sources; set DEBIAN_MIRROR" >&2; exit 1; }
+  [ "$(id -u)" = 0 ] || { echo "check_aarch64: debootstrap needs root to build $root (run once as root, or under fakeroot)" >&2; exit 1; }
   echo "check_aarch64: building the $suite arm64 root filesystem in $root (once)"
   rm -rf "$root.partial" && mkdir -p "$cache"
   debootstrap --arch=arm64 --foreign --variant=minbase --include=python3 "$suite" "$root.partial" "$mirror" \
@@ -79,8 +80,9 @@ wheel="$(ls "$work"/dist/lstm_digits-*.whl)"
 aarch64=(--only-binary=:all: --python-version 3.11 --implementation cp
          --platform manylinux_2_28_aarch64 --platform manylinux_2_17_aarch64 --platform manylinux2014_aarch64)
 onnxruntime="onnxruntime${ONNXRUNTIME_VERSION:+==$ONNXRUNTIME_VERSION}"
+# Offline, the cached wheels are used; the install below fails, naming the package, if one is missing.
 python3 -m pip download "${pip_quiet[@]}" "${aarch64[@]}" -d "$cache/wheels" "$wheel" "$onnxruntime" > "$work/pip.log" 2>&1 \
-  || { cat "$work/pip.log" >&2; echo "check_aarch64: downloading the aarch64 wheels failed" >&2; exit 1; }
+  || echo "check_aarch64: could not download aarch64 wheels (offline?); using those cached in $cache/wheels" >&2
 python3 -m pip install "${pip_quiet[@]}" "${aarch64[@]}" --no-index --find-links "$cache/wheels" \
   --no-warn-script-location --target "$work/site-aarch64" "$wheel" "$onnxruntime" > "$work/pip.log" 2>&1 \
   || { cat "$work/pip.log" >&2; echo "check_aarch64: installing for aarch64 failed" >&2; exit 1; }

@@ -21,3 +21,11 @@ def test_benchmark_runs_every_path_in_quick_mode(data_dir, tmp_path):
     for section in ("## Whole process: one image", "## A folder of MNIST test PNGs", "## int8", "## Physical limit", "## Goals"):
         assert section in text
     assert "`digit-classify`" in text and "torch_classify.py" in text
+
+
+def test_model_size_benchmark_runs_in_quick_mode():
+    result = subprocess.run([sys.executable, "-m", "benchmarks.sizes", "--quick"], cwd=ROOT, capture_output=True,
+                            text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = [line for line in result.stdout.splitlines() if line.startswith("| 1 x 64 |")]
+    assert len(rows) == 1 and rows[0].count("µs") == 2 and rows[0].rstrip().endswith("x |"), result.stdout

@@ -58,7 +58,7 @@ def _save_preprocessed(folder: Path, name: str, image, used: set) -> None:
 @click.option("--top-k", "-k", type=click.IntRange(1, 10), default=1, show_default=True,
               help="Also list the next most likely digits.")
 @click.option("--json", "as_json", is_flag=True, help="JSON Lines: path, digit, probability, top_k (or path, error).")
-@click.option("--threads", type=click.IntRange(min=1), default=None, help="onnxruntime threads (default: up to 2).")
+@click.option("--threads", type=click.IntRange(min=1), default=None, help="onnxruntime threads (default: 1 for up to 3 images at a time, else up to 2).")
 @click.option("--workers", type=click.IntRange(min=1), default=None,
               help="Processes that decode and preprocess many images at once (default: one per CPU core).")
 @click.option("--recursive", "-r", is_flag=True, help="Descend into subfolders of folder arguments.")
@@ -122,6 +122,7 @@ def run() -> None:
 
     By then every result is written and the worker processes have stopped; tearing down numpy's
     and onnxruntime's modules would only add ~20 ms, a sixth of a one-image run."""
+    code = 0
     try:
         main()
     except SystemExit as done:

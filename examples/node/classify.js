@@ -5,7 +5,8 @@
 //
 // The model's contract (input name and shape, labels, polarity) is read from the ONNX file's own
 // metadata, not copied here. --check runs the model's test_data_set_0 (written by digit-export
-// beside model.onnx) and compares every output with what PyTorch computed, to TOLERANCE.
+// beside model.onnx) and compares every output with what PyTorch computed, within the tolerance
+// the export itself was held to (parity.json).
 // Each image must already be in MNIST form: a canvas x canvas grayscale PNG, such as the files
 // `digit-classify --save-preprocessed DIR` writes; photos need the Python runtime's preprocessing.
 'use strict';
@@ -15,7 +16,6 @@ const path = require('node:path');
 const ort = require('onnxruntime-node');
 const { PNG } = require('pngjs');
 
-const TOLERANCE = 1e-4; // the export's own parity tolerance (max |difference| per output value)
 const DEFAULT_MODEL = path.join(__dirname, '..', '..', 'models', 'default', 'model.onnx');
 
 // --- A minimal protobuf reader: enough for ModelProto.metadata_props and TensorProto. ---
@@ -119,7 +119,12 @@ async function run(model, images, count) {
   return model.session.run(feeds);
 }
 
-async function checkTestData(model, folder) {
+// The export's own tolerance, from parity.json beside the model: max |difference| per output value.
+function parityTolerance(modelPath) {
+  return JSON.parse(fs.readFileSync(path.join(path.dirname(modelPath), 'parity.json'), 'utf8')).tolerance.max_abs_logit_diff;
+}
+
+async function checkTestData(model, folder, tolerance) {
   const input = readFloatTensor(path.join(folder, 'input_0.pb'));
   const outputs = await run(model, input.data, input.dims[0]);
   let worst = 0;
@@ -132,7 +137,7 @@ async function checkTestData(model, folder) {
     console.log(`test_data_set_0 ${name}: max |difference| ${largest.toExponential(2)} over ${actual.length} values`);
     worst = Math.max(worst, largest);
   });
-  return worst <= TOLERANCE;
+  return worst <= tolerance;
 }
 
 // A canvas x canvas PNG -> floats in [0, 1], bright ink on a dark background as the contract says.
@@ -204,9 +209,12 @@ async function main(argv) {
   console.error(`${path.basename(modelPath)}: input ${input.name} [${input.shape}] ${input.polarity}, ` +
                 `labels ${labels.join('')}, onnxruntime-node ${ort.env.versions.common}`);
   let status = 0;
-  if (check && !(await checkTestData(model, path.join(path.dirname(modelPath), 'test_data_set_0')))) {
-    console.error(`test_data_set_0: outputs differ from PyTorch's by more than ${TOLERANCE}`);
-    status = 1;
+  if (check) {
+    const tolerance = parityTolerance(modelPath);
+    if (!(await checkTestData(model, path.join(path.dirname(modelPath), 'test_data_set_0'), tolerance))) {
+      console.error(`test_data_set_0: outputs differ from PyTorch's by more than ${tolerance}`);
+      status = 1;
+    }
   }
   if (files.length && (await classify(model, files))) status = 1;
   return status;

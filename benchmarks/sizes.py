@@ -22,12 +22,12 @@ from onnx import TensorProto, helper, numpy_helper
 
 from lstm_digits.export.formats import export_onnx
 from lstm_digits.runtime.classifier import session_options
+from lstm_digits.training.contract import IMAGE_SIZE as ROWS  # time steps per image, pixels per step
 from lstm_digits.training.model import DigitRNN, ModelConfig
 
 from . import measure
 
 SIZES = [(2, 100), (1, 100), (2, 64), (1, 64)]  # (layers, hidden); the shipped model first
-ROWS = 28  # time steps per image
 
 
 def lstm_node_session(inputs: int, hidden: int, steps: int) -> onnxruntime.InferenceSession:
@@ -58,7 +58,7 @@ def main(argv=None) -> None:
     parser.add_argument("--quick", action="store_true", help="the smallest model, a few calls: for the test")
     args = parser.parse_args(argv)
     sizes, calls, warmup = (SIZES[-1:], 5, 2) if args.quick else (SIZES, args.calls, 300)
-    image = np.random.default_rng(0).random((1, 28, 28), dtype=np.float32)
+    image = np.random.default_rng(0).random((1, ROWS, ROWS), dtype=np.float32)
     print("| LSTM layers x hidden | parameters | onnxruntime, 1 thread | PyTorch eager | ratio "
           "| one step, first layer / later layers | 28 steps of every layer vs eager / 3 |")
     print("|---|---:|---:|---:|---:|---:|---:|")

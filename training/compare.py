@@ -1,7 +1,8 @@
 """The tutorial's table, re-run with the tutorial's recipe and with ours, and the chosen model.
 
 Each run is an ordinary checkpoint under the runs folder; a finished one is reused and an
-interrupted one resumed, so the comparison can be stopped and started again.
+interrupted one resumed, so the comparison can be stopped and started again. A checkpoint there
+that was trained with other settings (model, recipe, length, seed) is an error, never reused.
 """
 
 import datetime
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import torch
 
-from .checkpoint import load_checkpoint
+from .checkpoint import CheckpointError, load_checkpoint
 from .data import VALIDATION_SIZE, load_mnist
 from .model import ModelConfig
 from .recipes import get_recipe
@@ -47,15 +48,25 @@ def _slug(name: str, recipe: str) -> str:
     return f"{name.lower().replace(' ', '-')}-{recipe}"
 
 
+def _check_settings(path: Path, checkpoint: dict, model: ModelConfig, recipe, seed: int) -> None:
+    wanted = {"model_config": model.to_dict(), "recipe": recipe.to_dict(), "seed": seed}
+    differ = [key for key, value in wanted.items() if checkpoint.get(key) != value]
+    if differ:
+        raise CheckpointError(f"{path}: trained with another {' and '.join(differ)} than this comparison asks for; "
+                              "remove it or choose another --runs-dir")
+
+
 def run_comparison(data_dir, runs_dir: Path, recipes=("seed", "default"), iterations=None, seed=0,
-                   progress=True, log=print) -> list[Run]:
+                   progress=True, log=print, models=TUTORIAL_MODELS) -> list[Run]:
     mnist = load_mnist(data_dir)
     runs = []
     for recipe_name in recipes:
-        for name, model_config in TUTORIAL_MODELS.items():
+        for name, model_config in models.items():
             checkpoint_path = Path(runs_dir) / f"{_slug(name, recipe_name)}.pt"
             recipe = get_recipe(recipe_name, iterations)
             checkpoint = load_checkpoint(checkpoint_path) if checkpoint_path.exists() else None
+            if checkpoint is not None:
+                _check_settings(checkpoint_path, checkpoint, model_config, recipe, seed)
             if checkpoint is not None and checkpoint.get("complete"):
                 log(f"{name}, {recipe_name} recipe: reusing {checkpoint_path}")
             else:
@@ -90,7 +101,8 @@ def markdown_table(runs: list[Run]) -> str:
         lines.append(
             f"| {run.name} | {s['cell']} | {s['layers']} | {s['hidden']} | {run.recipe} | {s['parameters']:,} "
             f"| {s['val_accuracy']:.2%} | {s['test_accuracy']:.2%} "
-            f"| {f'~{TUTORIAL_REPORTED[run.name]:.1%}' if run.recipe == 'seed' else ''} | {s['train_seconds']:.0f} s "
+            f"| {f'~{TUTORIAL_REPORTED[run.name]:.1%}' if run.name in TUTORIAL_REPORTED and run.recipe == 'seed' else ''} "
+            f"| {s['train_seconds']:.0f} s "
             f"| {'yes' if s['stalled'] else 'no'} |"
         )
     return "\n".join(lines)

@@ -38,7 +38,7 @@ def test_finished_runs_are_reused_and_a_run_trained_otherwise_is_refused(data_di
     assert logged[-1] == f"LSTM 1x8, default recipe: reusing {runs_dir / 'lstm-1x8-default.pt'}"
     assert again[0].summary == first[0].summary
     with pytest.raises(CheckpointError, match="lstm-1x8-default.pt: trained with another recipe"):
-        compare(iterations=5)  # the default length would silently have reused the 4-iteration run
+        compare(iterations=5)  # a 5-iteration comparison must not take the 4-iteration run as its own
     with pytest.raises(CheckpointError, match="another seed"):
         compare(iterations=4, seed=1)
 

@@ -14,28 +14,26 @@ def spread(values: list[float]) -> dict:
     return {"median": statistics.median(ordered), "p10": pick(0.1), "p90": pick(0.9), "n": len(ordered)}
 
 
-def latency_us(run, calls: int, warmup: int) -> dict:
-    """Per-call time of run() in microseconds."""
+def call_seconds(run, calls: int, warmup: int = 0) -> list[float]:
+    """Wall time of each of `calls` calls of run(), in seconds, after `warmup` untimed calls."""
     for _ in range(warmup):
         run()
     times = []
     for _ in range(calls):
         start = time.perf_counter_ns()
         run()
-        times.append((time.perf_counter_ns() - start) / 1000)
-    return spread(times)
+        times.append((time.perf_counter_ns() - start) / 1e9)
+    return times
+
+
+def latency_us(run, calls: int, warmup: int) -> dict:
+    """Per-call time of run() in microseconds."""
+    return spread([t * 1e6 for t in call_seconds(run, calls, warmup)])
 
 
 def throughput(run, batch: int, repeats: int, warmup: int) -> dict:
     """Images per second of run() on a batch of `batch` images."""
-    for _ in range(warmup):
-        run()
-    rates = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run()
-        rates.append(batch / (time.perf_counter() - start))
-    return spread(rates)
+    return spread([batch / t for t in call_seconds(run, repeats, warmup)])
 
 
 # Runs the command and reports its own wall time and peak RSS. On Linux a child inherits its
@@ -71,15 +69,8 @@ def gemm_gflops(size: int = 2048, repeats: int = 5) -> float:
     import numpy as np
 
     a = np.random.default_rng(0).random((size, size), dtype=np.float32)
-    a @ a
-    best = min(_timed(lambda: a @ a) for _ in range(repeats))
+    best = min(call_seconds(lambda: a @ a, repeats, warmup=1))
     return 2 * size**3 / best / 1e9
-
-
-def _timed(run) -> float:
-    start = time.perf_counter()
-    run()
-    return time.perf_counter() - start
 
 
 def folder_size_mb(path) -> float:

@@ -130,13 +130,15 @@ def int8(model_dir: Path, test_images: np.ndarray, test_labels: np.ndarray, sett
 
 def flops_per_image(config: dict) -> float:
     """Multiply-adds of the recurrent matmuls and the head, x2; element-wise gate maths left out."""
+    from lstm_digits.training.contract import IMAGE_SIZE, LABELS
+
     gates = {"lstm": 4, "gru": 3, "rnn-tanh": 1, "rnn-relu": 1}[config["cell"]]
     directions, hidden = (2 if config["bidirectional"] else 1), config["hidden"]
-    total, inputs = 0, 28
+    total, inputs = 0, IMAGE_SIZE
     for _ in range(config["layers"]):
-        total += directions * 28 * 2 * gates * hidden * (inputs + hidden)
+        total += directions * IMAGE_SIZE * 2 * gates * hidden * (inputs + hidden)
         inputs = directions * hidden
-    return total + 2 * inputs * 10
+    return total + 2 * inputs * len(LABELS)
 
 
 def peak_flops(cores: int) -> tuple[float, str]:

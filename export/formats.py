@@ -10,6 +10,7 @@ import onnxscript.optimizer
 import torch
 from torch import nn
 
+from ..training.contract import IMAGE_SIZE
 from .rnn_onnx import CUSTOM_TRANSLATIONS
 from .simplify import simplify
 
@@ -33,7 +34,7 @@ class WithProbabilities(nn.Module):
 
 
 def _example(batch: int = 2) -> torch.Tensor:
-    return torch.rand(batch, 28, 28)
+    return torch.rand(batch, IMAGE_SIZE, IMAGE_SIZE)
 
 
 def _batch_dim():

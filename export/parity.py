@@ -8,6 +8,8 @@ import torch
 from onnx.reference import ReferenceEvaluator
 from onnx.reference.ops.op_rnn import RNN_14
 
+from ..training.contract import IMAGE_SIZE
+
 
 TOLERANCE = 1e-4  # maximum absolute logit difference
 BATCH_SIZES = (1, 7, 256)
@@ -57,7 +59,7 @@ def backends(model, onnx_path, torchscript, program) -> dict:
 
 
 def check(runners: dict, digits: np.ndarray, random_count: int = 256, seed: int = 0) -> dict:
-    noise = np.random.default_rng(seed).random((random_count, 28, 28), dtype=np.float32)
+    noise = np.random.default_rng(seed).random((random_count, IMAGE_SIZE, IMAGE_SIZE), dtype=np.float32)
     inputs = np.concatenate([digits.astype(np.float32), noise])
     rows = []
     for batch_size in BATCH_SIZES:

@@ -74,8 +74,13 @@ write_cpuinfo() {
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 pip_quiet=(--quiet --disable-pip-version-check)
-python3 -m pip wheel "${pip_quiet[@]}" --no-deps -w "$work/dist" . > "$work/pip.log" 2>&1 \
-  || { cat "$work/pip.log" >&2; echo "check_aarch64: building the wheel failed" >&2; exit 1; }
+# pip_or_fail WHAT ARGS...: pip quietly; if it fails, its log and "WHAT failed", then exit.
+pip_or_fail() {
+  local what="$1"; shift
+  python3 -m pip "$@" "${pip_quiet[@]}" > "$work/pip.log" 2>&1 \
+    || { cat "$work/pip.log" >&2; echo "check_aarch64: $what failed" >&2; exit 1; }
+}
+pip_or_fail "building the wheel" wheel --no-deps -w "$work/dist" .
 wheel="$(ls "$work"/dist/lstm_digits-*.whl)"
 aarch64=(--only-binary=:all: --python-version 3.11 --implementation cp
          --platform manylinux_2_28_aarch64 --platform manylinux_2_17_aarch64 --platform manylinux2014_aarch64)
@@ -83,12 +88,11 @@ onnxruntime="onnxruntime${ONNXRUNTIME_VERSION:+==$ONNXRUNTIME_VERSION}"
 # Offline, the cached wheels are used; the install below fails, naming the package, if one is missing.
 python3 -m pip download "${pip_quiet[@]}" "${aarch64[@]}" -d "$cache/wheels" "$wheel" "$onnxruntime" > "$work/pip.log" 2>&1 \
   || echo "check_aarch64: could not download aarch64 wheels (offline?); using those cached in $cache/wheels" >&2
-python3 -m pip install "${pip_quiet[@]}" "${aarch64[@]}" --no-index --find-links "$cache/wheels" \
-  --no-warn-script-location --target "$work/site-aarch64" "$wheel" "$onnxruntime" > "$work/pip.log" 2>&1 \
-  || { cat "$work/pip.log" >&2; echo "check_aarch64: installing for aarch64 failed" >&2; exit 1; }
+pip_or_fail "installing for aarch64" install "${aarch64[@]}" --no-index --find-links "$cache/wheels" \
+  --no-warn-script-location --target "$work/site-aarch64" "$wheel" "$onnxruntime"
 ort_version="$(ls -d "$work"/site-aarch64/onnxruntime-*.dist-info | sed -E 's/.*onnxruntime-(.*)\.dist-info/\1/')"
-python3 -m pip install "${pip_quiet[@]}" --no-warn-script-location --target "$work/site-x86_64" "$wheel" "onnxruntime==$ort_version" > "$work/pip.log" 2>&1 \
-  || { cat "$work/pip.log" >&2; echo "check_aarch64: installing for this machine failed" >&2; exit 1; }
+pip_or_fail "installing for this machine" install --no-warn-script-location --target "$work/site-x86_64" \
+  "$wheel" "onnxruntime==$ort_version"
 native() { PYTHONPATH="$work/site-x86_64" PYTHONNOUSERSITE=1 python3 "$@"; }
 emulated() { PYTHONPATH="$work/site-aarch64" PYTHONNOUSERSITE=1 qemu-aarch64-static -L "$root" "$python_arm" "$@"; }
 

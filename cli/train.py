@@ -9,9 +9,9 @@ from pathlib import Path
 
 import click
 
+from ..training.cells import CELLS  # standard library only, like recipes: no torch before the check
+from ..training.recipes import RECIPE_NAMES
 from .common import eprint, require_torch
-
-CELLS = ("lstm", "gru", "rnn-tanh", "rnn-relu")
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
@@ -19,8 +19,9 @@ CELLS = ("lstm", "gru", "rnn-tanh", "rnn-relu")
               help="Folder with the four MNIST .gz archives (also $LSTM_DIGITS_DATA; default ./data).")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Checkpoint file to write; metrics go next to it as .metrics.jsonl.")
-@click.option("--recipe", type=click.Choice(["seed", "default"]), default="default", show_default=True,
-              help="seed: the tutorial's SGD recipe. default: AdamW, cosine schedule, clipping, augmentation.")
+@click.option("--recipe", type=click.Choice(RECIPE_NAMES), default="default", show_default=True,
+              help="tutorial (or seed): the tutorial's SGD recipe, at its learning rate for the cell. "
+                   "default: AdamW, cosine schedule, clipping, augmentation.")
 @click.option("--iterations", type=click.IntRange(min=1), default=None, help="Override the recipe's length.")
 @click.option("--cell", type=click.Choice(CELLS), default="lstm", show_default=True)
 @click.option("--layers", type=click.IntRange(min=1), default=1, show_default=True)
@@ -52,7 +53,7 @@ def main(data_dir, output, recipe, iterations, cell, layers, hidden, bidirection
         output=output,
         data_dir=data_dir,
         model=model_config,
-        recipe=get_recipe(recipe, iterations),
+        recipe=get_recipe(recipe, iterations, cell),
         seed=seed,
         resume=resume,
         progress=not quiet,

@@ -10,7 +10,7 @@ import torch
 
 from lstm_digits.training.checkpoint import CheckpointError, load_checkpoint, load_model, save_checkpoint
 from lstm_digits.training.model import DigitRNN, ModelConfig
-from lstm_digits.training.recipes import DEFAULT, SEED, get_recipe
+from lstm_digits.training.recipes import DEFAULT, TUTORIAL, Recipe, get_recipe
 from lstm_digits.training.train import TrainConfig, TrainingInterrupted, evaluate, metrics_path, train
 
 SMALL = ModelConfig(cell="lstm", layers=1, hidden=32)
@@ -20,10 +20,21 @@ def quick(recipe, iterations, eval_every=None):
     return replace(recipe, iterations=iterations, eval_every=eval_every or iterations)
 
 
-def test_seed_recipe_is_the_tutorials():
-    assert (SEED.optimizer, SEED.lr, SEED.batch_size, SEED.iterations, SEED.eval_every) == ("sgd", 0.1, 100, 3000, 500)
-    assert SEED.lr_at(0) == SEED.lr_at(2999) == 0.1
-    assert not SEED.augment and SEED.grad_clip is None and SEED.weight_decay == 0
+def test_tutorial_recipe_uses_the_tutorials_learning_rate_for_each_cell():
+    assert (TUTORIAL.optimizer, TUTORIAL.batch_size, TUTORIAL.iterations, TUTORIAL.eval_every) == ("sgd", 100, 3000, 500)
+    assert not TUTORIAL.augment and TUTORIAL.grad_clip is None and TUTORIAL.weight_decay == 0
+    # The tutorial's RNN page: models A and B (ReLU) at 0.01, model C (tanh) at 0.1; its LSTM page: 0.1.
+    lr = {cell: get_recipe("tutorial", cell=cell).lr for cell in ("rnn-relu", "rnn-tanh", "lstm")}
+    assert lr == {"rnn-relu": 0.01, "rnn-tanh": 0.1, "lstm": 0.1}
+    relu = get_recipe("tutorial", cell="rnn-relu")
+    assert relu.lr_at(0) == relu.lr_at(2999) == 0.01
+    assert get_recipe("seed", cell="rnn-relu") == relu  # the recipe's first name still works
+
+
+@pytest.mark.parametrize("field, value", [("optimizer", "adam"), ("optimizer", "SGD"), ("schedule", "cosin")])
+def test_a_misspelt_optimizer_or_schedule_is_an_error(field, value):
+    with pytest.raises(ValueError, match=f"{field} must be one of .* not '{value}'"):
+        Recipe(**{**DEFAULT.to_dict(), field: value})
 
 
 def test_iterations_override_keeps_the_rest_of_the_recipe():
@@ -48,10 +59,10 @@ def test_short_run_on_real_mnist_beats_90_percent_on_1000_test_images(mnist, tmp
 @pytest.mark.mnist
 def test_checkpoint_holds_everything_and_round_trips_with_weights_only(mnist, tmp_path):
     output = tmp_path / "m.pt"
-    summary = train(TrainConfig(output=output, model=SMALL, recipe=quick(SEED, 30, 15), progress=False), mnist=mnist)
+    summary = train(TrainConfig(output=output, model=SMALL, recipe=quick(TUTORIAL, 30, 15), progress=False), mnist=mnist)
     checkpoint = torch.load(output, weights_only=True)  # no pickled code anywhere
     assert checkpoint["model_config"] == SMALL.to_dict()
-    assert checkpoint["recipe"]["name"] == "seed" and checkpoint["recipe"]["iterations"] == 30
+    assert checkpoint["recipe"]["name"] == "tutorial" and checkpoint["recipe"]["iterations"] == 30
     assert checkpoint["versions"]["torch"] == str(torch.__version__)
     assert checkpoint["metrics"][-1]["test_accuracy"] == summary["test_accuracy"]
 
@@ -138,7 +149,7 @@ def test_a_torch_file_that_is_not_our_checkpoint_is_named_as_such(tmp_path):
 
 @pytest.mark.mnist
 def test_a_run_that_cannot_learn_is_reported_as_stalled(mnist, tmp_path):
-    frozen = replace(SEED, lr=0.0, iterations=1000, eval_every=500)
+    frozen = replace(TUTORIAL, lr=0.0, iterations=1000, eval_every=500)
     summary = train(TrainConfig(output=tmp_path / "m.pt", model=ModelConfig(hidden=8), recipe=frozen,
                                 progress=False, train_limit=5000), mnist=mnist)
     assert summary["stalled"] and "chance level" in summary["stalled"]
@@ -167,12 +178,12 @@ def test_digit_train_cli_writes_checkpoint_metrics_and_summary(data_dir, tmp_pat
     output = tmp_path / "cli.pt"
     result = subprocess.run(
         [sys.executable, "-m", "lstm_digits.cli.train", "--data-dir", str(data_dir), "--output", str(output),
-         "--recipe", "seed", "--iterations", "20", "--hidden", "16", "--train-limit", "2000", "--seed", "1"],
+         "--recipe", "tutorial", "--iterations", "20", "--hidden", "16", "--train-limit", "2000", "--seed", "1"],
         capture_output=True, text=True, timeout=300,
     )
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout.strip().splitlines()[-1])
-    assert summary["iterations"] == 20 and summary["hidden"] == 16 and summary["recipe"] == "seed"
+    assert summary["iterations"] == 20 and summary["hidden"] == 16 and summary["recipe"] == "tutorial"
     assert "iter     20/20" in result.stderr  # the evaluation line
     assert load_checkpoint(output)["complete"] and metrics_path(output).is_file()
 

@@ -5,9 +5,8 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
+from .cells import CELLS
 from .contract import IMAGE_SIZE, LABELS, MNIST_MEAN, MNIST_STD
-
-CELLS = ("lstm", "gru", "rnn-tanh", "rnn-relu")
 
 
 @dataclass(frozen=True)

@@ -10,17 +10,18 @@ import os
 import sys
 import time
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Callable
 
 import torch
 import torch.nn.functional as F
 
-from .augment import augment
 from .checkpoint import load_checkpoint, save_checkpoint, versions
+from .batches import Batches
 from .data import Mnist, Split, load_mnist, to_float
 from .model import DigitRNN, ModelConfig, parameter_count
-from .recipes import DEFAULT, Recipe
+from .recipes import DEFAULT, OPTIMIZERS, Recipe
 
 CHANCE_ACCURACY = 0.1
 STALL_ACCURACY = 0.2  # validation accuracy at or below this after the grace period: stalled
@@ -65,29 +66,6 @@ def evaluate(model: torch.nn.Module, split: Split, batch_size: int = 1000) -> tu
         correct += (logits.argmax(1) == labels).sum().item()
     model.train()
     return correct / len(split), loss / len(split)
-
-
-def _generator(*seeds: int) -> torch.Generator:
-    value = 0
-    for seed in seeds:
-        value = (value * 1_000_003 + seed) % (2**63)
-    return torch.Generator().manual_seed(value)
-
-
-class BatchOrder:
-    """Shuffled epochs that depend only on (seed, epoch): iteration k always sees the same batch,
-    so a resumed run continues exactly where the interrupted one stopped."""
-
-    def __init__(self, size: int, batch_size: int, seed: int):
-        self.size, self.batch_size, self.seed = size, batch_size, seed
-        self.steps_per_epoch = size // batch_size
-        self._epoch, self._order = -1, None
-
-    def batch(self, iteration: int) -> torch.Tensor:
-        epoch, step = divmod(iteration, self.steps_per_epoch)
-        if epoch != self._epoch:
-            self._epoch, self._order = epoch, torch.randperm(self.size, generator=_generator(self.seed, epoch))
-        return self._order[step * self.batch_size : (step + 1) * self.batch_size]
 
 
 class Progress:
@@ -138,154 +116,193 @@ def train(config: TrainConfig, mnist: Mnist | None = None, callback: Callable[[i
             torch.distributed.destroy_process_group()
 
 
-def _train(config, mnist, callback, world, rank) -> dict:
-    output = Path(config.output)
-    checkpoint = None
-    if config.resume and not output.exists() and config.progress and rank == 0:
-        print(f"no checkpoint at {output} to resume; starting a new run", file=sys.stderr)
-    if config.resume and output.exists():
-        checkpoint = load_checkpoint(output)
-        # A resumed run continues with the settings it started with.
-        config = replace(
-            config,
-            model=ModelConfig(**checkpoint["model_config"]),
-            recipe=Recipe(**checkpoint["recipe"]),
-            seed=checkpoint["seed"],
-            train_limit=checkpoint.get("train_limit"),
-        )
-    recipe = config.recipe
+def _train(config: TrainConfig, mnist: Mnist | None, callback, world: int, rank: int) -> dict:
+    config, checkpoint = _resumed(config, rank)
+    recipe, output = config.recipe, Path(config.output)
     if recipe.batch_size % world:
         raise ValueError(f"batch size {recipe.batch_size} does not split over {world} processes")
     progress = Progress(recipe.iterations, config.progress, rank)
-
-    # --- data ---
     mnist = mnist or load_mnist(config.data_dir)
-    train_split = mnist.train if config.train_limit is None else mnist.train.subset(config.train_limit)
-    train_images, train_labels = to_float(train_split.images), train_split.labels
-    order = BatchOrder(len(train_split), recipe.batch_size, config.seed)
-
-    # --- model and optimizer ---
+    batches = Batches(mnist.train, recipe, config.seed, config.train_limit, world, rank)
     torch.manual_seed(config.seed)
     model = DigitRNN(config.model)
-    if recipe.optimizer == "sgd":
-        optimizer = torch.optim.SGD(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
-    else:
-        optimizer = torch.optim.AdamW(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
-    start, history, train_seconds = 0, [], 0.0
-    if checkpoint is not None:
-        model.load_state_dict(checkpoint["state_dict"])
-        optimizer.load_state_dict(checkpoint["optimizer"])
-        start, history, train_seconds = checkpoint["iteration"], checkpoint["metrics"], checkpoint["train_seconds"]
-        progress.line(f"resuming {output} at iteration {start}/{recipe.iterations}")
+    optimizer = _optimizer(recipe, model)
+    state = RunState.restore(checkpoint, model, optimizer, progress, output)
     net = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
-    stall = next((m["stalled"] for m in history if m.get("stalled")), None)
+    save = partial(_save, output, config, model, optimizer, state) if rank == 0 else lambda complete: None
 
-    def save(iteration: int, complete: bool) -> None:
-        if rank != 0:
-            return
-        save_checkpoint(
-            output,
-            {
-                "model_config": config.model.to_dict(),
-                "recipe": recipe.to_dict(),
-                "state_dict": model.state_dict(),
-                "metrics": history,
-                "versions": versions(),
-                "seed": config.seed,
-                "train_limit": config.train_limit,
-                "iteration": iteration,
-                "train_seconds": train_seconds,
-                "optimizer": optimizer.state_dict(),
-                "complete": complete,
-            },
-        )
-        with open(metrics_path(output), "w") as handle:
-            handle.writelines(json.dumps(record) + "\n" for record in history)
-
-    # --- the loop ---
-    local_batch = recipe.batch_size // world
-    window_loss, window_steps, window_start = 0.0, 0, time.perf_counter()
-    completed = start  # optimizer steps taken so far
+    window = Window(recipe.batch_size)
     try:
-        for iteration in range(start, recipe.iterations):
-            indices = order.batch(iteration)[rank * local_batch : (rank + 1) * local_batch]
-            images, labels = train_images[indices], train_labels[indices]
-            if recipe.augment:
-                images = augment(images, _generator(config.seed, iteration, rank, 7))
-            lr = recipe.lr_at(iteration)
-            for group in optimizer.param_groups:
-                group["lr"] = lr
-
-            loss = F.cross_entropy(net(images), labels, label_smoothing=recipe.label_smoothing)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if recipe.grad_clip is not None:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), recipe.grad_clip)
-            optimizer.step()
-            completed = iteration + 1
-
-            window_loss += loss.item()
-            window_steps += 1
-            elapsed = time.perf_counter() - window_start
-            progress.update(iteration + 1, window_loss / window_steps, window_steps * recipe.batch_size / elapsed)
+        for iteration in range(state.iteration, recipe.iterations):
+            images, labels = batches.get(iteration)
+            lr = _set_lr(optimizer, recipe.lr_at(iteration))
+            loss = _step(net, optimizer, images, labels, recipe)
+            state.iteration = iteration + 1
+            window.add(loss)
+            progress.update(state.iteration, window.mean_loss, window.images_per_s)
             if callback is not None:
-                callback(iteration + 1)
-
-            done = completed
-            if done % recipe.eval_every == 0 or done == recipe.iterations:
-                train_seconds += elapsed
-                record = {
-                    "iteration": done,
-                    "lr": lr,
-                    "train_loss": window_loss / window_steps,
-                    "images_per_s": window_steps * recipe.batch_size / elapsed,
-                    "train_seconds": train_seconds,
-                }
-                if rank == 0:
-                    val_accuracy, val_loss = evaluate(model, mnist.val)
-                    record.update(val_accuracy=val_accuracy, val_loss=val_loss)
-                    reason = _stall_reason(done, val_accuracy, record["train_loss"])
-                    if reason and not stall:
-                        stall = f"at iteration {done}: {reason}"
-                        record["stalled"] = stall
-                        progress.line(f"WARNING: training looks stalled {stall}; {STALL_HINT}.")
-                    progress.line(
-                        f"iter {done:>6}/{recipe.iterations}  loss {record['train_loss']:.4f}  "
-                        f"val {val_accuracy:.2%}  lr {lr:.2e}  {record['images_per_s']:,.0f} img/s"
-                    )
-                history.append(record)
-                save(done, complete=False)
-                window_loss, window_steps, window_start = 0.0, 0, time.perf_counter()
+                callback(state.iteration)
+            if state.iteration % recipe.eval_every == 0 or state.iteration == recipe.iterations:
+                _evaluate_and_log(model, mnist.val, state, window, lr, progress, rank)
+                save(complete=False)
+                window.reset()
     except KeyboardInterrupt:
         # Keep every finished step: save where we are, so --resume picks up from here.
-        train_seconds += time.perf_counter() - window_start
-        save(completed, complete=False)
+        state.train_seconds += time.perf_counter() - window.start
+        save(complete=False)
         raise TrainingInterrupted(
-            f"interrupted after iteration {completed}; checkpoint saved to {output}, continue with --resume"
+            f"interrupted after iteration {state.iteration}; checkpoint saved to {output}, continue with --resume"
         ) from None
+    return _finish(config, model, mnist, state, save)
 
-    # --- the end: report the test set once ---
+
+def _resumed(config: TrainConfig, rank: int) -> tuple[TrainConfig, dict | None]:
+    """With --resume, the checkpoint to continue and the settings it started with (which win)."""
+    output = Path(config.output)
+    if not config.resume:
+        return config, None
+    if not output.exists():
+        if config.progress and rank == 0:
+            print(f"no checkpoint at {output} to resume; starting a new run", file=sys.stderr)
+        return config, None
+    checkpoint = load_checkpoint(output)
+    settings = dict(model=ModelConfig(**checkpoint["model_config"]), recipe=Recipe(**checkpoint["recipe"]),
+                    seed=checkpoint["seed"], train_limit=checkpoint.get("train_limit"))
+    return replace(config, **settings), checkpoint
+
+
+@dataclass
+class RunState:
+    """What a checkpoint saves besides the weights and the optimizer, and a resumed run restores."""
+
+    iteration: int = 0  # optimizer steps taken so far
+    history: list = field(default_factory=list)  # one record per evaluation, then the summary
+    train_seconds: float = 0.0
+    stalled: str | None = None  # when and why the run was first seen stalled
+
+    @classmethod
+    def restore(cls, checkpoint: dict | None, model, optimizer, progress: Progress, output: Path) -> "RunState":
+        if checkpoint is None:
+            return cls()
+        model.load_state_dict(checkpoint["state_dict"])
+        optimizer.load_state_dict(checkpoint["optimizer"])
+        history = checkpoint["metrics"]
+        state = cls(checkpoint["iteration"], history, checkpoint["train_seconds"],
+                    next((m["stalled"] for m in history if m.get("stalled")), None))
+        progress.line(f"resuming {output} at iteration {state.iteration}/{progress.total}")
+        return state
+
+
+def _optimizer(recipe: Recipe, model: torch.nn.Module) -> torch.optim.Optimizer:
+    optimizer_class = getattr(torch.optim, OPTIMIZERS[recipe.optimizer])
+    return optimizer_class(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
+
+
+def _set_lr(optimizer: torch.optim.Optimizer, lr: float) -> float:
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+    return lr
+
+
+def _step(net: torch.nn.Module, optimizer: torch.optim.Optimizer, images, labels, recipe: Recipe) -> float:
+    """One optimizer step; the batch's training loss."""
+    loss = F.cross_entropy(net(images), labels, label_smoothing=recipe.label_smoothing)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    if recipe.grad_clip is not None:
+        torch.nn.utils.clip_grad_norm_(net.parameters(), recipe.grad_clip)
+    optimizer.step()
+    return loss.item()
+
+
+class Window:
+    """Training loss and speed over the steps since the last evaluation."""
+
+    def __init__(self, batch_size: int):
+        self.batch_size = batch_size
+        self.reset()
+
+    def reset(self) -> None:
+        self.loss, self.steps, self.elapsed, self.start = 0.0, 0, 0.0, time.perf_counter()
+
+    def add(self, loss: float) -> None:
+        self.loss += loss
+        self.steps += 1
+        self.elapsed = time.perf_counter() - self.start
+
+    @property
+    def mean_loss(self) -> float:
+        return self.loss / self.steps
+
+    @property
+    def images_per_s(self) -> float:
+        return self.steps * self.batch_size / self.elapsed
+
+
+def _evaluate_and_log(model, val: Split, state: RunState, window: Window, lr: float, progress: Progress,
+                      rank: int) -> None:
+    """Append this evaluation's record to the history: training loss and speed on every process,
+    validation and the stall check on the first."""
+    state.train_seconds += window.elapsed
+    record = {"iteration": state.iteration, "lr": lr, "train_loss": window.mean_loss,
+              "images_per_s": window.images_per_s, "train_seconds": state.train_seconds}
+    if rank == 0:
+        val_accuracy, val_loss = evaluate(model, val)
+        record.update(val_accuracy=val_accuracy, val_loss=val_loss)
+        reason = _stall_reason(state.iteration, val_accuracy, record["train_loss"])
+        if reason and not state.stalled:
+            state.stalled = record["stalled"] = f"at iteration {state.iteration}: {reason}"
+            progress.line(f"WARNING: training looks stalled {state.stalled}; {STALL_HINT}.")
+        progress.line(f"iter {state.iteration:>6}/{progress.total}  loss {record['train_loss']:.4f}  "
+                      f"val {val_accuracy:.2%}  lr {lr:.2e}  {record['images_per_s']:,.0f} img/s")
+    state.history.append(record)
+
+
+def _save(output: Path, config: TrainConfig, model, optimizer, state: RunState, complete: bool) -> None:
+    save_checkpoint(
+        output,
+        {
+            "model_config": config.model.to_dict(),
+            "recipe": config.recipe.to_dict(),
+            "state_dict": model.state_dict(),
+            "metrics": state.history,
+            "versions": versions(),
+            "seed": config.seed,
+            "train_limit": config.train_limit,
+            "iteration": state.iteration,
+            "train_seconds": state.train_seconds,
+            "optimizer": optimizer.state_dict(),
+            "complete": complete,
+        },
+    )
+    with open(metrics_path(output), "w") as handle:
+        handle.writelines(json.dumps(record) + "\n" for record in state.history)
+
+
+def _finish(config: TrainConfig, model, mnist: Mnist, state: RunState, save) -> dict:
+    """Report the test set once, add the summary to the history, save the complete checkpoint."""
     val_accuracy, val_loss = evaluate(model, mnist.val)
     test_accuracy, test_loss = evaluate(model, mnist.test)
     summary = {
         "final": True,
-        "output": str(output),
+        "output": str(config.output),
         "cell": config.model.cell,
         "layers": config.model.layers,
         "hidden": config.model.hidden,
         "bidirectional": config.model.bidirectional,
-        "recipe": recipe.name,
-        "iterations": recipe.iterations,
+        "recipe": config.recipe.name,
+        "iterations": config.recipe.iterations,
         "seed": config.seed,
         "parameters": parameter_count(model),
         "val_accuracy": val_accuracy,
         "val_loss": val_loss,
         "test_accuracy": test_accuracy,
         "test_loss": test_loss,
-        "train_seconds": train_seconds,
-        "stalled": stall,
+        "train_seconds": state.train_seconds,
+        "stalled": state.stalled,
     }
-    if not history or not history[-1].get("final"):
-        history.append(summary)
-    save(recipe.iterations, complete=True)
+    if not state.history or not state.history[-1].get("final"):
+        state.history.append(summary)
+    state.iteration = config.recipe.iterations
+    save(complete=True)
     return summary

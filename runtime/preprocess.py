@@ -245,14 +245,23 @@ def _place_by_centre_of_mass(digit: np.ndarray, canvas: int) -> np.ndarray:
     return out
 
 
-def to_mnist_form(image: Image.Image | np.ndarray, form: Form = Form()) -> np.ndarray:
-    """[canvas, canvas] float32 in [0, 1], bright digit on black; NoDigitFound for an empty image."""
+def clean_ink(image: Image.Image | np.ndarray) -> np.ndarray:
+    """Steps 1-5: the image as bright ink on black, background removed, in the image's own frame
+    (after any reduction of a very large photo). NoDigitFound if no ink stands out."""
     if isinstance(image, np.ndarray):
         image = array_to_image(image)
-    ink = _make_ink_bright(_grayscale(image))
-    ink = _suppress_background(ink)
+    return _suppress_background(_make_ink_bright(_grayscale(image)))
+
+
+def ink_to_form(ink: np.ndarray, form: Form = Form()) -> np.ndarray:
+    """Steps 6-8: cleaned ink -> [canvas, canvas], the digit in its box, placed by centre of mass."""
     digit = _crop_to_ink(ink)
     return _place_by_centre_of_mass(_scale_into_box(digit, form.digit_box), form.canvas)
+
+
+def to_mnist_form(image: Image.Image | np.ndarray, form: Form = Form()) -> np.ndarray:
+    """[canvas, canvas] float32 in [0, 1], bright digit on black; NoDigitFound for an empty image."""
+    return ink_to_form(clean_ink(image), form)
 
 
 def array_to_image(array: np.ndarray) -> Image.Image:

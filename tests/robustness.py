@@ -82,3 +82,139 @@ def render(digit: np.ndarray, seed: int, style: str | None = None) -> tuple[byte
 def build(images: np.ndarray, labels: np.ndarray, count: int, seed: int = 2024):
     """[(encoded bytes, suffix, style, label)] for the first `count` test digits."""
     return [(*render(images[i], seed * 100_003 + i), int(labels[i])) for i in range(count)]
+
+
+# --- tight crops: digits as datasets and apps crop them, with no margin (issue 12) ---
+#
+# Each variant is a clean array (float32 in [0, 1], bright ink on black) built from one MNIST test
+# digit; it reaches the classifier as a PNG, bright on dark or inverted. The reference for a variant
+# is the same clean array in MNIST form by a plain crop, 20 px box and centre of mass
+# (`reference_form`, written here independently of the runtime's preprocessing).
+
+TIGHT_SHAPES = ("own size", "own size x4", "16x16", "16x16 x4", "8x8", "8x8 x4",
+                "bold", "thin", "one edge", "two edges")
+POLARITIES = ("bright on dark", "dark on light")
+TIGHT_VARIANTS = tuple((shape, polarity) for shape in TIGHT_SHAPES for polarity in POLARITIES)
+
+
+def _as_float(image: Image.Image) -> np.ndarray:
+    return np.clip(np.asarray(image, dtype=np.float32) / 255.0, 0, 1)
+
+
+def _bounding_box(clean: np.ndarray) -> np.ndarray:
+    rows, cols = np.flatnonzero(clean.any(axis=1)), np.flatnonzero(clean.any(axis=0))
+    return clean[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+
+
+def _resized(clean: np.ndarray, size: tuple[int, int], method) -> np.ndarray:
+    return np.clip(np.asarray(Image.fromarray(clean, mode="F").resize(size, method)), 0, 1)
+
+
+def _fit_square(crop: np.ndarray, side: int) -> np.ndarray:
+    """Longest side scaled (area-averaged) to `side`, centred in side x side: how 16x16 postal
+    digits and 8x8 bitmaps are made. The long side touches two edges."""
+    height, width = crop.shape
+    scale = side / max(height, width)
+    small = _resized(crop, (max(1, round(width * scale)), max(1, round(height * scale))), Image.Resampling.BOX)
+    out = np.zeros((side, side), np.float32)
+    top, left = (side - small.shape[0]) // 2, (side - small.shape[1]) // 2
+    out[top : top + small.shape[0], left : left + small.shape[1]] = small
+    return out
+
+
+def _stroke_width(digit: np.ndarray, filter_) -> np.ndarray:
+    """Bolder (MaxFilter) or thinner (MinFilter) strokes: filtered at 4x, then area-averaged back."""
+    big = Image.fromarray(digit).resize((112, 112), Image.Resampling.BICUBIC).filter(filter_)
+    return _as_float(big.reduce(4))
+
+
+def tight_variant(digit: np.ndarray, shape: str, seed: int) -> np.ndarray:
+    """One MNIST digit (uint8 28x28, white on black) as the clean array of a tight-crop variant."""
+    clean = _as_float(Image.fromarray(digit))
+    if shape == "bold":
+        return _bounding_box(_stroke_width(digit, ImageFilter.MaxFilter(5)))
+    if shape == "thin":
+        return _bounding_box(_stroke_width(digit, ImageFilter.MinFilter(3)))
+    crop = _bounding_box(clean)
+    if shape.endswith("edge") or shape.endswith("edges"):
+        # A margin of 10-30% of the digit's height on the sides that do not touch.
+        rng = np.random.default_rng(seed)
+        touching = rng.permutation(4)[: 1 if shape == "one edge" else 2]
+        if shape == "two edges" and set(touching) in ({0, 1}, {2, 3}):
+            touching = np.array([touching[0], (touching[0] + 2) % 4])  # adjacent: a corner
+        pads = [0 if side in touching else round(crop.shape[0] * rng.uniform(0.1, 0.3)) for side in range(4)]
+        top, bottom, left, right = pads
+        return np.pad(crop, ((top, bottom), (left, right)))
+    size, _, factor = shape.partition(" x")
+    if size in ("16x16", "8x8"):
+        crop = _fit_square(crop, int(size.split("x")[0]))
+    if factor:
+        crop = _resized(crop, (crop.shape[1] * int(factor), crop.shape[0] * int(factor)), Image.Resampling.BICUBIC)
+    return crop
+
+
+def encode_png(clean: np.ndarray, polarity: str) -> bytes:
+    pixels = (np.clip(clean, 0, 1) * 255 + 0.5).astype(np.uint8)
+    if polarity == "dark on light":
+        pixels = 255 - pixels
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, "PNG", compress_level=1)
+    return buffer.getvalue()
+
+
+def reference_form(clean: np.ndarray, canvas: int = 28, box: int = 20) -> np.ndarray:
+    """The clean array in MNIST form the plain way: crop to the bounding box of its ink, longest side
+    to `box` px (Lanczos), placed in canvas x canvas by centre of mass. No cleaning at all."""
+    crop = _bounding_box(np.where(clean > 0, clean, 0).astype(np.float32))
+    height, width = crop.shape
+    scale = box / max(height, width)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    digit = _resized(crop, size, Image.Resampling.LANCZOS) if size != (width, height) else crop
+    rows, cols = np.mgrid[0 : digit.shape[0], 0 : digit.shape[1]]
+    total = digit.sum()
+    top = int(np.clip(round(canvas / 2 - (rows * digit).sum() / total), 0, canvas - digit.shape[0]))
+    left = int(np.clip(round(canvas / 2 - (cols * digit).sum() / total), 0, canvas - digit.shape[1]))
+    out = np.zeros((canvas, canvas), np.float32)
+    out[top : top + digit.shape[0], left : left + digit.shape[1]] = digit
+    return out
+
+
+def build_tight(images: np.ndarray, count: int, seed: int = 12):
+    """{(shape, polarity): [(png bytes, clean array)]} for the first `count` test digits."""
+    sets = {}
+    for shape in TIGHT_SHAPES:
+        cleans = [tight_variant(images[i], shape, seed * 100_003 + i) for i in range(count)]
+        for polarity in POLARITIES:
+            sets[shape, polarity] = [(encode_png(clean, polarity), clean) for clean in cleans]
+    return sets
+
+
+# --- blur and low contrast: the ink drawn against the ink the cleaning keeps (issue 12) ---
+
+BLUR_FRACTIONS = (0.0, 0.005, 0.01, 0.015)  # Gaussian sigma as a fraction of the image width
+CONTRASTS = ("100%", "50%", "20%", "100% to 20%")  # the last fades across the digit: a faint half
+
+
+def render_blurred(digit: np.ndarray, seed: int, blur: float, contrast: str) -> tuple[bytes, np.ndarray]:
+    """(PNG of a photo-like rendering, the drawn ink's mask in the same frame). Dark ink on paper
+    with a gradient and sensor noise, the ink's darkness scaled by `contrast`, then blurred."""
+    rng = np.random.default_rng(seed)
+    alpha = _place(_enlarge(digit, rng), rng)
+    drawn = alpha >= 0.5
+    height, width = alpha.shape
+    if contrast == "100% to 20%":
+        angle = rng.uniform(0, 2 * np.pi)
+        y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+        ramp = np.cos(angle) * x + np.sin(angle) * y
+        inked = ramp[drawn]
+        strength = 1.0 - 0.8 * np.clip((ramp - inked.min()) / max(1e-6, np.ptp(inked)), 0, 1)
+    else:
+        strength = float(contrast.rstrip("%")) / 100
+    paper = _paper(alpha.shape, rng, "photo")
+    gray = paper - strength * alpha * (paper - rng.uniform(0.02, 0.25))
+    image = Image.fromarray((np.clip(gray, 0, 1) * 255).astype(np.uint8))
+    if blur:
+        image = image.filter(ImageFilter.GaussianBlur(blur * width))
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG", compress_level=1)
+    return buffer.getvalue(), drawn

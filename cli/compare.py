@@ -16,7 +16,8 @@ from .common import eprint, require_torch
               show_default=True, help="Where each run's checkpoint goes; finished runs are reused.")
 @click.option("--docs-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("docs"),
               show_default=True, help="Where COMPARISON.md, comparison.json and comparison.png go.")
-@click.option("--recipes", default="seed,default", show_default=True, help="Comma-separated recipes to run.")
+@click.option("--recipes", default="tutorial,default", show_default=True,
+              help="Comma-separated recipes to run; the report keeps the other recipes' rows from comparison.json.")
 @click.option("--iterations", type=click.IntRange(min=1), default=None, help="Override every recipe's length.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--quiet", "-q", is_flag=True, help="No progress line.")
@@ -24,19 +25,21 @@ def main(data_dir, runs_dir, docs_dir, recipes, iterations, seed, quiet):
     """Train LSTM A/B/C and RNN A/B/C as in the tutorial, compare them, and name the chosen model."""
     require_torch("digit-compare")
     from ..training.checkpoint import CheckpointError
-    from ..training.compare import markdown_table, run_comparison, write_report
+    from ..training.compare import markdown_table, previous_runs, run_comparison, write_report
     from ..training.data import MnistNotFound
+    from ..training.recipes import ALIASES, RECIPE_NAMES, RECIPES
 
-    names = [name.strip() for name in recipes.split(",") if name.strip()]
-    unknown = set(names) - {"seed", "default"}
+    names = [ALIASES.get(name.strip(), name.strip()) for name in recipes.split(",") if name.strip()]
+    unknown = set(names) - set(RECIPE_NAMES)
     if unknown:
         raise click.BadParameter(f"unknown recipe(s): {', '.join(sorted(unknown))}", param_hint="--recipes")
+    command = shlex.join(["digit-compare", *sys.argv[1:]])
     try:
-        runs = run_comparison(data_dir, runs_dir, names, iterations, seed, progress=not quiet, log=eprint)
+        runs = run_comparison(data_dir, runs_dir, names, iterations, seed, progress=not quiet, log=eprint, command=command)
     except (MnistNotFound, CheckpointError) as error:
         raise click.ClickException(str(error)) from None
-    command = shlex.join(["digit-compare", *sys.argv[1:]])
-    report, chosen = write_report(runs, docs_dir, command)
+    runs = sorted(runs + previous_runs(docs_dir, names), key=lambda run: list(RECIPES).index(run.recipe))
+    report, chosen = write_report(runs, docs_dir)
     click.echo(markdown_table(runs))
     click.echo(f"\nchosen model: {chosen.name}, {chosen.recipe} recipe ({chosen.checkpoint})")
     click.echo(f"report: {report}")

@@ -3,6 +3,8 @@
 Each run is an ordinary checkpoint under the runs folder; a finished one is reused and an
 interrupted one resumed, so the comparison can be stopped and started again. A checkpoint there
 that was trained with other settings (model, recipe, length, seed) is an error, never reused.
+One recipe's rows can be re-run alone: the report keeps the other recipes' rows from the previous
+comparison.json, each row with the date and command that measured it.
 """
 
 import datetime
@@ -17,7 +19,7 @@ import torch
 from .checkpoint import CheckpointError, load_checkpoint
 from .data import VALIDATION_SIZE, load_mnist
 from .model import ModelConfig
-from .recipes import get_recipe
+from .recipes import ALIASES, get_recipe
 from .train import TrainConfig, train
 
 TUTORIAL_MODELS = {
@@ -28,7 +30,7 @@ TUTORIAL_MODELS = {
     "RNN B": ModelConfig(cell="rnn-relu", layers=2, hidden=100),
     "RNN C": ModelConfig(cell="rnn-tanh", layers=2, hidden=100),
 }
-# Test accuracy the tutorial reports for its recipe, for comparison with our `seed` runs.
+# Test accuracy the tutorial reports for its recipe, for comparison with our `tutorial` runs.
 TUTORIAL_REPORTED = {"LSTM A": 0.960, "LSTM B": 0.952, "LSTM C": 0.912, "RNN A": 0.922, "RNN B": 0.950, "RNN C": 0.959}
 # Two runs whose validation scores differ by at most this many images (0.1% of 5,000) are a tie;
 # the smaller model wins. Counted in whole images, so no rounding decides a tie.
@@ -42,6 +44,12 @@ class Run:
     checkpoint: Path
     summary: dict
     curve: list[tuple[int, float]]  # (iteration, validation accuracy)
+    lr: float | None = None  # the recipe's learning rate for this model
+    measured: dict | None = None  # {"date", "command", "machine"}: when, how and where this row was measured
+
+
+def machine() -> str:
+    return f"{platform.machine()}, {os.cpu_count()} CPU cores, torch {torch.__version__}, Python {platform.python_version()}"
 
 
 def _slug(name: str, recipe: str) -> str:
@@ -56,14 +64,15 @@ def _check_settings(path: Path, checkpoint: dict, model: ModelConfig, recipe, se
                               "remove it or choose another --runs-dir")
 
 
-def run_comparison(data_dir, runs_dir: Path, recipes=("seed", "default"), iterations=None, seed=0,
-                   progress=True, log=print, models=TUTORIAL_MODELS) -> list[Run]:
+def run_comparison(data_dir, runs_dir: Path, recipes=("tutorial", "default"), iterations=None, seed=0,
+                   progress=True, log=print, models=TUTORIAL_MODELS, command="") -> list[Run]:
     mnist = load_mnist(data_dir)
+    measured = {"date": datetime.date.today().isoformat(), "command": command, "machine": machine()}
     runs = []
-    for recipe_name in recipes:
+    for recipe_name in (ALIASES.get(name, name) for name in recipes):
         for name, model_config in models.items():
             checkpoint_path = Path(runs_dir) / f"{_slug(name, recipe_name)}.pt"
-            recipe = get_recipe(recipe_name, iterations)
+            recipe = get_recipe(recipe_name, iterations, model_config.cell)
             checkpoint = load_checkpoint(checkpoint_path) if checkpoint_path.exists() else None
             if checkpoint is not None:
                 _check_settings(checkpoint_path, checkpoint, model_config, recipe, seed)
@@ -76,8 +85,22 @@ def run_comparison(data_dir, runs_dir: Path, recipes=("seed", "default"), iterat
                 checkpoint = load_checkpoint(checkpoint_path)
             history = checkpoint["metrics"]
             curve = [(m["iteration"], m["val_accuracy"]) for m in history if "val_accuracy" in m and not m.get("final")]
-            runs.append(Run(name, recipe_name, checkpoint_path, history[-1], curve))
+            runs.append(Run(name, recipe_name, checkpoint_path, history[-1], curve, recipe.lr, measured))
     return runs
+
+
+def previous_runs(docs_dir: Path, except_recipes) -> list[Run]:
+    """The rows of the last report (docs_dir/comparison.json) whose recipe is not being re-run."""
+    path = Path(docs_dir) / "comparison.json"
+    if not path.exists():
+        return []
+    kept = []
+    for row in json.loads(path.read_text())["runs"]:
+        name, curve, lr, measured = row.pop("name"), row.pop("curve"), row.pop("lr", None), row.pop("measured", None)
+        recipe = ALIASES.get(row["recipe"], row["recipe"])  # the summary's own "recipe"
+        if recipe not in except_recipes:
+            kept.append(Run(name, recipe, Path(row["output"]), row, [tuple(point) for point in curve], lr, measured))
+    return kept
 
 
 def _correct(run: Run) -> int:
@@ -93,17 +116,19 @@ def choose(runs: list[Run]) -> Run:
 
 def markdown_table(runs: list[Run]) -> str:
     lines = [
-        "| model | cell | layers | hidden | recipe | parameters | val accuracy | test accuracy | tutorial's test accuracy | train time | stalled |",
-        "|---|---|---|---|---|---:|---:|---:|---:|---:|---|",
+        "| model | cell | layers | hidden | recipe | lr | parameters | val accuracy | test accuracy "
+        "| tutorial's test accuracy | train time | stalled | measured |",
+        "|---|---|---|---|---|---:|---:|---:|---:|---:|---:|---|---|",
     ]
     for run in runs:
         s = run.summary
+        reported = TUTORIAL_REPORTED.get(run.name) if run.recipe == "tutorial" else None
         lines.append(
-            f"| {run.name} | {s['cell']} | {s['layers']} | {s['hidden']} | {run.recipe} | {s['parameters']:,} "
-            f"| {s['val_accuracy']:.2%} | {s['test_accuracy']:.2%} "
-            f"| {f'~{TUTORIAL_REPORTED[run.name]:.1%}' if run.name in TUTORIAL_REPORTED and run.recipe == 'seed' else ''} "
-            f"| {s['train_seconds']:.0f} s "
-            f"| {'yes' if s['stalled'] else 'no'} |"
+            f"| {run.name} | {s['cell']} | {s['layers']} | {s['hidden']} | {run.recipe} "
+            f"| {f'{run.lr:g}' if run.lr is not None else '?'} | {s['parameters']:,} "
+            f"| {s['val_accuracy']:.2%} | {s['test_accuracy']:.2%} | {f'~{reported:.1%}' if reported else ''} "
+            f"| {s['train_seconds']:.0f} s | {'yes' if s['stalled'] else 'no'} "
+            f"| {run.measured['date'] if run.measured else '?'} |"
         )
     return "\n".join(lines)
 
@@ -132,24 +157,27 @@ def plot_curves(runs: list[Run], path: Path) -> None:
     plt.close(figure)
 
 
-def write_report(runs: list[Run], docs_dir: Path, command: str) -> tuple[Path, Run]:
+def write_report(runs: list[Run], docs_dir: Path) -> tuple[Path, Run]:
     docs_dir = Path(docs_dir)
     docs_dir.mkdir(parents=True, exist_ok=True)
     chosen = choose(runs)
     plot_curves(runs, docs_dir / "comparison.png")
     s = chosen.summary
-    machine = f"{platform.machine()}, {os.cpu_count()} CPU cores, torch {torch.__version__}, Python {platform.python_version()}"
+    sessions = dict.fromkeys((run.recipe, json.dumps(run.measured, sort_keys=True)) for run in runs)
+    measured = [f"- `{recipe}` rows: " + (f"{m['date']} ({m['machine']}), with `{m['command']}`" if m else "date unknown")
+                for recipe, m in ((recipe, json.loads(text)) for recipe, text in sessions)]
     report = "\n".join([
         "# Comparison: the tutorial's models, with the tutorial's recipe and with ours",
         "",
-        f"Measured on {datetime.date.today().isoformat()} ({machine}) with:",
+        "Measured (`digit-compare --recipes R` re-runs one recipe's rows and keeps the others):",
         "",
-        f"    {command}",
+        *measured,
         "",
         "Validation is the fixed 5,000 images held out of the training set and decides everything;",
         "test (the official 10,000) is reported once at the end of each run. Train time is the time",
-        "spent in training steps, without evaluation. The `seed` recipe is the tutorial's (SGD, lr 0.1,",
-        "batch 100, 3,000 iterations); `default` is ours (see `training/recipes.py`).",
+        "spent in training steps, without evaluation. The `tutorial` recipe is the tutorial's own, model",
+        "by model: SGD at the learning rate its pages used (0.01 for RNN A and B, 0.1 for RNN C and the",
+        "LSTMs), batch 100, 3,000 iterations; `default` is ours. Both are in `training/recipes.py`.",
         "",
         markdown_table(runs),
         "",
@@ -167,6 +195,7 @@ def write_report(runs: list[Run], docs_dir: Path, command: str) -> tuple[Path, R
     (docs_dir / "COMPARISON.md").write_text(report)
     (docs_dir / "comparison.json").write_text(json.dumps(
         {"chosen": {"name": chosen.name, "recipe": chosen.recipe},
-         "runs": [{"name": r.name, "recipe": r.recipe, **r.summary, "curve": r.curve} for r in runs]},
+         "runs": [{"name": r.name, "recipe": r.recipe, **r.summary, "curve": r.curve, "lr": r.lr, "measured": r.measured}
+                  for r in runs]},
         indent=1))
     return docs_dir / "COMPARISON.md", chosen

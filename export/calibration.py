@@ -1,0 +1,66 @@
+"""Calibration: one temperature T so that softmax(logits / T) means what it says, fitted on the
+validation split only; expected calibration error (ECE) and reliability-diagram bins to show it.
+
+Temperature scaling (Guo et al., 2017) divides every logit by the same T > 0: no prediction
+changes, only how sure the probabilities are. numpy only, so the figures script and the tests can
+use it without torch.
+"""
+
+import numpy as np
+
+ECE_BINS = 15
+TEMPERATURE_RANGE = (0.05, 20.0)  # log-spaced search interval for T
+
+
+def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    scaled = np.asarray(logits, np.float64) / temperature
+    scaled -= scaled.max(axis=1, keepdims=True)
+    exp = np.exp(scaled)
+    return exp / exp.sum(axis=1, keepdims=True)
+
+
+def negative_log_likelihood(logits: np.ndarray, labels: np.ndarray, temperature: float) -> float:
+    scaled = np.asarray(logits, np.float64) / temperature
+    top = scaled.max(axis=1, keepdims=True)
+    log_sum = np.log(np.exp(scaled - top).sum(axis=1)) + top[:, 0]
+    return float((log_sum - scaled[np.arange(len(labels)), labels]).mean())
+
+
+def fit_temperature(logits: np.ndarray, labels: np.ndarray, tolerance: float = 1e-4) -> float:
+    """The T that minimises the mean negative log-likelihood of `labels`: a golden-section search on
+    log T (the NLL is unimodal in T for fixed logits)."""
+    low, high = np.log(TEMPERATURE_RANGE[0]), np.log(TEMPERATURE_RANGE[1])
+    golden = (np.sqrt(5) - 1) / 2
+    nll = lambda log_t: negative_log_likelihood(logits, labels, float(np.exp(log_t)))
+    a, b = high - golden * (high - low), low + golden * (high - low)
+    fa, fb = nll(a), nll(b)
+    while high - low > tolerance:
+        if fa < fb:
+            high, b, fb = b, a, fa
+            a = high - golden * (high - low)
+            fa = nll(a)
+        else:
+            low, a, fa = a, b, fb
+            b = low + golden * (high - low)
+            fb = nll(b)
+    return float(np.exp((low + high) / 2))
+
+
+def reliability(probabilities: np.ndarray, labels: np.ndarray, bins: int = ECE_BINS) -> dict:
+    """Per equal-width confidence bin: count, mean confidence and accuracy of the top prediction."""
+    confidence = probabilities.max(axis=1)
+    correct = probabilities.argmax(axis=1) == labels
+    index = np.minimum((confidence * bins).astype(int), bins - 1)
+    count = np.bincount(index, minlength=bins)
+    with np.errstate(invalid="ignore"):
+        mean_confidence = np.bincount(index, confidence, bins) / count
+        accuracy = np.bincount(index, correct, bins) / count
+    return {"edges": np.linspace(0, 1, bins + 1), "count": count, "confidence": mean_confidence, "accuracy": accuracy}
+
+
+def expected_calibration_error(probabilities: np.ndarray, labels: np.ndarray, bins: int = ECE_BINS) -> float:
+    """Sum over bins of (share of images in the bin) x |accuracy - mean confidence|."""
+    table = reliability(probabilities, labels, bins)
+    filled = table["count"] > 0
+    gaps = np.abs(table["accuracy"][filled] - table["confidence"][filled])
+    return float((table["count"][filled] * gaps).sum() / len(labels))

@@ -64,3 +64,36 @@ def expected_calibration_error(probabilities: np.ndarray, labels: np.ndarray, bi
     filled = table["count"] > 0
     gaps = np.abs(table["accuracy"][filled] - table["confidence"][filled])
     return float((table["count"][filled] * gaps).sum() / len(labels))
+
+
+# The default threshold: the largest that rejects at most this share of the validation digits
+# (their calibrated largest probability), rounded down to 4 decimals.
+VALIDATION_REJECT_SHARE = 0.005
+FITTED_ON = "validation split: the 5,000 MNIST training images held out from training"
+
+
+def confidence_metadata(val_logits: np.ndarray, val_labels: np.ndarray, test_logits: np.ndarray,
+                        test_labels: np.ndarray) -> tuple[float, dict, dict]:
+    """(temperature, `calibration` value, `rejection` value) for model.onnx's metadata, all chosen on
+    the validation split; the test split is only reported (ECE before and after)."""
+    from ..runtime.confidence import RULE, SCORE
+
+    temperature = float(f"{fit_temperature(val_logits, val_labels):.6g}")
+    calibration = {
+        "temperature": temperature,
+        "fitted_on": FITTED_ON,
+        "method": "temperature scaling: probabilities = softmax(logits / temperature), NLL minimised",
+        "ece_bins": ECE_BINS,
+        "ece_test_before": round(expected_calibration_error(softmax(test_logits), test_labels), 5),
+        "ece_test_after": round(expected_calibration_error(softmax(test_logits, temperature), test_labels), 5),
+    }
+    scores = softmax(val_logits, temperature).max(axis=1)
+    threshold = float(np.floor(np.quantile(scores, VALIDATION_REJECT_SHARE) * 1e4) / 1e4)
+    rejection = {
+        "rule": RULE,
+        "score": SCORE,
+        "min_confidence": threshold,
+        "label": "-",
+        "chosen_by": f"the largest 4-decimal threshold rejecting at most {VALIDATION_REJECT_SHARE:.1%} of validation digits",
+    }
+    return temperature, calibration, rejection

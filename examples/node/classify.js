@@ -1,10 +1,13 @@
 #!/usr/bin/env node
 // Embed lstm-digits' model.onnx in a Node.js program with onnxruntime-node.
 //
-//   node classify.js [--model model.onnx] [--check] [image.png ...]
+//   node classify.js [--model model.onnx] [--check] [--min-confidence P] [image.png ...]
 //
-// The model's contract (input name and shape, labels, polarity) is read from the ONNX file's own
-// metadata, not copied here. --check runs the model's test_data_set_0 (written by digit-export
+// The model's contract (input name and shape, labels, polarity) and its rule for "not a digit"
+// (metadata `rejection`: reject when the largest probability is below min_confidence; the graph's
+// probabilities are already calibrated) are read from the ONNX file's own metadata, not copied here.
+// A rejected image prints the rule's label (`-`) instead of a digit; --min-confidence P overrides
+// the threshold, 0 turns rejection off. --check runs the model's test_data_set_0 (written by digit-export
 // beside model.onnx) and compares every output with what PyTorch computed, within the tolerance
 // the export itself was held to (parity.json).
 // Each image must already be in MNIST form: a canvas x canvas grayscale PNG, such as the files
@@ -89,7 +92,30 @@ function readFloatTensor(file) {
 
 // --- The model ---
 
-async function openModel(modelPath) {
+// The rejection rule, as lstm_digits.runtime.confidence reads it: none in the metadata rejects nothing.
+function rejectionRule(metadata, override) {
+  const rule = { minConfidence: 0, label: '-' };
+  if (metadata.rejection !== undefined) {
+    let value;
+    try { value = JSON.parse(metadata.rejection); } catch { throw new Error("metadata 'rejection' is not JSON"); }
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Error("metadata 'rejection' is not a JSON object");
+    if (value.score !== 'max_probability') throw new Error(`metadata 'rejection': score must be 'max_probability', not ${JSON.stringify(value.score)}`);
+    if (typeof value.label !== 'string' || !value.label.trim() || /[\t\r\n]/.test(value.label)) {
+      throw new Error(`metadata 'rejection': label must be a non-empty one-line string, not ${JSON.stringify(value.label)}`);
+    }
+    rule.minConfidence = probability(value.min_confidence, "metadata 'rejection': min_confidence");
+    rule.label = value.label;
+  }
+  if (override !== undefined) rule.minConfidence = probability(override, 'min_confidence');
+  return rule;
+}
+
+function probability(value, what) {
+  if (typeof value !== 'number' || !(value >= 0 && value <= 1)) throw new Error(`${what} must be a number from 0 to 1, not ${JSON.stringify(value)}`);
+  return value;
+}
+
+async function openModel(modelPath, minConfidence) {
   const bytes = fs.readFileSync(modelPath);
   let metadata;
   try {
@@ -104,6 +130,11 @@ async function openModel(modelPath) {
     outputOrder: JSON.parse(metadata.outputs).order,
     canvas: JSON.parse(metadata.preprocessing).canvas,
   };
+  try {
+    contract.rejection = rejectionRule(metadata, minConfidence);
+  } catch (error) {
+    throw new Error(`${modelPath}: ${error.message}`);
+  }
   const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1 }).catch((error) => {
     throw new Error(`${modelPath}: onnxruntime cannot load it (${error.message.split('\n')[0]})`);
   });
@@ -163,7 +194,7 @@ function readMnistFormPng(file, canvas) {
 }
 
 async function classify(model, files) {
-  const { canvas, labels } = model.contract;
+  const { canvas, labels, rejection } = model.contract;
   const good = [], images = [];
   let failures = 0;
   for (const file of files) {
@@ -182,32 +213,41 @@ async function classify(model, files) {
     good.forEach((file, n) => {
       const row = probabilities.subarray(n * labels.length, (n + 1) * labels.length);
       const best = row.indexOf(Math.max(...row));
-      console.log(`${file}\t${labels[best]}\t${row[best].toFixed(4)}`);
+      const answer = row[best] < rejection.minConfidence ? rejection.label : labels[best];
+      console.log(`${file}\t${answer}\t${row[best].toFixed(4)}`);
     });
   }
   return failures;
 }
 
 async function main(argv) {
-  let modelPath = DEFAULT_MODEL, check = false;
+  let modelPath = DEFAULT_MODEL, check = false, minConfidence;
   const files = [];
+  const usage = 'usage: node classify.js [--model model.onnx] [--check] [--min-confidence P] [image.png ...]';
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--model') modelPath = argv[++i];
     else if (argv[i] === '--check') check = true;
-    else files.push(argv[i]);
+    else if (argv[i] === '--min-confidence') {
+      minConfidence = Number(argv[++i]);
+      if (!(minConfidence >= 0 && minConfidence <= 1)) {
+        console.error(`--min-confidence must be a number from 0 to 1; ${usage}`);
+        return 2;
+      }
+    } else files.push(argv[i]);
   }
   if (!check && !files.length) {
-    console.error('usage: node classify.js [--model model.onnx] [--check] [image.png ...]');
+    console.error(usage);
     return 2;
   }
   if (!fs.existsSync(modelPath)) {
     console.error(`${modelPath}: no such model file`);
     return 1;
   }
-  const model = await openModel(modelPath);
-  const { input, labels } = model.contract;
+  const model = await openModel(modelPath, minConfidence);
+  const { input, labels, rejection } = model.contract;
+  const rule = rejection.minConfidence > 0 ? `, '${rejection.label}' below ${rejection.minConfidence}` : ', no rejection';
   console.error(`${path.basename(modelPath)}: input ${input.name} [${input.shape}] ${input.polarity}, ` +
-                `labels ${labels.join('')}, onnxruntime-node ${ort.env.versions.common}`);
+                `labels ${labels.join('')}${rule}, onnxruntime-node ${ort.env.versions.common}`);
   let status = 0;
   if (check) {
     const tolerance = parityTolerance(modelPath);

@@ -277,3 +277,27 @@ def model_inputs(classifier, images: list[bytes]) -> tuple[np.ndarray, np.ndarra
     canvas = next((p.image.shape for p in predictions if p.ok), (28, 28))
     inputs = [p.image if p.ok else np.zeros(canvas, np.float32) for p in predictions]
     return np.stack(inputs).astype(np.float32), np.array([not p.ok for p in predictions])
+
+
+# --- what the rejection targets are measured on (tests/test_confidence.py, scripts/confidence_figures.py) ---
+
+HELDOUT_COUNT, TUNE_COUNT = 400, 400
+ROBUSTNESS_COUNT = 1000  # the first 1,000 MNIST test digits rendered by tests/robustness.py, as test_shipped_model
+SAMPLES = Path(__file__).resolve().parents[1] / "samples"
+
+
+def measurement_sets(classifier, mnist, parts=("heldout",), nondigit_count: int = HELDOUT_COUNT) -> dict:
+    """name -> (model inputs [N, canvas, canvas], refused [N] bool, labels [N] or None) for MNIST test
+    (already in MNIST form), the robustness set, samples/ and the non-digit parts, each image through
+    `classifier.predict` as digit-classify does."""
+    import robustness
+
+    test = mnist.test.images.numpy().astype(np.float32) / 255
+    sets = {"mnist test": (test, np.zeros(len(test), bool), mnist.test.labels.numpy())}
+    rendered = robustness.build(mnist.test.images.numpy(), mnist.test.labels.numpy(), ROBUSTNESS_COUNT)
+    sets["robustness"] = (*model_inputs(classifier, [data for data, *_ in rendered]), np.array([r[-1] for r in rendered]))
+    files = sorted(p for p in SAMPLES.iterdir() if p.suffix.lower() in (".png", ".jpg"))
+    sets["samples"] = (*model_inputs(classifier, [p.read_bytes() for p in files]), np.array([int(p.stem[-1]) for p in files]))
+    for part in parts:
+        sets[part] = (*model_inputs(classifier, [item.data for item in build(part, nondigit_count)]), None)
+    return sets

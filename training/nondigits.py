@@ -9,8 +9,11 @@ tests/nondigits.py stay a fair held-out test. Shapes that look like a digit (a l
 a plain circle or oval, S, Z, G, b, g, q) are never drawn. Each image goes through the runtime's own
 preprocessing (`to_mnist_form`), so the model sees non-digits exactly as it will at run time.
 
-    pool = nondigit_pool(count=20_000, seed=0)     # [N, 28, 28] float32 in [0, 1], white on black
-    loss = cross_entropy(logits[:n], labels) + weight * uniform_loss(logits[n:])
+    pool = nondigit_pool(seed=0)                     # [N, 28, 28] float32 in [0, 1], white on black
+    images, labels = add_outliers(images, labels, pool, augment, generator)   # label NONDIGIT
+    logits = net(images)
+    loss = cross_entropy(logits, labels) + weight * uniform_loss(logits[labels == NONDIGIT])
+(cross_entropy ignores the NONDIGIT rows: it is its default ignore_index.)
 """
 
 import math
@@ -21,6 +24,8 @@ from PIL import Image, ImageDraw, ImageFilter
 
 DRAW_SIZE = 112  # pixels of the drawing canvas; the result is scaled into MNIST form
 POOL_SIZE = 20_000
+OUTLIER_SHARE = 0.25  # non-digits added to a batch, as a share of its digits (32 per 128)
+NONDIGIT = -100  # their label: torch's cross_entropy ignores it by default (ignore_index)
 
 
 def _arc(cx, cy, rx, ry, start_deg, end_deg, steps=16):
@@ -169,3 +174,12 @@ def uniform_loss(logits: torch.Tensor) -> torch.Tensor:
     """Outlier exposure's term (Hendrycks et al., 2019): cross-entropy from the uniform distribution,
     smallest (ln K) when every class is equally likely."""
     return -logits.log_softmax(dim=1).mean()
+
+
+def add_outliers(images: torch.Tensor, labels: torch.Tensor, pool: torch.Tensor, augment, generator: torch.Generator):
+    """The batch with OUTLIER_SHARE as many non-digits from the pool appended, passed through
+    `augment(images, generator)` like the digits, labelled NONDIGIT."""
+    count = max(1, round(len(images) * OUTLIER_SHARE))
+    outliers = pool[torch.randint(len(pool), (count,), generator=generator)]
+    return (torch.cat([images, augment(outliers, generator)]),
+            torch.cat([labels, torch.full((count,), NONDIGIT, dtype=labels.dtype)]))

@@ -1,0 +1,114 @@
+"""Calibrated probabilities and the rejection of non-digits (issue 13), on the model the export
+produces: the shipped one, or the one at $LSTM_DIGITS_MODEL (e.g. a candidate exported to /tmp).
+
+Targets at the model's default threshold: at least 90% of the held-out non-digits rejected, at
+most 1% of MNIST test digits, 2% of the robustness set and no file in samples/; ECE on MNIST test
+at most 1.5%. The int8 model beside it follows the same rule.
+"""
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import nondigits
+from lstm_digits.export.calibration import expected_calibration_error, fit_temperature, softmax
+from lstm_digits.runtime import DigitClassifier
+from lstm_digits.runtime.confidence import RejectionRule, RuleError, temperature
+
+TARGET_ECE = 0.015
+MIN_NONDIGITS_REJECTED = 0.90
+MAX_REJECTED = {"mnist test": 0.01, "robustness": 0.02, "samples": 0.0}
+
+
+def model_path(int8: bool = False) -> Path:
+    from lstm_digits.models import DEFAULT_DIR
+
+    path = Path(os.environ["LSTM_DIGITS_MODEL"]) if os.environ.get("LSTM_DIGITS_MODEL") else DEFAULT_DIR / "model.onnx"
+    return path.with_name("model.int8.onnx") if int8 else path
+
+
+@pytest.fixture(scope="module")
+def classifier():
+    return DigitClassifier(model_path())
+
+
+@pytest.fixture(scope="module")
+def sets(classifier, mnist):
+    return nondigits.measurement_sets(classifier, mnist)
+
+
+# --- the rule as the metadata states it ---
+
+def test_model_metadata_carries_a_valid_calibration_and_rejection_rule(classifier):
+    calibration = json.loads(classifier.metadata["calibration"])
+    assert calibration["fitted_on"].startswith("validation")
+    rule = RejectionRule.from_metadata(classifier.metadata)
+    assert 0.5 < rule.min_confidence < 1 and rule.label == "-"
+    assert RejectionRule.from_metadata(classifier.metadata, min_confidence=0).enabled is False
+
+
+@pytest.mark.parametrize("value, problem", [
+    ("{", "'rejection' is not JSON"),
+    ("[0.9]", "'rejection' is not a JSON object"),
+    ('{"score": "energy", "min_confidence": 0.9, "label": "-"}', "score must be 'max_probability'"),
+    ('{"score": "max_probability", "min_confidence": 1.5, "label": "-"}', "min_confidence must be a number from 0 to 1"),
+    ('{"score": "max_probability", "min_confidence": "0.9", "label": "-"}', "min_confidence must be a number"),
+    ('{"score": "max_probability", "min_confidence": 0.9, "label": ""}', "label must be a non-empty one-line string"),
+    ('{"score": "max_probability", "min_confidence": 0.9, "label": "a\\tb"}', "label must be a non-empty one-line string"),
+])
+def test_a_broken_rule_is_a_one_line_error_naming_the_problem(classifier, value, problem):
+    metadata = {**classifier.metadata, "rejection": value}
+    with pytest.raises(RuleError, match=problem) as error:
+        RejectionRule.from_metadata(metadata)
+    assert "\n" not in str(error.value)
+
+
+def test_a_model_without_the_rule_rejects_nothing_and_an_override_is_checked(classifier):
+    metadata = {k: v for k, v in classifier.metadata.items() if k not in ("rejection", "calibration")}
+    assert RejectionRule.from_metadata(metadata) == RejectionRule(0.0, "-") and temperature(metadata) == 1.0
+    assert not RejectionRule.from_metadata(metadata).rejects(np.full(10, 0.1))
+    assert RejectionRule.from_metadata(metadata, min_confidence=0.5).rejects(np.full(10, 0.1))
+    with pytest.raises(RuleError, match="min_confidence must be a number from 0 to 1"):
+        RejectionRule.from_metadata(metadata, min_confidence=-0.1)
+
+
+# --- calibration ---
+
+@pytest.mark.mnist
+def test_probabilities_are_calibrated_on_validation_and_ece_on_mnist_test_is_at_most_1_5_percent(classifier, mnist):
+    val = mnist.val.images.numpy().astype(np.float32) / 255
+    test = mnist.test.images.numpy().astype(np.float32) / 255
+    logits, probabilities = classifier.logits(test), classifier.probabilities(test)
+    t = temperature(classifier.metadata)
+    # The graph's probabilities are softmax(logits / T) with the metadata's T, fitted on validation.
+    np.testing.assert_allclose(probabilities, softmax(logits, t), atol=1e-5)
+    assert fit_temperature(classifier.logits(val), mnist.val.labels.numpy()) == pytest.approx(t, rel=1e-3)
+    labels = mnist.test.labels.numpy()
+    ece = expected_calibration_error(probabilities, labels)
+    print(f"T {t:.4f}: ECE on MNIST test {expected_calibration_error(softmax(logits), labels):.2%} -> {ece:.2%}")
+    assert ece <= TARGET_ECE
+
+
+# --- rejection targets ---
+
+def rejected_shares(classifier, sets) -> dict:
+    rule = RejectionRule.from_metadata(classifier.metadata)
+    shares = {}
+    for name, (inputs, refused, _) in sets.items():
+        rejected = rule.rejected(classifier.probabilities(inputs)) | refused
+        shares[name] = float(rejected.mean())
+    return shares
+
+
+@pytest.mark.mnist
+@pytest.mark.parametrize("int8", [False, True], ids=["fp32", "int8"])
+def test_rejection_targets_at_the_default_threshold(sets, int8):
+    classifier = DigitClassifier(model_path(int8))
+    shares = rejected_shares(classifier, sets)
+    print(("int8 " if int8 else "fp32 ") + ", ".join(f"{name} {share:.2%} rejected" for name, share in shares.items()))
+    assert shares["heldout"] >= MIN_NONDIGITS_REJECTED, shares
+    for name, limit in MAX_REJECTED.items():
+        assert shares[name] <= limit, (name, shares)

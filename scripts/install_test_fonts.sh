@@ -3,12 +3,15 @@
 # in (serif, sans, monospace, handwriting and script faces), if any is missing. Needs root (CI runs
 # as root); `apt-get update` runs once first. The list is FONT_PACKAGES in tests/nondigits.py.
 #
-#   scripts/install_test_fonts.sh [PYTHON]   # default .venv/bin/python, or python3
+#   scripts/install_test_fonts.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-python="${1:-.venv/bin/python}"
-[ -x "$python" ] || python=python3
-packages="$("$python" -c 'import sys; sys.path.insert(0, "tests"); import nondigits; print(" ".join(nondigits.FONT_PACKAGES))')"
+# The list is read from the source without importing it (python3's standard library only).
+packages="$(python3 -c '
+import ast
+tree = ast.parse(open("tests/nondigits.py", encoding="utf-8").read())
+value = next(node.value for node in tree.body if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "FONT_PACKAGES")
+print(" ".join(ast.literal_eval(value)))')"
 missing=""
 for package in $packages; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing="$missing $package"

@@ -98,11 +98,12 @@ def test_10000_mnist_pngs_through_the_cli_score_within_0_1_pt_of_raw_tensors(mni
 
 
 def test_shipped_int8_model_is_a_third_of_the_size_and_as_accurate(raw_test_accuracy, mnist):
+    from lstm_digits.export.quantize import MAX_ACCURACY_DROP, MAX_SIZE_FRACTION
     from lstm_digits.models import DEFAULT_INT8_MODEL
 
-    assert DEFAULT_INT8_MODEL.stat().st_size <= 0.35 * DEFAULT_MODEL.stat().st_size
+    assert DEFAULT_INT8_MODEL.stat().st_size <= MAX_SIZE_FRACTION * DEFAULT_MODEL.stat().st_size
     int8 = DigitClassifier(DEFAULT_INT8_MODEL)
     accuracy = float((int8.probabilities(mnist.test.images.numpy().astype(np.float32) / 255).argmax(1)
                       == mnist.test.labels.numpy()).mean())
-    assert accuracy >= raw_test_accuracy - 0.003, (accuracy, raw_test_accuracy)
+    assert accuracy >= raw_test_accuracy - MAX_ACCURACY_DROP, (accuracy, raw_test_accuracy)
     assert int8.labels == DigitClassifier().labels  # the metadata came along

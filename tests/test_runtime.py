@@ -118,14 +118,15 @@ def on_paper(digit: np.ndarray, scale=6) -> Image.Image:
     return page
 
 
-def agreement(a: np.ndarray, b: np.ndarray) -> float:
+def mean_difference(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean absolute pixel difference of two 28x28 images: 0 for the same image."""
     return float(np.abs(a - b).mean())
 
 
 def test_polarity_dark_on_light_gives_the_same_digit_as_light_on_dark(mnist):
     page = on_paper(mnist_digit(mnist, 3))
     inverted = Image.fromarray(255 - np.asarray(page))
-    assert agreement(to_mnist_form(page), to_mnist_form(inverted)) < 0.02
+    assert mean_difference(to_mnist_form(page), to_mnist_form(inverted)) < 0.02
 
 
 def test_exif_orientation_is_applied(mnist):
@@ -136,8 +137,8 @@ def test_exif_orientation_is_applied(mnist):
     encoded = io.BytesIO()
     rotated.convert("RGB").save(encoded, "JPEG", quality=95, exif=exif)
     upright = to_mnist_form(open_image(encoded.getvalue()))
-    assert agreement(upright, to_mnist_form(page)) < 0.03
-    assert agreement(upright, to_mnist_form(rotated)) > 0.05
+    assert mean_difference(upright, to_mnist_form(page)) < 0.03
+    assert mean_difference(upright, to_mnist_form(rotated)) > 0.05
 
 
 def test_transparent_drawing_keeps_its_strokes(mnist):
@@ -145,13 +146,13 @@ def test_transparent_drawing_keeps_its_strokes(mnist):
     rgba = np.zeros((28, 28, 4), np.uint8)
     rgba[..., 3] = digit  # black strokes (RGB 0) on a fully transparent background (also RGB 0)
     drawing = Image.fromarray(rgba, "RGBA")
-    assert agreement(to_mnist_form(drawing), to_mnist_form(digit)) < 0.02
+    assert mean_difference(to_mnist_form(drawing), to_mnist_form(digit)) < 0.02
     light = rgba.copy()
     light[..., :3] = 255  # white strokes on transparent
-    assert agreement(to_mnist_form(Image.fromarray(light, "RGBA")), to_mnist_form(digit)) < 0.02
+    assert mean_difference(to_mnist_form(Image.fromarray(light, "RGBA")), to_mnist_form(digit)) < 0.02
     faint = rgba.copy()
     faint[..., 3] = digit // 3  # a semi-transparent pen: no pixel more than a third opaque
-    assert agreement(to_mnist_form(Image.fromarray(faint, "RGBA")), to_mnist_form(digit)) < 0.05
+    assert mean_difference(to_mnist_form(Image.fromarray(faint, "RGBA")), to_mnist_form(digit)) < 0.05
 
 
 @pytest.mark.parametrize("mode", ["I;16", "CMYK", "P", "LA", "1"])
@@ -172,14 +173,14 @@ def test_other_image_modes_decode_to_the_same_digit(mnist, mode, tmp_path):
     reread = open_image(tmp_path / f"x{suffix}")
     assert reread.mode == image.mode
     tolerance = 0.06 if mode == "1" else 0.01  # bilevel loses the anti-aliasing
-    assert agreement(to_mnist_form(reread), to_mnist_form(digit)) < tolerance, reread.mode
+    assert mean_difference(to_mnist_form(reread), to_mnist_form(digit)) < tolerance, reread.mode
 
 
 def test_animated_gif_uses_the_first_frame(mnist, tmp_path):
     first, second = (Image.fromarray(mnist_digit(mnist, i)) for i in (0, 1))
     first.save(tmp_path / "a.gif", save_all=True, append_images=[second], duration=100, loop=0)
     assert open_image(tmp_path / "a.gif").n_frames == 2
-    assert agreement(to_mnist_form(open_image(tmp_path / "a.gif")), to_mnist_form(np.asarray(first))) < 0.01
+    assert mean_difference(to_mnist_form(open_image(tmp_path / "a.gif")), to_mnist_form(np.asarray(first))) < 0.01
 
 
 def test_decompression_bomb_is_refused_before_decoding(tmp_path):
@@ -230,9 +231,9 @@ def test_very_large_photos_are_area_averaged_before_processing(mnist, monkeypatc
     reduced = _limit_size(page)
     assert reduced.size == (page.width // 2, page.height // 2)
     reduced_result = to_mnist_form(page)
-    assert agreement(reduced_result, to_mnist_form(page.reduce(2))) == 0.0
+    assert mean_difference(reduced_result, to_mnist_form(page.reduce(2))) == 0.0
     monkeypatch.setattr(preprocess, "MAX_WORK_PIXELS", 10**9)  # the same page at full resolution
-    assert agreement(reduced_result, to_mnist_form(page)) < 0.01
+    assert mean_difference(reduced_result, to_mnist_form(page)) < 0.01
 
 
 def test_ruled_lines_survive_small_gaps_but_digit_strokes_are_not_lines():

@@ -16,7 +16,8 @@ Styles (see docs/STYLES.md):
 - wide: all digits stretched to 1.3-1.8 of their width.
 
 `python tests/styles.py [--model model.onnx]` prints the accuracy per style;
-`--figure file.png` draws a few of each (and augmented MNIST training digits, given MNIST).
+`--figure file.png` draws a few of each (and augmented MNIST training digits, given MNIST);
+`--augment-cost` times the training augmentation per batch.
 """
 
 import io
@@ -216,22 +217,60 @@ def _figure(path: str, per_style: int = 10) -> None:
 
 
 def _augmented_rows(per_row: int):
-    """MNIST training 1s, 4s and 7s and mixed digits, each through the training augmentation (inverted to ink on paper)."""
+    """MNIST training 1s, 7s and 4s before and after their style (forced on), and mixed digits through
+    the whole augmentation as training sees it; inverted to ink on paper."""
     import torch
 
     from lstm_digits.training import augment
     from lstm_digits.training.data import load_mnist, to_float
 
     train = load_mnist().train
+    picture = lambda images: [Image.fromarray(((1 - image.numpy()) * 255).astype(np.uint8)).resize((66, 66))
+                              for image in images]
     rows, labels = [], []
-    for name, digits in (("aug: 1", [1]), ("aug: 7", [7]), ("aug: 4", [4]), ("aug: any", list(range(10))), ("aug: any", list(range(10)))):
-        mask = torch.isin(train.labels, torch.tensor(digits))
-        index = torch.nonzero(mask).squeeze(1)[len(rows) * 50 : len(rows) * 50 + per_row]
-        images = augment.augment(to_float(train.images[index]), torch.Generator().manual_seed(len(rows)), train.labels[index])
-        rows.append([Image.fromarray(((1 - image.numpy()) * 255).astype(np.uint8)).resize((66, 66), Image.Resampling.NEAREST)
-                     for image in images])
-        labels.append(name)
+    for digit, forced in ((1, "FLAG_1_PROBABILITY"), (7, "CROSS_7_PROBABILITY"), (4, "OPEN_4_PROBABILITY")):
+        index = torch.nonzero(train.labels == digit).squeeze(1)[:per_row]
+        images = to_float(train.images[index])
+        saved = getattr(augment, forced)
+        setattr(augment, forced, 1.0)
+        styled = augment.add_styles(images, train.labels[index], torch.Generator().manual_seed(digit))
+        setattr(augment, forced, saved)
+        rows += [picture(images), picture(styled)]
+        labels += [f"MNIST {digit}s", f"  + {digit} style"]
+    index = torch.arange(per_row)
+    rows.append(picture(augment.augment(to_float(train.images[index]), torch.Generator().manual_seed(0), train.labels[index])))
+    labels.append("augment(), any")
     return rows, labels
+
+
+def _augment_cost(batch_size: int = 128, repeats: int = 200) -> None:
+    """Median milliseconds per training batch for each augmentation step (one thread, as measured in docs/STYLES.md)."""
+    import time
+
+    import torch
+
+    from lstm_digits.training import augment
+    from lstm_digits.training.data import load_mnist, to_float
+
+    torch.set_num_threads(1)
+    train = load_mnist().train
+    images, labels = to_float(train.images[:batch_size]), train.labels[:batch_size]
+    steps = {
+        "light only (stroke width + affine, before)": lambda g: augment.random_affine(augment.random_stroke_width(images, g), g),
+        "styles (1, 7, 4)": lambda g: augment.add_styles(images, labels, g),
+        "marker": lambda g: augment.random_marker(images, g),
+        "aspect + back to MNIST form + affine": lambda g: augment.reshape_and_affine(images, images, g),
+        "augment(images, generator, labels), all": lambda g: augment.augment(images, g, labels),
+    }
+    print(f"| step, batch of {batch_size} | median ms |\n|---|---:|")
+    for name, step in steps.items():
+        times = []
+        for seed in range(repeats):
+            generator = torch.Generator().manual_seed(seed)
+            start = time.perf_counter()
+            step(generator)
+            times.append(time.perf_counter() - start)
+        print(f"| {name} | {1000 * sorted(times)[repeats // 2]:.2f} |")
 
 
 def main() -> None:
@@ -243,9 +282,13 @@ def main() -> None:
     parser.add_argument("--model", help="model.onnx (default: the shipped model)")
     parser.add_argument("--per-style", type=int, default=PER_STYLE)
     parser.add_argument("--figure", help="write a picture of the styles here instead of measuring")
+    parser.add_argument("--augment-cost", action="store_true", help="time the training augmentation instead (needs MNIST)")
     args = parser.parse_args()
     if args.figure:
         _figure(args.figure)
+        return
+    if args.augment_cost:
+        _augment_cost()
         return
     accuracy = accuracy_by_style(DigitClassifier(args.model), build(args.per_style))
     print("| style | accuracy |\n|---|---:|")

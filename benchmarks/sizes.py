@@ -21,6 +21,7 @@ import torch
 from onnx import TensorProto, helper, numpy_helper
 
 from lstm_digits.export.formats import export_onnx
+from lstm_digits.models import INPUT_NAME, OPSET, OUTPUT_NAMES
 from lstm_digits.runtime.classifier import session_options
 from lstm_digits.training.contract import IMAGE_SIZE as ROWS  # time steps per image, pixels per step
 from lstm_digits.training.model import DigitRNN, ModelConfig
@@ -38,7 +39,7 @@ def lstm_node_session(inputs: int, hidden: int, steps: int) -> onnxruntime.Infer
     node = helper.make_node("LSTM", ["x", "W", "R"], ["", "h"], hidden_size=hidden)
     graph = helper.make_graph([node], "lstm", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [steps, 1, inputs])],
                               [helper.make_tensor_value_info("h", TensorProto.FLOAT, None)], weights)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
     return onnxruntime.InferenceSession(model.SerializeToString(), session_options(1), providers=["CPUExecutionProvider"])
 
 
@@ -69,7 +70,7 @@ def main(argv=None) -> None:
             path = Path(folder) / f"lstm-{layers}x{hidden}.onnx"
             export_onnx(model, path, {}, "")
             session = onnxruntime.InferenceSession(str(path), session_options(1), providers=["CPUExecutionProvider"])
-            ort_us = measure.latency_us(lambda: session.run(["probabilities"], {"image": image}), calls, warmup)
+            ort_us = measure.latency_us(lambda: session.run([OUTPUT_NAMES[1]], {INPUT_NAME: image}), calls, warmup)
             tensor = torch.from_numpy(image)
             with torch.inference_mode():
                 eager_us = measure.latency_us(lambda: model(tensor), calls, warmup)

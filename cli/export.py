@@ -6,6 +6,8 @@ import click
 
 from .common import eprint, require_torch
 
+INCOMPLETE_EXIT = 2  # a run that has not finished: not an export failure, the checkpoint is not ready
+
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("checkpoint", type=click.Path(path_type=Path))
@@ -14,24 +16,32 @@ from .common import eprint, require_torch
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="MNIST archives for the parity check (also $LSTM_DIGITS_DATA; default ./data).")
 def main(checkpoint, output_dir, data_dir):
-    """Export CHECKPOINT and prove every exported file computes what PyTorch computes."""
+    """Export CHECKPOINT and prove every exported file computes what PyTorch computes.
+    A run that was interrupted is refused (exit 2): finish it with digit-train --resume first."""
     require_torch("digit-export")
-    from ..export.parity import TOLERANCE, table
-    from ..export.pipeline import ExportError, export_checkpoint
-    from ..training.checkpoint import CheckpointError
+    from ..export import ExportError
+    from ..export.parity import table
+    from ..export.pipeline import export_checkpoint
+    from ..training.checkpoint import CheckpointError, IncompleteCheckpoint
     from ..training.data import MnistNotFound
 
     try:
         report = export_checkpoint(checkpoint, output_dir, data_dir, log=eprint)
+    except IncompleteCheckpoint as error:
+        failure = click.ClickException(str(error))
+        failure.exit_code = INCOMPLETE_EXIT
+        raise failure from None
     except (CheckpointError, ExportError, MnistNotFound) as error:
         raise click.ClickException(str(error)) from None
     except OSError as error:
         raise click.ClickException(f"{output_dir}: {error.strerror or error}") from None
     click.echo(table(report))
     worst = max(row["max_abs_logit_diff"] for row in report["rows"])
-    click.echo(f"\nparity passed: max abs logit difference {worst:.2e} <= {TOLERANCE:.0e}, same digit in 100% of cases")
+    click.echo(f"\nparity passed: max abs logit difference {worst:.2e} <= {report['tolerance']['max_abs_logit_diff']:.0e}, "
+               "same digit in 100% of cases")
+    recorded = report["pytorch_test_accuracy"]
     click.echo(f"MNIST test accuracy: onnxruntime {report['onnx_test_accuracy']:.2%}, "
-               f"PyTorch {report['pytorch_test_accuracy']:.2%}")
+               f"PyTorch {f'{recorded:.2%}' if recorded is not None else 'not recorded in the checkpoint'}")
     click.echo(f"written: {output_dir}")
 
 

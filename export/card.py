@@ -1,8 +1,8 @@
 """MODEL_CARD.md: what the exported model is, how well it does, how to check and use it."""
 
-import json
 from pathlib import Path
 
+from ..models import CARD, INT8, ONNX
 from .metadata import sha256
 from .parity import table
 
@@ -12,12 +12,9 @@ def _size(path: Path) -> str:
     return f"{size / 1e6:.2f} MB" if size >= 1e5 else f"{size / 1e3:.1f} kB"
 
 
-def write_card(folder: Path, files: list[str], metadata: dict[str, str], parity: dict, parameters: int,
-               architecture: str) -> Path:
-    config = json.loads(metadata["model_config"])
-    training = json.loads(metadata["training"])
-    exporter = json.loads(metadata["exporter"])
-    contract = json.loads(metadata["input"])
+def write_card(folder: Path, files, metadata: dict, parity: dict, parameters: int, architecture: str) -> Path:
+    """metadata: the values of metadata.build()."""
+    config, training, exporter, contract = (metadata[key] for key in ("model_config", "training", "exporter", "input"))
     worst = max(row["max_abs_logit_diff"] for row in parity["rows"])
     file_rows = "\n".join(f"| `{name}` | {_size(folder / name)} | `{sha256(folder / name)}` |" for name in files)
     direction = "bidirectional " if config["bidirectional"] else ""
@@ -65,7 +62,7 @@ ONNX opset {exporter['opset']}; from checkpoint sha256 `{metadata['source_checkp
 `model.torchscript.pt` is TorchScript, deprecated since PyTorch 2.11: prefer `model.pt2`
 (`torch.export.load`), or the ONNX file. `model.int8.onnx` is `model.onnx` with its weights
 quantized to int8 by onnxruntime's dynamic quantization (same inputs, outputs and metadata):
-about a third of the size; its accuracy is in the table above.
+{(folder / INT8).stat().st_size / (folder / ONNX).stat().st_size:.0%} of its size; its accuracy is in the table above.
 
 ## Parity
 Every export is checked against PyTorch eager on {parity['inputs']['mnist_test_digits']:,} MNIST test digits and
@@ -103,6 +100,6 @@ const ort = require("onnxruntime-node");
 }})();
 ```
 """
-    path = folder / "MODEL_CARD.md"
+    path = folder / CARD
     path.write_text(text)
     return path

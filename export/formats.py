@@ -2,6 +2,7 @@
 
 import contextlib
 import io
+import json
 import warnings
 from pathlib import Path
 
@@ -10,14 +11,12 @@ import onnxscript.optimizer
 import torch
 from torch import nn
 
+from ..models import INPUT_NAME, OPSET, OUTPUT_NAMES
 from ..training.contract import IMAGE_SIZE
 from .rnn_onnx import CUSTOM_TRANSLATIONS
 from .simplify import simplify
 
-OPSET = 18
 MAX_BATCH = 65_536
-INPUT_NAME = "image"
-OUTPUT_NAMES = ("logits", "probabilities")
 FOLD_LIMIT = 1 << 26  # elements: fold every constant weight of any model we export
 
 
@@ -53,7 +52,8 @@ def _quiet_torch():
         yield
 
 
-def export_onnx(model: nn.Module, path: Path, metadata: dict[str, str], doc: str) -> None:
+def export_onnx(model: nn.Module, path: Path, metadata: dict, doc: str) -> None:
+    """metadata: key -> value, written as the value itself if a string, else as JSON."""
     with _quiet_torch():
         program = torch.onnx.export(
             WithProbabilities(model).eval(),
@@ -78,7 +78,7 @@ def export_onnx(model: nn.Module, path: Path, metadata: dict[str, str], doc: str
     proto.doc_string = doc
     del proto.metadata_props[:]
     for key, value in metadata.items():
-        proto.metadata_props.add(key=key, value=value)
+        proto.metadata_props.add(key=key, value=value if isinstance(value, str) else json.dumps(value))
     onnx.checker.check_model(proto, full_check=True)
     onnx.save(proto, str(path))
 

@@ -1,11 +1,11 @@
 """The ONNX file's metadata_props: the input contract and where the model came from.
 
-Every value is a JSON string. The runtime reads `input`, `labels` and `preprocessing`;
-nothing in it is copied by hand from the training code.
+build() gives the values; export_onnx writes each as a JSON string (ONNX metadata values are strings).
+The runtime reads `input`, `labels` and `preprocessing`; nothing in it is copied by hand from the
+training code.
 """
 
 import hashlib
-import json
 from pathlib import Path
 
 import onnx
@@ -14,7 +14,7 @@ import torch
 
 from .. import __version__
 from ..training import contract
-from .formats import INPUT_NAME, OPSET, OUTPUT_NAMES
+from ..models import INPUT_NAME, OPSET, OUTPUT_NAMES
 
 METADATA_VERSION = "1"
 
@@ -53,15 +53,19 @@ def preprocessing() -> dict:
     }
 
 
-def build(checkpoint: dict, checkpoint_path: Path) -> dict[str, str]:
+def recorded_results(checkpoint: dict) -> dict:
+    """What training recorded at the end of the run (empty for a checkpoint with no summary)."""
     final = checkpoint["metrics"][-1] if checkpoint["metrics"] else {}
-    training = {key: final[key] for key in ("val_accuracy", "test_accuracy", "iterations", "train_seconds") if key in final}
+    return {key: final[key] for key in ("val_accuracy", "test_accuracy", "iterations", "train_seconds") if key in final}
+
+
+def build(checkpoint: dict, checkpoint_path: Path) -> dict:
+    training = recorded_results(checkpoint)
     training.update(recipe=checkpoint["recipe"]["name"], seed=checkpoint.get("seed"), versions=checkpoint["versions"])
-    values = {
+    return {
         "lstm_digits.metadata_version": METADATA_VERSION,
         "input": input_contract(),
-        "outputs": {"logits": ["batch", len(contract.LABELS)], "probabilities": ["batch", len(contract.LABELS)],
-                    "order": list(OUTPUT_NAMES)},
+        "outputs": {**{name: ["batch", len(contract.LABELS)] for name in OUTPUT_NAMES}, "order": list(OUTPUT_NAMES)},
         "labels": contract.LABELS,
         "preprocessing": preprocessing(),
         "model_config": checkpoint["model_config"],
@@ -70,4 +74,3 @@ def build(checkpoint: dict, checkpoint_path: Path) -> dict[str, str]:
         "exporter": {"lstm_digits": __version__, "torch": str(torch.__version__), "onnx": onnx.__version__,
                      "onnxscript": onnxscript.__version__, "opset": OPSET},
     }
-    return {key: value if isinstance(value, str) else json.dumps(value) for key, value in values.items()}

@@ -11,21 +11,19 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+import torch
 from onnx import numpy_helper
 
-from ..training.checkpoint import load_model
+from ..models import (INPUT_NAME, INT8, MODEL_FILES, ONNX, OUTPUT_NAMES, PARITY, PROGRAM, TEST_DATA, TEST_DATA_FILES,
+                      TORCHSCRIPT)
+from ..training.checkpoint import load_model, require_complete
 from ..training.data import can_write_in, load_mnist, to_float
 from ..training.model import describe, parameter_count
-from . import formats, metadata, parity
+from . import ExportError, formats, metadata, parity
 from .card import write_card
 from .quantize import quantize
 
-ONNX, INT8, TORCHSCRIPT, PROGRAM = "model.onnx", "model.int8.onnx", "model.torchscript.pt", "model.pt2"
 PARITY_DIGITS = 1000
-
-
-class ExportError(Exception):
-    """The export could not be written, or it does not compute what PyTorch computes."""
 
 
 def _check_destination(output_dir: Path) -> None:
@@ -36,16 +34,13 @@ def _check_destination(output_dir: Path) -> None:
 
 
 def write_test_data(folder: Path, model, images: np.ndarray) -> None:
-    """ONNX model zoo layout: input_0.pb and one output_K.pb per output, as TensorProtos."""
-    import torch
-
-    folder.mkdir()
+    """folder/test_data_set_0 in the ONNX model zoo's layout: the input and each output as TensorProtos."""
+    (folder / TEST_DATA).mkdir()
     with torch.no_grad():
         outputs = formats.WithProbabilities(model)(torch.from_numpy(images))
-    tensors = [(formats.INPUT_NAME, images)] + [(name, out.numpy()) for name, out in zip(formats.OUTPUT_NAMES, outputs)]
-    for index, (name, array) in enumerate(tensors):
-        file = folder / ("input_0.pb" if index == 0 else f"output_{index - 1}.pb")
-        file.write_bytes(numpy_helper.from_array(array, name=name).SerializeToString())
+    tensors = [(INPUT_NAME, images)] + [(name, out.numpy()) for name, out in zip(OUTPUT_NAMES, outputs)]
+    for file, (name, array) in zip(TEST_DATA_FILES, tensors, strict=True):
+        (folder / file).write_bytes(numpy_helper.from_array(array, name=name).SerializeToString())
 
 
 def _one_of_each_digit(images: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -53,9 +48,11 @@ def _one_of_each_digit(images: np.ndarray, labels: np.ndarray) -> np.ndarray:
 
 
 def export_checkpoint(checkpoint_path: Path, output_dir: Path, data_dir=None, log=print,
-                      parity_digits: int = PARITY_DIGITS, random_images: int = 256) -> dict:
+                      parity_digits: int = PARITY_DIGITS, random_images: int = 256,
+                      tolerance: float = parity.TOLERANCE) -> dict:
     checkpoint_path, output_dir = Path(checkpoint_path), Path(output_dir)
     model, checkpoint = load_model(checkpoint_path)
+    require_complete(checkpoint_path, checkpoint)  # an interrupted run is finished first, not exported
     _check_destination(output_dir)
     test = load_mnist(data_dir).test
     test_images, test_labels = to_float(test.images).numpy(), test.labels.numpy()
@@ -71,30 +68,21 @@ def export_checkpoint(checkpoint_path: Path, output_dir: Path, data_dir=None, lo
         formats.export_onnx(model, staging / ONNX, props, doc="Handwritten digit classifier; see metadata_props.")
         formats.export_torchscript(model, staging / TORCHSCRIPT)
         formats.export_program(model, staging / PROGRAM)
-        write_test_data(staging / "test_data_set_0", model, _one_of_each_digit(test_images, test_labels))
+        write_test_data(staging, model, _one_of_each_digit(test_images, test_labels))
 
         log(f"checking parity on {parity_digits} MNIST test digits and {random_images} random images ...")
         runners = parity.backends(model, staging / ONNX, formats.load_torchscript(staging / TORCHSCRIPT),
                                   formats.load_program(staging / PROGRAM))
-        report = parity.check(runners, test_images[:parity_digits], random_images)
+        report = parity.check(runners, test_images[:parity_digits], random_images, tolerance=tolerance)
+        parity.require_parity(report, checkpoint_path)
         report["onnx_test_accuracy"] = parity.accuracy(runners["onnxruntime"], test_images, test_labels)
-        report["pytorch_test_accuracy"] = checkpoint["metrics"][-1].get("test_accuracy") if checkpoint["metrics"] else None
-        if not report["passed"]:
-            failed = [r for r in report["rows"] if not r["passed"]]
-            worst = max(failed, key=lambda r: r["max_abs_logit_diff"])
-            raise ExportError(
-                f"parity check failed for {checkpoint_path}: {worst['backend']} at batch {worst['batch_size']} "
-                f"differs by {worst['max_abs_logit_diff']:.2e} (tolerance {parity.TOLERANCE:.0e}), same digit in "
-                f"{worst['prediction_agreement']:.2%}; nothing was written to {output_dir}\n{parity.table(report)}"
-            )
+        report["pytorch_test_accuracy"] = metadata.recorded_results(checkpoint).get("test_accuracy")
         # int8: weights dynamically quantized; not bit-for-bit, so judged by MNIST accuracy, not parity.
         quantize(staging / ONNX, staging / INT8)
         int8_logits = parity.onnxruntime_logits(staging / INT8)
         report["int8_test_accuracy"] = parity.accuracy(int8_logits, test_images, test_labels)
-        (staging / "parity.json").write_text(json.dumps(report, indent=1))
-        files = [ONNX, INT8, TORCHSCRIPT, PROGRAM, "parity.json", "test_data_set_0/input_0.pb",
-                 "test_data_set_0/output_0.pb", "test_data_set_0/output_1.pb"]
-        write_card(staging, files, props, report, parameter_count(model), describe(model))
+        (staging / PARITY).write_text(json.dumps(report, indent=1))
+        write_card(staging, MODEL_FILES, props, report, parameter_count(model), describe(model))
 
         # Into place: the old folder (if any) steps aside, the new one takes its name, the old one goes.
         previous = None

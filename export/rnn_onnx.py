@@ -8,8 +8,12 @@ torch keeps per direction [W_ih, W_hh, b_ih, b_hh]; ONNX RNN takes W [dirs, H, i
 R [dirs, H, H] and B [dirs, 2H] = concat(Wb, Rb). A single gate needs no reordering.
 """
 
+import onnxscript
 import torch
-from onnxscript import opset18 as op
+
+from ..models import OPSET
+
+op = getattr(onnxscript, f"opset{OPSET}")
 
 
 def _translate(activation: str):

@@ -5,11 +5,12 @@ Expand, Slice) and reshapes each layer's output with ten shape-computing nodes. 
 small those nodes cost about as much as the recurrence. Two rewrites, both exact:
 - an initial state that is all zeros is dropped: ONNX's LSTM, GRU and RNN default it to zeros;
 - a one-direction layer's output Y [T, 1, N, H], transposed and reshaped to [T, N, H], is one Squeeze.
-Then nodes and initializers nothing uses are removed. The parity check runs on the result.
+Then onnxscript's optimizer removes the nodes and initializers nothing uses. The parity check runs on the result.
 """
 
 import numpy as np
 import onnx
+import onnxscript.optimizer
 from onnx import helper, numpy_helper
 
 RECURRENT = {"LSTM", "GRU", "RNN"}
@@ -73,26 +74,11 @@ def _squeeze_single_direction_outputs(graph, producers) -> None:
     _replace_nodes(graph, nodes)
 
 
-def _remove_unused(graph) -> None:
-    nodes = list(graph.node)
-    while True:
-        used = {name for node in nodes for name in node.input} | {out.name for out in graph.output}
-        alive = [node for node in nodes if any(name in used for name in node.output)]
-        if len(alive) == len(nodes):
-            break
-        nodes = alive
-    _replace_nodes(graph, nodes)
-    used = {name for node in graph.node for name in node.input}
-    kept = [init for init in graph.initializer if init.name in used]
-    del graph.initializer[:]
-    graph.initializer.extend(kept)
-
-
 def simplify(model: onnx.ModelProto) -> onnx.ModelProto:
     graph = model.graph
     constants = _constant_arrays(graph)
     producers = {out: node for node in graph.node for out in node.output}
     _drop_zero_initial_states(graph, producers, constants)
     _squeeze_single_direction_outputs(graph, producers)
-    _remove_unused(graph)
+    onnxscript.optimizer.remove_unused_nodes(model)  # and the initializers only they used
     return model

@@ -1,8 +1,20 @@
-"""The shipped default model (installed as package data): models/default/, as written by
-`digit-export`, with its model card, parity report and test data. Rebuild it with `make model`."""
+"""A model as `digit-export` writes it: file names, graph input and output names and ONNX opset, here
+and nowhere else. And the shipped default model (installed as package data): models/default/, with
+its model card, parity report and test data; rebuild it with `make model`. Standard library only:
+the runtime reads this too."""
 
 from pathlib import Path
 
+ONNX, INT8, TORCHSCRIPT, PROGRAM = "model.onnx", "model.int8.onnx", "model.torchscript.pt", "model.pt2"
+PARITY, CARD, TEST_DATA = "parity.json", "MODEL_CARD.md", "test_data_set_0"
+# test_data_set_0 in the ONNX model zoo's layout: the input, then one TensorProto per output.
+TEST_DATA_FILES = tuple(f"{TEST_DATA}/{name}" for name in ("input_0.pb", "output_0.pb", "output_1.pb"))
+MODEL_FILES = (ONNX, INT8, TORCHSCRIPT, PROGRAM, PARITY, *TEST_DATA_FILES)  # listed in the card with sha256
+
+OPSET = 18
+INPUT_NAME = "image"  # float32 [batch, 28, 28]
+OUTPUT_NAMES = ("logits", "probabilities")  # both [batch, 10]
+
 DEFAULT_DIR = Path(__file__).resolve().parent / "default"
-DEFAULT_MODEL = DEFAULT_DIR / "model.onnx"
-DEFAULT_INT8_MODEL = DEFAULT_DIR / "model.int8.onnx"  # the same, with int8 weights
+DEFAULT_MODEL = DEFAULT_DIR / ONNX
+DEFAULT_INT8_MODEL = DEFAULT_DIR / INT8  # the same, with int8 weights

@@ -11,6 +11,7 @@ from pathlib import Path
 import torch
 
 from .. import __version__
+from ..errors import first_line
 from .model import DigitRNN, ModelConfig
 
 FORMAT = "lstm-digits-checkpoint/1"
@@ -19,6 +20,10 @@ REQUIRED_KEYS = ("format", "model_config", "recipe", "state_dict", "metrics", "v
 
 class CheckpointError(Exception):
     """A checkpoint path that is missing, unreadable or not one of ours."""
+
+
+class IncompleteCheckpoint(CheckpointError):
+    """The checkpoint of a run that has not finished: interrupted, or still training."""
 
 
 def versions() -> dict:
@@ -66,11 +71,19 @@ def load_checkpoint(path: Path) -> dict:
 
 def _reason(error: Exception) -> str:
     """The informative line of torch.load's (long, multi-line) error."""
-    text = str(error).strip()
-    for line in text.splitlines():
+    for line in str(error).splitlines():
         if "WeightsUnpickler error:" in line:
             return "it holds pickled code: " + line.split("WeightsUnpickler error:", 1)[1].strip()[:160]
-    return (text.splitlines()[0] if text else type(error).__name__)[:160]
+    return first_line(error, limit=160)
+
+
+def require_complete(path: Path, checkpoint: dict) -> None:
+    """Refuse a checkpoint that digit-train saved before the end of its run, saying how to finish it."""
+    if not checkpoint.get("complete"):
+        raise IncompleteCheckpoint(
+            f"{path}: training was interrupted (or is still running) at iteration {checkpoint.get('iteration', '?')} "
+            f"of {checkpoint['recipe'].get('iterations', '?')}; finish it first with: digit-train --output {path} --resume"
+        )
 
 
 def load_model(path: Path) -> tuple[DigitRNN, dict]:
@@ -80,5 +93,5 @@ def load_model(path: Path) -> tuple[DigitRNN, dict]:
         model = DigitRNN(ModelConfig(**checkpoint["model_config"]))
         model.load_state_dict(checkpoint["state_dict"])
     except (TypeError, ValueError, RuntimeError) as error:
-        raise CheckpointError(f"{path}: weights do not fit the model config ({str(error).splitlines()[0]})") from None
+        raise CheckpointError(f"{path}: weights do not fit the model config ({first_line(error)})") from None
     return model.eval(), checkpoint

@@ -15,14 +15,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-IMAGES, LABELS = "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"
-
-
-def find_archives(data_dir: Path) -> tuple[Path, Path]:
-    for folder in (data_dir, data_dir / "MNIST" / "raw", data_dir / "raw"):
-        if (folder / IMAGES).is_file() and (folder / LABELS).is_file():
-            return folder / IMAGES, folder / LABELS
-    sys.exit(f"mnist_pngs: {IMAGES} and {LABELS} not found in {data_dir} (or its MNIST/raw)")
+from lstm_digits.training.mnist_files import ENV_VAR, TEST_IMAGES, TEST_LABELS, find_archives
 
 
 def read_idx(path: Path, magic: int, header_ints: int) -> np.ndarray:
@@ -38,13 +31,15 @@ def main() -> None:
     parser.add_argument("out_dir", type=Path)
     parser.add_argument("--count", type=int, default=20)
     parser.add_argument("--start", type=int, default=0, help="index of the first test digit")
-    parser.add_argument("--data-dir", type=Path, default=os.environ.get("LSTM_DIGITS_DATA"))
+    parser.add_argument("--data-dir", type=Path, default=os.environ.get(ENV_VAR))
     args = parser.parse_args()
     if args.data_dir is None:
-        sys.exit("mnist_pngs: say where the MNIST archives are: --data-dir or LSTM_DIGITS_DATA")
-    images_path, labels_path = find_archives(args.data_dir)
-    images = read_idx(images_path, 0x803, 4)
-    labels = read_idx(labels_path, 0x801, 2)
+        sys.exit(f"mnist_pngs: say where the MNIST archives are: --data-dir or {ENV_VAR}")
+    folder = find_archives(args.data_dir, (TEST_IMAGES, TEST_LABELS))
+    if folder is None:
+        sys.exit(f"mnist_pngs: {TEST_IMAGES} and {TEST_LABELS} not found in {args.data_dir} (nor in its MNIST/raw or raw)")
+    images = read_idx(folder / TEST_IMAGES, 0x803, 4)
+    labels = read_idx(folder / TEST_LABELS, 0x801, 2)
     args.out_dir.mkdir(parents=True, exist_ok=True)
     for index in range(args.start, min(args.start + args.count, len(images))):
         Image.fromarray(images[index]).save(args.out_dir / f"mnist-{index:05d}-{labels[index]}.png")

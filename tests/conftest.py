@@ -6,23 +6,27 @@ from pathlib import Path
 
 import pytest
 
-ARCHIVES = (
-    "train-images-idx3-ubyte.gz",
-    "train-labels-idx1-ubyte.gz",
-    "t10k-images-idx3-ubyte.gz",
-    "t10k-labels-idx1-ubyte.gz",
-)
+from lstm_digits.training.mnist_files import ENV_VAR, find_archives
+
+MNIST_FIXTURES = {"data_dir", "mnist"}
+
+
+def pytest_collection_modifyitems(items):
+    """A test that uses MNIST (through a fixture below) carries the `mnist` marker, so that
+    `-m "not mnist"` selects exactly the tests that run without the data."""
+    for item in items:
+        if MNIST_FIXTURES & set(item.fixturenames):
+            item.add_marker(pytest.mark.mnist)
 
 
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
-    value = os.environ.get("LSTM_DIGITS_DATA")
+    value = os.environ.get(ENV_VAR)
     if not value:
-        pytest.fail("LSTM_DIGITS_DATA is not set: point it at a folder with the four MNIST archives")
-    path = Path(value)
-    if not any(all((folder / name).is_file() for name in ARCHIVES) for folder in (path, path / "MNIST" / "raw")):
-        pytest.fail(f"LSTM_DIGITS_DATA={value} does not hold the four MNIST archives")
-    return path
+        pytest.fail(f"{ENV_VAR} is not set: point it at a folder with the four MNIST archives")
+    if find_archives(Path(value)) is None:
+        pytest.fail(f"{ENV_VAR}={value} does not hold the four MNIST archives")
+    return Path(value)
 
 
 @pytest.fixture(scope="session")

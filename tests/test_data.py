@@ -6,7 +6,8 @@ import sys
 import pytest
 import torch
 
-from lstm_digits.training.data import ARCHIVES, MnistNotFound, load_mnist
+from lstm_digits.training.data import MnistNotFound, load_mnist
+from lstm_digits.training.mnist_files import ARCHIVES, find_archives
 
 
 def test_split_is_55000_5000_10000_and_fixed(mnist, data_dir):
@@ -27,7 +28,7 @@ def test_validation_images_are_not_training_images(mnist):
 
 
 def test_read_only_archives_are_used_without_writing_next_to_them(data_dir, tmp_path, monkeypatch, offline_env):
-    source = next(f for f in (data_dir, data_dir / "MNIST" / "raw") if (f / ARCHIVES[0]).is_file())
+    source = find_archives(data_dir)
     read_only = tmp_path / "archives"
     read_only.mkdir()
     for name in ARCHIVES:

@@ -13,13 +13,8 @@ from pathlib import Path
 
 import torch
 
-ENV_VAR = "LSTM_DIGITS_DATA"
-ARCHIVES = (
-    "train-images-idx3-ubyte.gz",
-    "train-labels-idx1-ubyte.gz",
-    "t10k-images-idx3-ubyte.gz",
-    "t10k-labels-idx1-ubyte.gz",
-)
+from ..errors import first_line
+from .mnist_files import ARCHIVES, ENV_VAR, find_archives
 VALIDATION_SIZE = 5_000
 SPLIT_SEED = 0  # fixed forever: the validation set must not move with the training seed
 
@@ -51,13 +46,6 @@ def default_data_dir() -> Path:
     return Path(os.environ.get(ENV_VAR) or "data")
 
 
-def _find_archives(data_dir: Path) -> Path | None:
-    for folder in (data_dir, data_dir / "MNIST" / "raw", data_dir / "raw"):
-        if all((folder / name).is_file() for name in ARCHIVES):
-            return folder
-    return None
-
-
 def can_write_in(folder: Path) -> bool:
     """Whether we may write in folder (or create it). The mode bits count even for root, who could
     write anyway: a folder marked read-only, like a shared data mount, is left untouched."""
@@ -76,13 +64,13 @@ def _writable_root(data_dir: Path) -> Path:
     return cache / "lstm-digits"
 
 
-def prepare(data_dir: Path) -> Path:
+def torchvision_root(data_dir: Path) -> Path:
     """Return a writable torchvision root whose MNIST/raw holds the archives found in data_dir."""
     data_dir = Path(data_dir)
     root = _writable_root(data_dir)
     raw = root / "MNIST" / "raw"
     raw.mkdir(parents=True, exist_ok=True)
-    found = _find_archives(data_dir)
+    found = find_archives(data_dir)
     if found is not None and found.resolve() != raw.resolve():
         for name in ARCHIVES:
             target = raw / name
@@ -100,7 +88,7 @@ def _load_split(root: Path, train: bool, data_dir: Path) -> Split:
             dataset = MNIST(str(root), train=train, download=True)
     except (RuntimeError, OSError) as error:
         raise MnistNotFound(
-            f"MNIST not found in {data_dir} and it could not be downloaded ({str(error).splitlines()[0]}). "
+            f"MNIST not found in {data_dir} and it could not be downloaded ({first_line(error)}). "
             f"Put the four archives ({', '.join(ARCHIVES)}) in {data_dir}/MNIST/raw/, "
             f"or point --data-dir or ${ENV_VAR} at a folder that holds them."
         ) from None
@@ -109,7 +97,7 @@ def _load_split(root: Path, train: bool, data_dir: Path) -> Split:
 
 def load_mnist(data_dir: Path | str | None = None) -> Mnist:
     data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
-    root = prepare(data_dir)
+    root = torchvision_root(data_dir)
     full_train = _load_split(root, train=True, data_dir=data_dir)
     test = _load_split(root, train=False, data_dir=data_dir)
     order = torch.randperm(len(full_train), generator=torch.Generator().manual_seed(SPLIT_SEED))

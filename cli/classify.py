@@ -1,41 +1,81 @@
 """digit-classify: which digit is in each image? Runtime only: onnxruntime, numpy, pillow.
 
-Results go to stdout (one line per image, or JSON Lines); diagnostics go to stderr.
-Exit code 0 if every image was classified, 1 if any failed, 2 for a usage error.
+Results go to stdout (one line per image, or JSON Lines), each written as soon as it is known;
+diagnostics go to stderr, one line each. Exit code 0 if every image was classified, 1 if any
+failed, 2 for a usage error (a bad --model or --save-preprocessed folder included).
 """
 
 import json
+import logging
 import os
 import sys
+import tempfile
+import warnings
 from pathlib import Path
 
 import click
 
 from .. import __version__
+from ..errors import first_line
 
+CONTROL_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def shown(name: str) -> str:
+    """A path as printed: bytes that are not UTF-8 as \\xNN, control characters (newline, tab, ...)
+    as \\n, \\t or \\xNN, so that every result stays one line with three tab-separated fields."""
+    text = os.fsencode(name).decode("utf-8", "backslashreplace")
+    return "".join(CONTROL_ESCAPES.get(c, f"\\x{ord(c):02x}") if c < " " or c == "\x7f" else c for c in text)
 
 
 def _expand(paths: tuple[str, ...], recursive: bool):
-    """Yield (name, source, error): source is a Path or stdin bytes; error a string if the path is bad."""
-    from ..runtime.images import IMAGE_SUFFIXES
+    """(name, source) per input in order: source is a path, stdin's bytes, or the ImageError that
+    the input already is (an empty argument, a folder that cannot be read or holds no images)."""
+    from ..runtime.images import MAX_STDIN_BYTES, ImageError
 
     for name in paths:
-        if name == "-":
-            yield "-", sys.stdin.buffer.read(), None
-            continue
-        path = Path(name)
-        if path.is_dir():
-            pattern = path.rglob("*") if recursive else path.iterdir()
-            images = sorted(p for p in pattern if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
-            if not images:
-                hint = "" if recursive else " (use --recursive to look in subfolders)"
-                yield name, None, f"no images in folder{hint}"
-            for image in images:
-                yield str(image), image, None
-        elif not path.exists():
-            yield name, None, "no such file"
+        if name == "":
+            yield name, ImageError("an empty argument is not a path")
+        elif name == "-":
+            data = sys.stdin.buffer.read(MAX_STDIN_BYTES + 1)
+            too_much = len(data) > MAX_STDIN_BYTES
+            yield name, ImageError(f"more than {MAX_STDIN_BYTES // 2**20} MB on stdin") if too_much else data
+        elif os.path.isdir(name):
+            yield from _folder(name, recursive)
         else:
-            yield name, path, None
+            yield name, name  # a missing or unreadable file is that file's error, found when it is opened
+
+
+def _folder(folder: str, recursive: bool):
+    """The image files in a folder (by suffix: runtime.images.IMAGE_SUFFIXES), sorted, and a
+    one-line error for the folder, or any subfolder, that cannot be read."""
+    from ..runtime.images import IMAGE_SUFFIXES, ImageError
+
+    entries, unreadable = [], []
+    if recursive:
+        walk = os.walk(folder, onerror=unreadable.append)
+        files = [os.path.join(root, name) for root, _, names in walk for name in names]
+    else:
+        try:
+            with os.scandir(folder) as listing:
+                files = [entry.path for entry in listing if not _is_folder(entry)]
+        except OSError as error:
+            unreadable.append(error)
+            files = []
+    entries += [(path, path) for path in files if os.path.splitext(path)[1].lower() in IMAGE_SUFFIXES]
+    entries += [(error.filename or folder, ImageError(f"cannot read the folder: {error.strerror or first_line(error)}"))
+                for error in unreadable]
+    if not entries:
+        hint = "" if recursive else " (use --recursive to look in subfolders)"
+        entries = [(folder, ImageError(f"no images in folder{hint}"))]
+    yield from sorted(entries, key=lambda entry: entry[0])
+
+
+def _is_folder(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
 
 
 def _save_preprocessed(folder: Path, name: str, image, used: set) -> None:
@@ -48,6 +88,34 @@ def _save_preprocessed(folder: Path, name: str, image, used: set) -> None:
         candidate = f"{stem}-{n}.png"
     used.add(candidate)
     Image.fromarray((image * 255 + 0.5).astype("uint8"), mode="L").save(folder / candidate)
+
+
+def _usage_error(message: str):
+    """One line on stderr and exit 2: the call itself is wrong (unlike an image that failed)."""
+    click.echo(f"digit-classify: {message}", err=True)
+    sys.exit(2)
+
+
+def _writable_folder(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        _usage_error(f"{shown(str(folder))}: --save-preprocessed cannot write there ({error.strerror or first_line(error)})")
+
+
+def _quiet_libraries() -> None:
+    """Pillow warns and logs about odd files, and the C libraries under it (libtiff, openjpeg)
+    write to file descriptor 2; our users get our one-line errors instead. So Python's stderr
+    moves to a copy of descriptor 2, and descriptor 2 itself goes to /dev/null."""
+    warnings.simplefilter("ignore")
+    logging.getLogger("PIL").setLevel(logging.CRITICAL + 1)
+    sys.stderr.flush()
+    sys.stderr = os.fdopen(os.dup(2), "w", encoding=sys.stderr.encoding, errors="backslashreplace", buffering=1)
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 2)
+    os.close(null)
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
@@ -68,8 +136,10 @@ def _save_preprocessed(folder: Path, name: str, image, used: set) -> None:
 def main(paths, model, int8, top_k, as_json, threads, workers, recursive, save_preprocessed):
     """Classify the handwritten digit in each image. PATH is an image file, a folder of images,
     or - for image bytes on stdin."""
+    _quiet_libraries()  # first: onnxruntime may write to descriptor 2 when it is imported
     from ..runtime.classifier import DigitClassifier, ModelError
 
+    sys.stdout.reconfigure(errors="backslashreplace")  # whatever the locale's encoding, never a crash
     if int8:
         if model is not None:
             raise click.UsageError("--int8 selects the shipped int8 model; it does not go with --model")
@@ -77,44 +147,45 @@ def main(paths, model, int8, top_k, as_json, threads, workers, recursive, save_p
     try:
         classifier = DigitClassifier(model, threads=threads, workers=workers or os.cpu_count() or 1)
     except ModelError as error:
-        raise click.ClickException(str(error)) from None
+        _usage_error(shown(str(error)))
     if save_preprocessed is not None:
-        try:
-            save_preprocessed.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            raise click.ClickException(f"{save_preprocessed}: cannot create the folder ({error.strerror})") from None
+        _writable_folder(save_preprocessed)
     with classifier:
         failures = _classify_all(classifier, paths, recursive, top_k, as_json, save_preprocessed)
     sys.exit(1 if failures else 0)
 
 
 def _classify_all(classifier, paths, recursive, top_k, as_json, save_preprocessed) -> int:
-    """Print one result per input, in order; return how many failed."""
+    """Print one result per input, in order, each as soon as it is known; return how many failed."""
     saved_names: set[str] = set()
     failures = 0
-    out = sys.stdout
     entries = list(_expand(paths, recursive))
-    predictions = classifier.predict_iter([source for _, source, error in entries if error is None], top_k=top_k)
-    for name, _, error in entries:
-        prediction = None if error else next(predictions)
-        error = error or prediction.error
+    predictions = classifier.predict_iter([source for _, source in entries], top_k=top_k)
+    for (name, _), prediction in zip(entries, predictions):
+        path, error = shown(name), prediction.error
+        if not error and save_preprocessed is not None:
+            try:
+                _save_preprocessed(save_preprocessed, name, prediction.image, saved_names)
+            except OSError as problem:
+                error = f"cannot save the preprocessed image ({problem.strerror or first_line(problem)})"
         if error:
             failures += 1
-            click.echo(f"digit-classify: {name}: {error}", err=True)
+            click.echo(f"digit-classify: {path}: {error}", err=True)
             if as_json:
-                out.write(json.dumps({"path": name, "error": error}) + "\n")
-            continue
-        if save_preprocessed is not None:
-            _save_preprocessed(save_preprocessed, name, prediction.image, saved_names)
-        if as_json:
+                _write(json.dumps({"path": path, "error": error}))
+        elif as_json:
             top = [{"digit": d, "probability": round(p, 6)} for d, p in prediction.top_k]
-            out.write(json.dumps({"path": name, "digit": prediction.digit,
-                                  "probability": round(prediction.probability, 6), "top_k": top}) + "\n")
+            _write(json.dumps({"path": path, "digit": prediction.digit,
+                               "probability": round(prediction.probability, 6), "top_k": top}))
         else:
             extra = "".join(f"\t{d}:{p:.4f}" for d, p in prediction.top_k[1:])
-            out.write(f"{name}\t{prediction.digit}\t{prediction.probability:.4f}{extra}\n")
-    out.flush()
+            _write(f"{path}\t{prediction.digit}\t{prediction.probability:.4f}{extra}")
     return failures
+
+
+def _write(line: str) -> None:
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()  # per file: what is printed stays printed, whatever happens to a later file
 
 
 def run() -> None:

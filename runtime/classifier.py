@@ -1,11 +1,13 @@
 """DigitClassifier: an exported model.onnx in onnxruntime, fed images brought into MNIST form.
 
 The input contract (input name, size, labels, preprocessing) is read from the ONNX file's
-metadata; this module knows nothing of how the model was trained.
+metadata and checked whole against the graph when the model is loaded; this module knows nothing
+of how the model was trained.
 """
 
 import json
 import os
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from itertools import islice, repeat
 from pathlib import Path
@@ -13,13 +15,15 @@ from typing import Iterator
 
 import numpy as np
 import onnxruntime
+from PIL import Image
 
+from ..errors import first_line
 from .images import ImageError, open_image
 from .preprocess import Form, to_mnist_form
 
 
 class ModelError(Exception):
-    """A model file that is missing, not ONNX, or not made for this runtime."""
+    """A model file that is missing, not ONNX, or not made for this runtime. str() is one line."""
 
 
 @dataclass
@@ -37,21 +41,53 @@ class Prediction:
 
 PARALLEL_FROM = 32  # inputs in one call before decoding and preprocessing are spread over processes
 SMALL_BATCH = 3  # up to this many images run on one thread (see DigitClassifier._session_for)
+ARRAY_KINDS = "biuf"  # numpy dtype kinds an array image may have: bool, integers, floats
 
 
-def _model_input(source, form: Form) -> np.ndarray:
-    """A path, image bytes, PIL image or array -> the model's input for it (ImageError if not)."""
-    if isinstance(source, np.ndarray) or hasattr(source, "mode"):
-        return to_mnist_form(source, form)
-    return to_mnist_form(open_image(source), form)
-
-
-def _prepare(source, form: Form):
-    """_model_input without raising, for batches (and worker processes): (image, None) or (None, error)."""
+def model_input(source, form: Form) -> np.ndarray:
+    """A path, image bytes, PIL image or array -> the model's input for it, or ImageError saying
+    why not. Whatever goes wrong with one input ends here, as that input's one-line error."""
     try:
-        return _model_input(source, form), None
+        if isinstance(source, np.ndarray):
+            return to_mnist_form(_checked_array(source), form)
+        if isinstance(source, Image.Image):
+            if source.width == 0 or source.height == 0:
+                raise ImageError(f"empty image ({source.width}x{source.height})")
+            return to_mnist_form(source, form)
+        if not isinstance(source, (str, os.PathLike, bytes, bytearray, memoryview)):
+            raise ImageError(f"not an image: a path, bytes, PIL image or array, not {type(source).__name__}")
+        return to_mnist_form(open_image(source), form)
+    except ImageError:
+        raise
+    except MemoryError:
+        raise ImageError("too large to process in memory") from None
+    except Exception as error:  # a mode, size or value the preprocessing cannot take
+        raise ImageError(f"cannot be processed: {first_line(error)}") from None
+
+
+def _checked_array(array: np.ndarray) -> np.ndarray:
+    if array.dtype.kind not in ARRAY_KINDS:
+        raise ImageError(f"an array image must hold numbers, not {array.dtype}")
+    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (3, 4)) or 0 in array.shape:
+        raise ImageError(f"an array image must be H x W or H x W x 3/4 (not empty), not shape {array.shape}")
+    return array
+
+
+def _model_input_or_error(source, form: Form) -> tuple[np.ndarray | None, str | None]:
+    """model_input for batches and worker processes, which carry errors instead of raising."""
+    if isinstance(source, ImageError):  # an input already known to be bad (e.g. a folder without images)
+        return None, str(source)
+    try:
+        return model_input(source, form), None
     except ImageError as error:
         return None, str(error)
+
+
+def _quiet_worker() -> None:
+    """Worker processes print nothing: Pillow's warnings about odd files are not our users' business."""
+    import warnings
+
+    warnings.simplefilter("ignore")
 
 
 def default_model_path() -> Path:
@@ -60,16 +96,20 @@ def default_model_path() -> Path:
     return DEFAULT_MODEL
 
 
-def session_options(threads: int | None = None, spinning: bool = False) -> onnxruntime.SessionOptions:
+def default_threads() -> int:
+    return min(2, os.cpu_count() or 1)
+
+
+def session_options(threads: int | None = None) -> onnxruntime.SessionOptions:
     """Suited to a small recurrent model on a small CPU: at most two threads (the recurrence is
     sequential, more threads only help large batches), no busy-waiting between calls, every graph
     optimisation. `threads` overrides the thread count."""
     options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = threads if threads else min(2, os.cpu_count() or 1)
+    options.intra_op_num_threads = threads or default_threads()
     options.inter_op_num_threads = 1
     options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
     options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.log_severity_level = 3  # errors only: onnxruntime's warnings are not our users' business
     return options
 
@@ -84,47 +124,67 @@ class DigitClassifier:
 
     def __init__(self, model: str | Path | None = None, threads: int | None = None,
                  options: onnxruntime.SessionOptions | None = None, batch_size: int = 256, workers: int = 1):
-        """`workers` > 1 decodes and preprocesses large batches in that many processes."""
+        """`threads` or `options` fix the session's settings; with neither, the thread count follows
+        the batch (see _session_for). `workers` > 1 decodes and preprocesses large batches in that
+        many processes."""
         self.model_path = Path(model) if model is not None else default_model_path()
         self.batch_size = batch_size
         self.workers = workers
         self._pool = None
-        self._large_options = options or session_options(threads)
-        chosen_by_us = options is None and threads is None and self._large_options.intra_op_num_threads > 1
-        self.session = self._open_session(self.model_path, session_options(1) if chosen_by_us else self._large_options)
-        self._large_session = None if chosen_by_us else self.session
+        # One explicit choice: fixed settings, or one thread for a few images and a second,
+        # multi-threaded session (opened when the first large batch comes) for the rest.
+        self.threads_follow_batch = options is None and threads is None and default_threads() > 1
+        self.session = self._open_session(options or session_options(1 if self.threads_follow_batch else threads))
+        self._large_session = None
         self.metadata = self.session.get_modelmeta().custom_metadata_map
         self._read_contract()
 
-    @staticmethod
-    def _open_session(path: Path, options) -> onnxruntime.InferenceSession:
-        if not path.is_file():
-            raise ModelError(f"{path}: no such model file")
+    def _open_session(self, options: onnxruntime.SessionOptions) -> onnxruntime.InferenceSession:
+        if not self.model_path.is_file():
+            raise ModelError(f"{self.model_path}: no such model file")
         try:
-            return onnxruntime.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
+            return onnxruntime.InferenceSession(str(self.model_path), sess_options=options,
+                                                providers=["CPUExecutionProvider"])
         except Exception as error:  # onnxruntime raises its own exception types for unreadable files
-            first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-            raise ModelError(f"{path}: not a usable ONNX model ({first_line[:200]})") from None
+            raise ModelError(f"{self.model_path}: not a usable ONNX model ({first_line(error)})") from None
 
     def _read_contract(self) -> None:
-        path = self.model_path
+        """The metadata's contract against the graph, whole: one ModelError naming what disagrees."""
+        def refuse(problem: str):
+            raise ModelError(f"{self.model_path}: {problem}")
+
         try:
-            contract = json.loads(self.metadata["input"])
-            self.labels = json.loads(self.metadata["labels"])
-            self.form = Form.from_metadata(json.loads(self.metadata["preprocessing"]))
+            contract, labels, preprocessing = (json.loads(self.metadata[key]) for key in ("input", "labels", "preprocessing"))
+        except (KeyError, ValueError):
+            refuse("no lstm-digits input contract in its metadata (input, labels, preprocessing)")
+        if not isinstance(contract, dict) or not isinstance(preprocessing, dict):
+            refuse("metadata 'input' and 'preprocessing' must be JSON objects")
+        if not isinstance(labels, list) or not labels or not all(isinstance(label, str) for label in labels):
+            refuse(f"metadata 'labels' must be a list of strings, not {json.dumps(labels)[:80]}")
+        try:
+            self.form = Form.from_metadata(preprocessing)
         except (KeyError, ValueError, TypeError):
-            raise ModelError(f"{path}: no lstm-digits input contract in its metadata (input, labels, preprocessing)") from None
-        inputs = {i.name: i for i in self.session.get_inputs()}
-        self.input_name = contract.get("name")
-        if self.input_name not in inputs or len(inputs) != 1:
-            raise ModelError(f"{path}: the graph's inputs {list(inputs)} do not match the contract's {self.input_name!r}")
-        shape = inputs[self.input_name].shape
-        if len(shape) != 3 or shape[1:] != [self.form.canvas, self.form.canvas] or inputs[self.input_name].type != "tensor(float)":
-            raise ModelError(f"{path}: input {self.input_name} is {inputs[self.input_name].type} {shape}, "
-                             f"not float [batch, {self.form.canvas}, {self.form.canvas}]")
+            refuse("metadata 'preprocessing' needs whole numbers 'canvas' and 'digit_box'")
+        if not 0 < self.form.digit_box <= self.form.canvas:
+            refuse(f"digit_box {self.form.digit_box} does not fit in canvas {self.form.canvas}")
+        self.labels, self.input_name = labels, contract.get("name")
+        inputs = self.session.get_inputs()
+        if len(inputs) != 1 or inputs[0].name != self.input_name:
+            refuse(f"the graph's inputs {[i.name for i in inputs]} do not match the contract's {self.input_name!r}")
+        canvas = self.form.canvas
+        if len(inputs[0].shape) != 3 or inputs[0].shape[1:] != [canvas, canvas] or inputs[0].type != "tensor(float)":
+            refuse(f"input {self.input_name} is {inputs[0].type} {inputs[0].shape}, not float [batch, {canvas}, {canvas}]")
         outputs = [o.name for o in self.session.get_outputs()]
         if not {"logits", "probabilities"} <= set(outputs):
-            raise ModelError(f"{path}: no 'logits' and 'probabilities' outputs (outputs: {outputs})")
+            refuse(f"no 'logits' and 'probabilities' outputs (outputs: {outputs})")
+        try:  # one blank image through the graph: the outputs' real shapes, whatever the graph declares
+            results = self.session.run(["logits", "probabilities"], {self.input_name: np.zeros((1, canvas, canvas), np.float32)})
+        except Exception as error:
+            refuse(f"the graph fails on a blank [1, {canvas}, {canvas}] input ({first_line(error)})")
+        for name, result in zip(("logits", "probabilities"), results):
+            if not isinstance(result, np.ndarray) or result.shape != (1, len(labels)) or result.dtype.kind != "f":
+                shape = getattr(result, "shape", type(result).__name__)
+                refuse(f"output {name} is {shape} for one image, but the {len(labels)} labels need (1, {len(labels)})")
 
     # --- inference on images already in MNIST form ---
 
@@ -138,12 +198,12 @@ class DigitClassifier:
 
     def _session_for(self, count: int) -> onnxruntime.InferenceSession:
         """A few images run fastest on one thread: each of the 28 steps per layer is too small to
-        share, and waking a second thread for it costs more than it saves. Larger batches use the
-        multi-threaded session, opened the first time one comes, when the thread count is ours."""
-        if count <= SMALL_BATCH or self._large_session is self.session:
+        share, and waking a second thread for it costs more than it saves. When the threads follow
+        the batch, larger batches use a multi-threaded session, opened the first time one comes."""
+        if not self.threads_follow_batch or count <= SMALL_BATCH:
             return self.session
         if self._large_session is None:
-            self._large_session = self._open_session(self.model_path, self._large_options)
+            self._large_session = self._open_session(session_options())
         return self._large_session
 
     def _run(self, output: str, batch: np.ndarray) -> np.ndarray:
@@ -155,9 +215,10 @@ class DigitClassifier:
                  for i in range(0, len(batch), self.batch_size)]
         return np.concatenate(parts) if parts else np.zeros((0, len(self.labels)), np.float32)
 
-    def preprocess(self, source) -> np.ndarray:
-        """A path, image bytes, PIL image or array -> the model's input for it (ImageError if not)."""
-        return _model_input(source, self.form)
+    def model_input(self, source) -> np.ndarray:
+        """A path, image bytes, PIL image or array -> the [canvas, canvas] image the model is given
+        for it (ImageError if it cannot be made)."""
+        return model_input(source, self.form)
 
     def close(self) -> None:
         """Stop the worker processes, if any were started."""
@@ -171,7 +232,7 @@ class DigitClassifier:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def _prepared(self, sources: list):
+    def _model_inputs(self, sources: list) -> Iterator[tuple[np.ndarray | None, str | None]]:
         """(image, error) per input, in order; with workers, produced ahead in worker processes."""
         if self.workers > 1 and len(sources) >= PARALLEL_FROM:
             if self._pool is None:
@@ -180,33 +241,41 @@ class DigitClassifier:
 
                 # fork where there is one: workers start in milliseconds and need no re-import.
                 method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
-                self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context(method))
+                self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context(method),
+                                                 initializer=_quiet_worker)
             chunk = max(1, min(64, len(sources) // (4 * self.workers)))
-            return self._pool.map(_prepare, sources, repeat(self.form), chunksize=chunk)
-        return (_prepare(source, self.form) for source in sources)
+            done = 0
+            try:
+                for done, result in enumerate(self._pool.map(_model_input_or_error, sources, repeat(self.form),
+                                                             chunksize=chunk), 1):
+                    yield result
+            except BrokenProcessPool:  # a decoder crashed or ran out of memory in a worker
+                self._pool = None
+                error = "not classified: a worker process died while decoding this or a nearby file"
+                yield from ((None, error) for _ in sources[done:])
+            return
+        yield from (_model_input_or_error(source, self.form) for source in sources)
 
     def predict(self, images, top_k: int = 1):
         """One image (path, bytes, PIL image or array) -> Prediction, raising ImageError if it cannot
         be classified. A list -> list of Prediction in the same order, failures carried in `error`."""
         if isinstance(images, (list, tuple)):
             return list(self.predict_iter(images, top_k))
-        prediction = Prediction(None, None, image=self.preprocess(images))
-        self._fill([prediction], self.probabilities(prediction.image[None]), top_k)
-        return prediction
+        image = self.model_input(images)
+        return self._prediction(image, self.probabilities(image[None])[0], top_k)
 
     def predict_iter(self, sources, top_k: int = 1) -> Iterator[Prediction]:
-        """Predictions for any number of inputs, in order, as they are ready: while the model runs on
-        one batch, the workers are already decoding the next."""
-        prepared = iter(self._prepared(list(sources)))
-        while batch := [Prediction(None, None, image=image, error=error)
-                        for image, error in islice(prepared, self.batch_size)]:
-            good = [r for r in batch if r.ok]
-            if good:
-                self._fill(good, self.probabilities(np.stack([r.image for r in good])), top_k)
-            yield from batch
+        """One Prediction per input, in order, as they are ready: while the model runs on one batch,
+        the workers are already decoding the next. An ImageError given in place of an input is
+        passed through as that input's error."""
+        model_inputs = self._model_inputs(list(sources))
+        while batch := list(islice(model_inputs, self.batch_size)):
+            good = [image for image, error in batch if error is None]
+            rows = iter(self.probabilities(np.stack(good)) if good else ())
+            for image, error in batch:
+                yield Prediction(None, None, error=error) if error else self._prediction(image, next(rows), top_k)
 
-    def _fill(self, predictions: list[Prediction], probabilities: np.ndarray, top_k: int) -> None:
-        order = np.argsort(-probabilities, axis=1)[:, : max(1, top_k)]
-        for prediction, row, ranked in zip(predictions, probabilities, order):
-            prediction.top_k = [(self.labels[i], float(row[i])) for i in ranked]
-            prediction.digit, prediction.probability = prediction.top_k[0]
+    def _prediction(self, image: np.ndarray, probabilities: np.ndarray, top_k: int) -> Prediction:
+        ranked = np.argsort(-probabilities)[: max(1, top_k)]
+        top = [(self.labels[i], float(probabilities[i])) for i in ranked]
+        return Prediction(top[0][0], top[0][1], top, image=image)

@@ -1,18 +1,39 @@
 """Opening users' image files safely: one clear error per problem, never a traceback.
 
+Whatever Pillow raises while identifying or decoding a file (OSError, ValueError, TypeError,
+NotImplementedError, DecompressionBombError, MemoryError, ...) becomes an ImageError with one line.
 Sizes are checked from the header, before any pixel is decoded, so a decompression bomb is refused
-without being expanded.
+without being expanded; the limit is memory, not megapixels (see MAX_DECODED_BYTES).
 """
 
 import io
+import math
 import stat
-import warnings
 from pathlib import Path
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
-MAX_PIXELS = 64_000_000  # 8000 x 8000: any phone photo, far from a bomb
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm", ".ppm", ".pbm"}
+from ..errors import first_line
+
+# An image is refused if its decoded pixels, at 4 bytes each (what Pillow stores per colour pixel
+# and what the preprocessing converts to), would take more than this: 96 MB is 25 megapixels.
+# With the preprocessing's copies a process then stays under 300 MB (README, "What digit-classify
+# promises"). JPEG and JPEG 2000 files are decoded at a reduced scale first (down to no less than the
+# preprocessing's MAX_WORK_PIXELS), so a JPEG photo of any size a camera makes fits.
+MAX_DECODED_BYTES = 96 * 2**20
+BYTES_PER_PIXEL = 4
+MAX_STDIN_BYTES = 64 * 2**20  # image bytes on stdin are read into memory; more is refused
+COMMON_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "PPM")  # Pillow's preinit() set, tried first
+
+# Every plugin is registered now, so that which format claims a file never depends on the files
+# opened before it (Pillow imports plugins on demand, and a loose one such as TGA, once loaded,
+# claims .ico files). The order tried is fixed: the common formats, then the others by name.
+Image.init()
+ALL_FORMATS = COMMON_FORMATS + tuple(sorted(set(Image.OPEN) - set(COMMON_FORMATS)))
+# What a folder run takes: every suffix Pillow registers for a format it can read (.png, .jpg, .tif,
+# .webp, .ico, .tga, .dds, .fits, ...). Other files in a folder (notes, .DS_Store) are passed over.
+IMAGE_SUFFIXES = frozenset(suffix for suffix, name in Image.registered_extensions().items()
+                           if name in Image.OPEN or name == "MPO")  # (MPO files open as JPEG)
 
 
 class ImageError(Exception):
@@ -26,42 +47,70 @@ class NoDigitFound(ImageError):
 
 def open_image(source: str | Path | bytes) -> Image.Image:
     """A decoded PIL image (first frame of an animation), or ImageError saying what is wrong."""
-    if isinstance(source, bytes):
-        if not source:
-            raise ImageError("empty input (0 bytes)")
-        stream = io.BytesIO(source)
-    else:
-        path = Path(source)
-        try:
-            info = path.stat()
-        except FileNotFoundError:
-            raise ImageError("no such file") from None
-        except OSError as error:
-            raise ImageError(f"cannot read: {error.strerror}") from None
-        if stat.S_ISDIR(info.st_mode):
-            raise ImageError("is a folder")
-        if info.st_size == 0:
-            raise ImageError("empty file (0 bytes)")
-        stream = path
+    stream = _stream(source)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(stream)
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ImageError(f"refused: more than {MAX_PIXELS / 1e6:.0f} megapixels (a decompression bomb?)") from None
-    except UnidentifiedImageError:
+        image = Image.open(stream, formats=ALL_FORMATS)
+    except Image.UnidentifiedImageError:
         raise ImageError("not an image in a format we can read") from None
-    except OSError as error:
-        raise ImageError(f"cannot read: {error}") from None
-    width, height = image.size
-    if width * height > MAX_PIXELS:
-        raise ImageError(f"refused: {width}x{height} is more than {MAX_PIXELS / 1e6:.0f} megapixels (a decompression bomb?)")
-    if width == 0 or height == 0:
-        raise ImageError(f"empty image ({width}x{height})")
+    except Image.DecompressionBombError:
+        raise ImageError(f"refused: larger than {_limit_text()} decoded (a decompression bomb?)") from None
+    except Exception as error:  # a plugin's parser meeting a corrupt header raises anything
+        raise ImageError(f"cannot read: {first_line(error)}") from None
     try:
-        if getattr(image, "n_frames", 1) > 1:
-            image.seek(0)  # an animation: the first frame is the picture
-        image.load()
-    except (OSError, SyntaxError, ValueError, EOFError) as error:
-        raise ImageError(f"truncated or corrupt image data ({error})") from None
+        return _decode(image)
+    except ImageError:
+        raise
+    except MemoryError:
+        raise ImageError(f"refused: too large to decode in memory ({image.width}x{image.height})") from None
+    except Exception as error:  # corrupt pixel data: OSError, ValueError, EOFError, TypeError, ...
+        raise ImageError(f"truncated or corrupt image data ({first_line(error)})") from None
+
+
+def _stream(source: str | Path | bytes):
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        if not len(source):
+            raise ImageError("empty input (0 bytes)")
+        return io.BytesIO(source)
+    path = Path(source)
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise ImageError("no such file") from None
+    except OSError as error:
+        raise ImageError(f"cannot read: {error.strerror or first_line(error)}") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise ImageError("is a folder")
+    if info.st_size == 0:  # also FIFOs and devices, which are never waited on
+        raise ImageError("empty file (0 bytes)")
+    return path
+
+
+def _decode(image: Image.Image) -> Image.Image:
+    """Decode the first frame, reduced at decode time where the format allows, within the limit."""
+    from .preprocess import MAX_WORK_PIXELS  # (preprocess imports this module's errors)
+
+    width, height = image.size
+    if width <= 0 or height <= 0:
+        raise ImageError(f"empty image ({width}x{height})")
+    if getattr(image, "n_frames", 1) > 1:
+        image.seek(0)  # an animation: the first frame is the picture
+    factor = math.isqrt(width * height // MAX_WORK_PIXELS)  # the preprocessing averages down to this
+    if factor >= 2:
+        if image.format in ("JPEG", "MPO"):
+            image.draft(None, (width // factor, height // factor))  # libjpeg scales by 1/2, 1/4 or 1/8
+        elif image.format == "JPEG2000":
+            image.reduce = int(math.log2(factor))  # openjpeg skips the finest resolution levels
+    width, height = image.size  # after draft(); JPEG 2000's reduce applies at load()
+    if image.format == "JPEG2000" and factor >= 2:
+        width, height = -(-width // 2**image.reduce), -(-height // 2**image.reduce)
+    if width * height * BYTES_PER_PIXEL > MAX_DECODED_BYTES:
+        raise ImageError(f"refused: {image.width}x{image.height} is larger than {_limit_text()} decoded "
+                         "(a decompression bomb?)")
+    image.load()
+    if image.width == 0 or image.height == 0:
+        raise ImageError(f"empty image ({image.width}x{image.height})")
     return image
+
+
+def _limit_text() -> str:
+    return f"{MAX_DECODED_BYTES // 2**20} MB ({MAX_DECODED_BYTES // BYTES_PER_PIXEL / 1e6:.0f} megapixels)"

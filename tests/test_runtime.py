@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from lstm_digits.runtime import DigitClassifier, ImageError, ModelError, NoDigitFound, to_mnist_form
-from lstm_digits.runtime.images import MAX_PIXELS, open_image
+from lstm_digits.runtime.images import BYTES_PER_PIXEL, MAX_DECODED_BYTES, open_image
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = sorted((ROOT / "samples").glob("*.*g"))
@@ -101,10 +101,12 @@ def test_default_threads_one_for_a_few_images_more_for_large_batches(mnist):
     images = mnist.test.images[:64].numpy().astype(np.float32) / 255
     one_by_one = np.concatenate([classifier.probabilities(image[None]) for image in images])
     assert classifier.session.get_session_options().intra_op_num_threads == 1
-    if os.cpu_count() > 1:
+    assert classifier.threads_follow_batch == (os.cpu_count() > 1)
+    if classifier.threads_follow_batch:
         assert classifier._large_session is None  # not opened until a large batch comes
     together = classifier.probabilities(images)
-    assert classifier._large_session.get_session_options().intra_op_num_threads == min(2, os.cpu_count())
+    large = classifier._large_session if classifier.threads_follow_batch else classifier.session
+    assert large.get_session_options().intra_op_num_threads == min(2, os.cpu_count())
     np.testing.assert_allclose(together, one_by_one, atol=1e-6)
 
 
@@ -184,8 +186,8 @@ def test_animated_gif_uses_the_first_frame(mnist, tmp_path):
 
 
 def test_decompression_bomb_is_refused_before_decoding(tmp_path):
-    side = int((MAX_PIXELS * 1.6) ** 0.5)
-    Image.new("1", (side, side)).save(tmp_path / "bomb.png")  # a few kB on disk, ~100 MP decoded
+    side = int((MAX_DECODED_BYTES / BYTES_PER_PIXEL * 1.6) ** 0.5)
+    Image.new("1", (side, side)).save(tmp_path / "bomb.png")  # a few kB on disk, 1.6 times the limit decoded
     assert (tmp_path / "bomb.png").stat().st_size < 200_000
     with pytest.raises(ImageError, match="megapixels"):
         open_image(tmp_path / "bomb.png")

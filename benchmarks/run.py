@@ -17,6 +17,11 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+import onnxruntime
+import torch
+
+from lstm_digits.export.quantize import MAX_ACCURACY_DROP, MAX_SIZE_FRACTION
+from lstm_digits.models import INT8, ONNX, PROGRAM, TORCHSCRIPT
 
 from . import measure
 
@@ -25,7 +30,7 @@ START, END = "<!-- measured:start -->", "<!-- measured:end -->"
 FULL = dict(calls=1000, warmup=200, repeats=30, cli_runs=10, folder_images=10_000, folder_runs=3, footprint=True)
 QUICK = dict(calls=20, warmup=5, repeats=3, cli_runs=2, folder_images=300, folder_runs=1, footprint=False)
 GOALS = {"latency_vs_eager": 3.0, "cli_vs_torch": 10.0, "cli_wall_s": 0.2, "cli_rss_mb": 80.0,
-         "folder_images_per_s": 5000.0, "int8_size_fraction": 0.35, "int8_accuracy_drop_pt": 0.3}
+         "folder_images_per_s": 5000.0, "int8_size_fraction": MAX_SIZE_FRACTION, "int8_accuracy_drop_pt": 100 * MAX_ACCURACY_DROP}
 
 
 def machine() -> dict:
@@ -35,39 +40,28 @@ def machine() -> dict:
             if line.startswith("model name"):
                 cpu = line.split(":", 1)[1].strip()
                 break
-    import onnxruntime
-    import torch
-
     return {"cpu": cpu, "cores": os.cpu_count(), "machine": platform.machine(), "python": platform.python_version(),
             "onnxruntime": onnxruntime.__version__, "torch": str(torch.__version__), "torch_threads": torch.get_num_threads()}
 
 
 def backends(model_dir: Path):
     """name -> (function of a float32 batch, description), all from the same exported model."""
-    import torch
-
     from lstm_digits.export.formats import load_program, load_torchscript
+    from lstm_digits.export.parity import torch_logits
     from lstm_digits.runtime import DigitClassifier
     from lstm_digits.training.model import DigitRNN, ModelConfig
 
-    classifier = DigitClassifier(model_dir / "model.onnx")
-    torchscript = load_torchscript(model_dir / "model.torchscript.pt")
-    program = load_program(model_dir / "model.pt2")
+    classifier = DigitClassifier(model_dir / ONNX)
+    torchscript = load_torchscript(model_dir / TORCHSCRIPT)
+    program = load_program(model_dir / PROGRAM)
     # Eager: the model class with the exported weights (the TorchScript module holds them as model.*).
     eager = DigitRNN(ModelConfig(**json.loads(classifier.metadata["model_config"]))).eval()
     eager.load_state_dict({k.removeprefix("model."): v for k, v in torchscript.state_dict().items()})
-
-    def torch_runner(module):
-        def run(x):
-            with torch.inference_mode():
-                return module(torch.from_numpy(x))
-        return run
-
     return classifier, {
         "onnxruntime (lstm_digits.runtime)": classifier.probabilities,
-        "PyTorch eager": torch_runner(eager),
-        "TorchScript": torch_runner(torchscript),
-        "ExportedProgram": torch_runner(program),
+        "PyTorch eager": torch_logits(eager),
+        "TorchScript": torch_logits(torchscript),
+        "ExportedProgram": torch_logits(program),
     }
 
 
@@ -79,8 +73,8 @@ def model_speed(runners: dict, images: np.ndarray, settings: dict) -> dict:
 
 
 def cli_runs(model_dir: Path, image: Path, settings: dict, bin_dir: Path) -> dict:
-    runtime = [str(bin_dir / "digit-classify"), "--model", str(model_dir / "model.onnx"), str(image)]
-    pytorch = [sys.executable, str(ROOT / "benchmarks" / "torch_classify.py"), str(model_dir / "model.torchscript.pt"), str(image)]
+    runtime = [str(bin_dir / "digit-classify"), "--model", str(model_dir / ONNX), str(image)]
+    pytorch = [sys.executable, str(ROOT / "benchmarks" / "torch_classify.py"), str(model_dir / TORCHSCRIPT), str(image)]
     return {"digit-classify": measure.process(runtime, settings["cli_runs"]),
             "PyTorch script (torch_classify.py)": measure.process(pytorch, settings["cli_runs"])}
 
@@ -91,7 +85,7 @@ def folder_run(model_dir: Path, mnist_images: np.ndarray, settings: dict, bin_di
     with tempfile.TemporaryDirectory() as folder:
         for index, image in enumerate(mnist_images[: settings["folder_images"]]):
             Image.fromarray(image).save(f"{folder}/{index:05d}.png")
-        command = [str(bin_dir / "digit-classify"), "--model", str(model_dir / "model.onnx"), folder]
+        command = [str(bin_dir / "digit-classify"), "--model", str(model_dir / ONNX), folder]
         result = measure.process(command, settings["folder_runs"])
     count = min(len(mnist_images), settings["folder_images"])
     return {"images": count, "images_per_s": count / result["wall_s"]["median"], **result}
@@ -106,7 +100,7 @@ def runtime_env(folder: Path) -> Path:
 
 def footprint(model_dir: Path, runtime_bin: Path | None) -> dict:
     sizes = {name: (model_dir / name).stat().st_size / 1e6
-             for name in ("model.onnx", "model.int8.onnx", "model.torchscript.pt", "model.pt2") if (model_dir / name).exists()}
+             for name in (ONNX, INT8, TORCHSCRIPT, PROGRAM) if (model_dir / name).exists()}
     result = {"model_files_mb": sizes, "training_env_mb": measure.folder_size_mb(sys.prefix)}
     if runtime_bin is not None:
         result["runtime_env_mb"] = measure.folder_size_mb(runtime_bin.parent)
@@ -117,22 +111,23 @@ def int8(model_dir: Path, test_images: np.ndarray, test_labels: np.ndarray, sett
     """The int8 model the export ships beside model.onnx (what `digit-classify --int8` runs)."""
     from lstm_digits.runtime import DigitClassifier
 
-    path = model_dir / "model.int8.onnx"
+    path = model_dir / INT8
     classifier = DigitClassifier(path)
     accuracy = float((classifier.probabilities(test_images).argmax(1) == test_labels).mean())
     one = test_images[:1].copy()
     latency = measure.latency_us(lambda: classifier.probabilities(one), settings["calls"], settings["warmup"])
     size = path.stat().st_size / 1e6
-    fp32_size = (model_dir / "model.onnx").stat().st_size / 1e6
+    fp32_size = (model_dir / ONNX).stat().st_size / 1e6
     return {"size_mb": size, "fp32_size_mb": fp32_size, "size_fraction": size / fp32_size, "accuracy": accuracy,
             "fp32_accuracy": fp32_accuracy, "accuracy_drop_pt": 100 * (fp32_accuracy - accuracy), "latency_us": latency}
 
 
 def flops_per_image(config: dict) -> float:
     """Multiply-adds of the recurrent matmuls and the head, x2; element-wise gate maths left out."""
+    from lstm_digits.training.cells import GATES
     from lstm_digits.training.contract import IMAGE_SIZE, LABELS
 
-    gates = {"lstm": 4, "gru": 3, "rnn-tanh": 1, "rnn-relu": 1}[config["cell"]]
+    gates = GATES[config["cell"]]
     directions, hidden = (2 if config["bidirectional"] else 1), config["hidden"]
     total, inputs = 0, IMAGE_SIZE
     for _ in range(config["layers"]):

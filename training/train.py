@@ -69,7 +69,8 @@ def evaluate(model: torch.nn.Module, split: Split, batch_size: int = 1000) -> tu
 
 
 class Progress:
-    """One live line on a terminal; on a pipe, only the evaluation lines."""
+    """One live line on a terminal; on a pipe, only the evaluation lines. (tqdm would replace only
+    the bar's two lines; the pipe and rank rules stay, so it is not worth a dependency.)"""
 
     def __init__(self, total: int, enabled: bool, rank: int):
         self.total = total

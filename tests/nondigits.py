@@ -140,8 +140,12 @@ def _heart(rng):
     return [np.stack([x, y], 1)]
 
 
-def _lightning(rng):
-    return [np.array([(0.55, 0.0), (0.2, 0.55), (0.5, 0.5), (0.3, 1.0), (0.8, 0.4), (0.5, 0.45), (0.7, 0.0)])]
+def _sun(rng):
+    rays = int(rng.integers(6, 11))
+    angles = np.linspace(0, 2 * math.pi, rays, endpoint=False) + rng.uniform(0, math.pi)
+    return [_ellipse(0.5, 0.5, 0.22, 0.22)] + [
+        np.array([(0.5 + 0.3 * math.cos(a), 0.5 + 0.3 * math.sin(a)), (0.5 + 0.5 * math.cos(a), 0.5 + 0.5 * math.sin(a))])
+        for a in angles]
 
 
 def _cloud(rng):
@@ -183,7 +187,7 @@ def _triangle(rng):
     return [np.array([(0.5, 0.0), (1.0, 0.9), (0.0, 0.9), (0.5, 0.0)])]
 
 
-DRAWINGS = {"house": _house, "smiley": _smiley, "heart": _heart, "lightning": _lightning, "cloud": _cloud,
+DRAWINGS = {"house": _house, "smiley": _smiley, "heart": _heart, "sun": _sun, "cloud": _cloud,
             "tangle": _tangle, "scribble": _scribble, "star": _star, "crossed circle": _crossed_circle,
             "arrow": _arrow, "triangle": _triangle}
 TUNE_DRAWINGS = ("scribble", "star", "crossed circle", "arrow", "triangle")

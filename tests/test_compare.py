@@ -23,7 +23,6 @@ def test_the_smallest_model_within_five_validation_images_of_the_best_is_chosen(
     assert choose([run("a", 4976, 10), run("b", 4978, 10)]).name == "b"
 
 
-@pytest.mark.mnist
 def test_finished_runs_are_reused_and_a_run_trained_otherwise_is_refused(data_dir, tmp_path):
     models = {"LSTM 1x8": ModelConfig(cell="lstm", layers=1, hidden=8)}
     runs_dir, logged = tmp_path / "runs", []
@@ -48,7 +47,6 @@ def test_finished_runs_are_reused_and_a_run_trained_otherwise_is_refused(data_di
     assert json.loads((tmp_path / "docs" / "comparison.json").read_text())["chosen"]["name"] == "LSTM 1x8"
 
 
-@pytest.mark.mnist
 def test_one_recipe_is_rerun_alone_and_the_other_rows_are_kept_with_their_dates(data_dir, tmp_path):
     models = {"RNN A": ModelConfig(cell="rnn-relu", layers=1, hidden=8)}
     docs = tmp_path / "docs"

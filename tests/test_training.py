@@ -43,7 +43,6 @@ def test_iterations_override_keeps_the_rest_of_the_recipe():
     assert replace(recipe, iterations=DEFAULT.iterations, eval_every=DEFAULT.eval_every) == DEFAULT
 
 
-@pytest.mark.mnist
 def test_short_run_on_real_mnist_beats_90_percent_on_1000_test_images(mnist, tmp_path):
     summary = train(
         TrainConfig(output=tmp_path / "m.pt", model=ModelConfig(hidden=64), recipe=quick(DEFAULT, 400, 200),
@@ -56,7 +55,6 @@ def test_short_run_on_real_mnist_beats_90_percent_on_1000_test_images(mnist, tmp
     assert summary["stalled"] is None and checkpoint["complete"]
 
 
-@pytest.mark.mnist
 def test_checkpoint_holds_everything_and_round_trips_with_weights_only(mnist, tmp_path):
     output = tmp_path / "m.pt"
     summary = train(TrainConfig(output=output, model=SMALL, recipe=quick(TUTORIAL, 30, 15), progress=False), mnist=mnist)
@@ -75,7 +73,6 @@ def test_checkpoint_holds_everything_and_round_trips_with_weights_only(mnist, tm
     assert [r["iteration"] for r in records[:-1]] == [15, 30] and records[-1]["final"]
 
 
-@pytest.mark.mnist
 def test_same_seed_gives_the_same_weights_and_metrics(mnist, tmp_path):
     config = TrainConfig(output=tmp_path / "a.pt", model=SMALL, recipe=quick(DEFAULT, 30), progress=False, seed=3)
     first = train(config, mnist=mnist)
@@ -88,7 +85,6 @@ def test_same_seed_gives_the_same_weights_and_metrics(mnist, tmp_path):
     assert other["seed"] == 4
 
 
-@pytest.mark.mnist
 def test_an_interrupted_run_resumes_to_exactly_the_uninterrupted_result(mnist, tmp_path):
     recipe = quick(DEFAULT, 40, 20)
     full = TrainConfig(output=tmp_path / "full.pt", model=SMALL, recipe=recipe, progress=False)
@@ -147,7 +143,6 @@ def test_a_torch_file_that_is_not_our_checkpoint_is_named_as_such(tmp_path):
         load_checkpoint(path)
 
 
-@pytest.mark.mnist
 def test_a_run_that_cannot_learn_is_reported_as_stalled(mnist, tmp_path):
     frozen = replace(TUTORIAL, lr=0.0, iterations=1000, eval_every=500)
     summary = train(TrainConfig(output=tmp_path / "m.pt", model=ModelConfig(hidden=8), recipe=frozen,
@@ -157,7 +152,6 @@ def test_a_run_that_cannot_learn_is_reported_as_stalled(mnist, tmp_path):
     assert records[1]["stalled"] == summary["stalled"]  # flagged at iteration 1000, in the metrics too
 
 
-@pytest.mark.mnist
 @pytest.mark.parametrize("layers", [1, 2, 3])
 def test_default_recipe_learns_with_one_to_three_layers(mnist, tmp_path, layers):
     summary = train(TrainConfig(output=tmp_path / "m.pt", model=ModelConfig(layers=layers, hidden=48),
@@ -173,7 +167,6 @@ def test_describe_prints_the_tutorial_shapes():
     assert "[400, 28]" in result.stdout and "[10, 100]" in result.stdout and "Total: 53,010" in result.stdout
 
 
-@pytest.mark.mnist
 def test_digit_train_cli_writes_checkpoint_metrics_and_summary(data_dir, tmp_path):
     output = tmp_path / "cli.pt"
     result = subprocess.run(
@@ -188,7 +181,6 @@ def test_digit_train_cli_writes_checkpoint_metrics_and_summary(data_dir, tmp_pat
     assert load_checkpoint(output)["complete"] and metrics_path(output).is_file()
 
 
-@pytest.mark.mnist
 def test_torchrun_with_two_processes_matches_one_process(data_dir, tmp_path):
     torchrun = shutil.which("torchrun", path=os.path.dirname(sys.executable))
     assert torchrun, "torchrun is installed with torch"

@@ -16,11 +16,11 @@ from PIL import Image
 from ..errors import first_line
 
 # An image is refused if its decoded pixels, at 4 bytes each (what Pillow stores per colour pixel
-# and what the preprocessing converts to), would take more than this: 96 MB is 25 megapixels.
+# and what the preprocessing converts to), would take more than this: 80 MB is 21 megapixels.
 # With the preprocessing's copies a process then stays under 300 MB (README, "What digit-classify
 # promises"). JPEG and JPEG 2000 files are decoded at a reduced scale first (down to no less than the
 # preprocessing's MAX_WORK_PIXELS), so a JPEG photo of any size a camera makes fits.
-MAX_DECODED_BYTES = 96 * 2**20
+MAX_DECODED_BYTES = 80 * 2**20
 BYTES_PER_PIXEL = 4
 MAX_STDIN_BYTES = 64 * 2**20  # image bytes on stdin are read into memory; more is refused
 COMMON_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "PPM")  # Pillow's preinit() set, tried first
@@ -109,7 +109,21 @@ def _decode(image: Image.Image) -> Image.Image:
     image.load()
     if image.width == 0 or image.height == 0:
         raise ImageError(f"empty image ({image.width}x{image.height})")
-    return image
+    return _area_averaged(image, MAX_WORK_PIXELS)
+
+
+def _area_averaged(image: Image.Image, most_pixels: int) -> Image.Image:
+    """A large image in a mode that averages as it is (not palette, bilevel or 16-bit) is area-averaged
+    down here, as the preprocessing would do next, so that the full-size decode can be freed before
+    the preprocessing makes its copies. Its EXIF (orientation) goes with it."""
+    factor = math.ceil(math.sqrt(image.width * image.height / most_pixels))
+    if factor < 2 or image.mode not in ("L", "LA", "RGB", "RGBA", "I", "F"):
+        return image
+    exif = image.getexif()
+    reduced = Image.Image.reduce(image, factor)  # (a JPEG 2000 file's own `reduce` is its decode level)
+    if exif:
+        reduced.info["exif"] = exif.tobytes()
+    return reduced
 
 
 def _limit_text() -> str:

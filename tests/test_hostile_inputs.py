@@ -300,11 +300,14 @@ def test_the_decode_limit_is_memory_and_checked_from_the_header(tmp_path, classi
         open_image(tmp_path / "over.png")
     photo = next(sample for sample in SAMPLES if sample.suffix == ".jpg")
     page = Image.open(photo)
-    width = int((limit_pixels * 3) ** 0.5)  # a JPEG three times the limit is decoded at 1/4 scale
+    width = int((limit_pixels * 3) ** 0.5)  # a JPEG three times the limit: decoded at half scale, then averaged
     page.resize((width, width)).save(tmp_path / "big.jpg", quality=80)
     decoded = open_image(tmp_path / "big.jpg")
-    assert decoded.width == (width + 3) // 4 and decoded.width * decoded.height >= MAX_WORK_PIXELS
+    assert decoded.width == ((width + 1) // 2) // 2 and decoded.width * decoded.height <= MAX_WORK_PIXELS
     assert classifier.predict(tmp_path / "big.jpg").digit == photo.stem[-1]
+    page.resize((4100, 4100)).save(tmp_path / "big.jp2", quality_mode="rates", quality_layers=[100])
+    assert open_image(tmp_path / "big.jp2").size == (1025, 1025)  # decoded at half size, then averaged
+    assert classifier.predict(tmp_path / "big.jp2").digit == photo.stem[-1]
 
 
 def test_stdin_is_capped_with_a_clear_error():

@@ -16,6 +16,7 @@ preprocessing (`to_mnist_form`), so the model sees non-digits exactly as it will
 (cross_entropy ignores the NONDIGIT rows: it is its default ignore_index.)
 """
 
+import functools
 import math
 
 import numpy as np
@@ -162,7 +163,7 @@ def _pen(strokes: list, rng) -> np.ndarray:
     margin = 0.18 * DRAW_SIZE
     image = Image.new("L", (DRAW_SIZE, DRAW_SIZE), 0)
     draw = ImageDraw.Draw(image)
-    width = int(rng.integers(5, 15))
+    width = int(rng.integers(5, 22))  # thin pen to bold marker
     for stroke in strokes:
         xy = (np.asarray(stroke, np.float64) - low) / span * aspect - 0.5
         xy = xy + rng.normal(0, 0.02, xy.shape)  # a hand is never exact
@@ -183,8 +184,9 @@ def draw_nondigit(rng: np.random.Generator) -> tuple[np.ndarray, str]:
     return to_mnist_form(_pen(GENERATORS[kind](rng), rng)), kind
 
 
+@functools.lru_cache(maxsize=2)  # digit-compare trains several models in one process
 def nondigit_pool(count: int = POOL_SIZE, seed: int = 0) -> torch.Tensor:
-    """[count, 28, 28] float32 non-digits in MNIST form, the same for the same seed."""
+    """[count, 28, 28] float32 non-digits in MNIST form, the same for the same seed (about 1 ms each)."""
     rng = np.random.default_rng(seed)
     return torch.from_numpy(np.stack([draw_nondigit(rng)[0] for _ in range(count)]))
 
@@ -193,6 +195,11 @@ def uniform_loss(logits: torch.Tensor) -> torch.Tensor:
     """Outlier exposure's term (Hendrycks et al., 2019): cross-entropy from the uniform distribution,
     smallest (ln K) when every class is equally likely."""
     return -logits.log_softmax(dim=1).mean()
+
+
+def pool_for(iterations: int, batch_size: int, seed: int) -> torch.Tensor:
+    """The pool a run draws from: POOL_SIZE non-digits, or fewer if a short run needs fewer."""
+    return nondigit_pool(min(POOL_SIZE, iterations * max(1, round(batch_size * OUTLIER_SHARE))), seed)
 
 
 def add_outliers(images: torch.Tensor, labels: torch.Tensor, pool: torch.Tensor, augment, generator: torch.Generator):

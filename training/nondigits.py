@@ -163,7 +163,7 @@ def _pen(strokes: list, rng) -> np.ndarray:
     margin = 0.18 * DRAW_SIZE
     image = Image.new("L", (DRAW_SIZE, DRAW_SIZE), 0)
     draw = ImageDraw.Draw(image)
-    width = int(rng.integers(5, 22))  # thin pen to bold marker
+    width = int(rng.integers(5, 15))
     for stroke in strokes:
         xy = (np.asarray(stroke, np.float64) - low) / span * aspect - 0.5
         xy = xy + rng.normal(0, 0.02, xy.shape)  # a hand is never exact

@@ -73,8 +73,8 @@ FITTED_ON = "validation split: the 5,000 MNIST training images held out from tra
 
 
 def confidence_metadata(val_logits: np.ndarray, val_labels: np.ndarray, test_logits: np.ndarray,
-                        test_labels: np.ndarray) -> tuple[float, dict, dict]:
-    """(temperature, `calibration` value, `rejection` value) for model.onnx's metadata, all chosen on
+                        test_labels: np.ndarray) -> tuple[float, dict]:
+    """(temperature, {"calibration": ..., "rejection": ...}) for model.onnx's metadata, all chosen on
     the validation split; the test split is only reported (ECE before and after)."""
     from ..runtime.confidence import RULE, SCORE
 
@@ -96,4 +96,4 @@ def confidence_metadata(val_logits: np.ndarray, val_labels: np.ndarray, test_log
         "label": "-",
         "chosen_by": f"the largest 4-decimal threshold rejecting at most {VALIDATION_REJECT_SHARE:.1%} of validation digits",
     }
-    return temperature, calibration, rejection
+    return temperature, {"calibration": calibration, "rejection": rejection}

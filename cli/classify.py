@@ -9,7 +9,6 @@ import json
 import logging
 import os
 import sys
-import tempfile
 import warnings
 from pathlib import Path
 
@@ -47,9 +46,9 @@ def _expand(paths: tuple[str, ...], recursive: bool):
 
 
 def _folder(folder: str, recursive: bool):
-    """The image files in a folder (by suffix: runtime.images.IMAGE_SUFFIXES), sorted, and a
+    """The image files in a folder (by suffix: runtime.images.image_suffixes()), sorted, and a
     one-line error for the folder, or any subfolder, that cannot be read."""
-    from ..runtime.images import IMAGE_SUFFIXES, ImageError
+    from ..runtime.images import ImageError, image_suffixes
 
     entries, unreadable = [], []
     if recursive:
@@ -62,7 +61,7 @@ def _folder(folder: str, recursive: bool):
         except OSError as error:
             unreadable.append(error)
             files = []
-    entries += [(path, path) for path in files if os.path.splitext(path)[1].lower() in IMAGE_SUFFIXES]
+    entries += [(path, path) for path in files if os.path.splitext(path)[1].lower() in image_suffixes()]
     entries += [(error.filename or folder, ImageError(f"cannot read the folder: {error.strerror or first_line(error)}"))
                 for error in unreadable]
     if not entries:
@@ -97,12 +96,25 @@ def _usage_error(message: str):
 
 
 def _writable_folder(folder: Path) -> None:
+    import tempfile
+
     try:
         folder.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=folder):
             pass
     except OSError as error:
         _usage_error(f"{shown(str(folder))}: --save-preprocessed cannot write there ({error.strerror or first_line(error)})")
+
+
+def _limit_pillow() -> None:
+    """Pillow's own decompression-bomb check also guards images decoded inside other files (a JPEG
+    in a BLP, a PNG in an ICNS), which our header check cannot see: it raises above twice
+    MAX_IMAGE_PIXELS, so half our limit. (Process-wide, hence here and not in the library.)"""
+    from PIL import Image
+
+    from ..runtime.images import BYTES_PER_PIXEL, MAX_DECODED_BYTES
+
+    Image.MAX_IMAGE_PIXELS = MAX_DECODED_BYTES // BYTES_PER_PIXEL // 2
 
 
 def _quiet_libraries() -> None:
@@ -139,6 +151,7 @@ def main(paths, model, int8, top_k, as_json, threads, workers, recursive, save_p
     _quiet_libraries()  # first: onnxruntime may write to descriptor 2 when it is imported
     from ..runtime.classifier import DigitClassifier, ModelError
 
+    _limit_pillow()
     sys.stdout.reconfigure(errors="backslashreplace")  # whatever the locale's encoding, never a crash
     if int8:
         if model is not None:

@@ -2,10 +2,10 @@
 only; it never imports torch and knows nothing of training."""
 
 from .classifier import DigitClassifier, ModelError, Prediction, default_model_path, session_options
-from .images import IMAGE_SUFFIXES, ImageError, NoDigitFound, open_image
+from .images import ImageError, NoDigitFound, image_suffixes, open_image
 from .preprocess import Form, to_mnist_form
 
 __all__ = [
     "DigitClassifier", "Prediction", "ModelError", "ImageError", "NoDigitFound", "Form",
-    "default_model_path", "session_options", "open_image", "to_mnist_form", "IMAGE_SUFFIXES",
+    "default_model_path", "session_options", "open_image", "to_mnist_form", "image_suffixes",
 ]

@@ -7,7 +7,6 @@ of how the model was trained.
 
 import json
 import os
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from itertools import islice, repeat
 from pathlib import Path
@@ -243,6 +242,8 @@ class DigitClassifier:
                 method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
                 self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context(method),
                                                  initializer=_quiet_worker)
+            from concurrent.futures.process import BrokenProcessPool
+
             chunk = max(1, min(64, len(sources) // (4 * self.workers)))
             done = 0
             try:

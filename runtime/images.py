@@ -6,6 +6,7 @@ Sizes are checked from the header, before any pixel is decoded, so a decompressi
 without being expanded; the limit is memory, not megapixels (see MAX_DECODED_BYTES).
 """
 
+import functools
 import io
 import math
 import stat
@@ -22,18 +23,28 @@ from ..errors import first_line
 # preprocessing's MAX_WORK_PIXELS), so a JPEG photo of any size a camera makes fits.
 MAX_DECODED_BYTES = 80 * 2**20
 BYTES_PER_PIXEL = 4
+# WebP and AVIF decode into a buffer of their own, which Pillow then copies: three times the bytes
+# (measured with tests/hostile_memory.py).
+DECODER_COPIES = {"WEBP": 3, "AVIF": 3}
 MAX_STDIN_BYTES = 64 * 2**20  # image bytes on stdin are read into memory; more is refused
 COMMON_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "PPM")  # Pillow's preinit() set, tried first
 
-# Every plugin is registered now, so that which format claims a file never depends on the files
-# opened before it (Pillow imports plugins on demand, and a loose one such as TGA, once loaded,
-# claims .ico files). The order tried is fixed: the common formats, then the others by name.
-Image.init()
-ALL_FORMATS = COMMON_FORMATS + tuple(sorted(set(Image.OPEN) - set(COMMON_FORMATS)))
-# What a folder run takes: every suffix Pillow registers for a format it can read (.png, .jpg, .tif,
-# .webp, .ico, .tga, .dds, .fits, ...). Other files in a folder (notes, .DS_Store) are passed over.
-IMAGE_SUFFIXES = frozenset(suffix for suffix, name in Image.registered_extensions().items()
-                           if name in Image.OPEN or name == "MPO")  # (MPO files open as JPEG)
+
+
+@functools.cache
+def other_formats() -> tuple[str, ...]:
+    """Every other format Pillow reads, by name, after registering all its plugins (Image.init())."""
+    Image.init()
+    return tuple(sorted(set(Image.OPEN) - set(COMMON_FORMATS)))
+
+
+@functools.cache
+def image_suffixes() -> frozenset[str]:
+    """What a folder run takes: every suffix Pillow registers for a format it can read (.png, .jpg,
+    .tif, .webp, .ico, .tga, .dds, .fits, ...). Other files in a folder (notes, .DS_Store) are passed over."""
+    other_formats()
+    return frozenset(suffix for suffix, name in Image.registered_extensions().items()
+                     if name in Image.OPEN or name == "MPO")  # (MPO files open as JPEG)
 
 
 class ImageError(Exception):
@@ -49,7 +60,7 @@ def open_image(source: str | Path | bytes) -> Image.Image:
     """A decoded PIL image (first frame of an animation), or ImageError saying what is wrong."""
     stream = _stream(source)
     try:
-        image = Image.open(stream, formats=ALL_FORMATS)
+        image = _identified(stream)
     except Image.UnidentifiedImageError:
         raise ImageError("not an image in a format we can read") from None
     except Image.DecompressionBombError:
@@ -60,10 +71,26 @@ def open_image(source: str | Path | bytes) -> Image.Image:
         return _decode(image)
     except ImageError:
         raise
+    except Image.DecompressionBombError:  # an image inside the file (BLP, ICNS) over Pillow's limit
+        raise ImageError(f"refused: an image inside is larger than Pillow's limit (a decompression bomb?)") from None
     except MemoryError:
         raise ImageError(f"refused: too large to decode in memory ({image.width}x{image.height})") from None
     except Exception as error:  # corrupt pixel data: OSError, ValueError, EOFError, TypeError, ...
         raise ImageError(f"truncated or corrupt image data ({first_line(error)})") from None
+
+
+def _identified(stream) -> Image.Image:
+    """Image.open, trying formats in one fixed order: the common ones, then all others by name.
+    Pillow on its own tries the plugins imported so far first, so a loose one (TGA), once loaded,
+    claimed .ico files: a file's answer depended on the files opened before it. The others are
+    registered only when no common format takes the file, which keeps one photo's run fast."""
+    Image.preinit()
+    try:
+        return Image.open(stream, formats=COMMON_FORMATS)
+    except Image.UnidentifiedImageError:
+        if isinstance(stream, io.BytesIO):
+            stream.seek(0)
+        return Image.open(stream, formats=other_formats())
 
 
 def _stream(source: str | Path | bytes):
@@ -103,8 +130,9 @@ def _decode(image: Image.Image) -> Image.Image:
     width, height = image.size  # after draft(); JPEG 2000's reduce applies at load()
     if image.format == "JPEG2000" and factor >= 2:
         width, height = -(-width // 2**image.reduce), -(-height // 2**image.reduce)
-    if width * height * BYTES_PER_PIXEL > MAX_DECODED_BYTES:
-        raise ImageError(f"refused: {image.width}x{image.height} is larger than {_limit_text()} decoded "
+    if width * height * BYTES_PER_PIXEL * DECODER_COPIES.get(image.format, 1) > MAX_DECODED_BYTES:
+        copies = f" in {image.format}, which decodes through a copy" if image.format in DECODER_COPIES else ""
+        raise ImageError(f"refused: {image.width}x{image.height} is larger than {_limit_text()} decoded{copies} "
                          "(a decompression bomb?)")
     image.load()
     if image.width == 0 or image.height == 0:
@@ -113,11 +141,11 @@ def _decode(image: Image.Image) -> Image.Image:
 
 
 def _area_averaged(image: Image.Image, most_pixels: int) -> Image.Image:
-    """A large image in a mode that averages as it is (not palette, bilevel or 16-bit) is area-averaged
+    """A large image in a mode that averages as it is (not palette, bilevel, 16-bit, LAB or HSV) is area-averaged
     down here, as the preprocessing would do next, so that the full-size decode can be freed before
     the preprocessing makes its copies. Its EXIF (orientation) goes with it."""
     factor = math.ceil(math.sqrt(image.width * image.height / most_pixels))
-    if factor < 2 or image.mode not in ("L", "LA", "RGB", "RGBA", "I", "F"):
+    if factor < 2 or image.mode not in ("L", "LA", "RGB", "RGBA", "CMYK", "YCbCr", "I", "F"):
         return image
     exif = image.getexif()
     reduced = Image.Image.reduce(image, factor)  # (a JPEG 2000 file's own `reduce` is its decode level)

@@ -9,16 +9,18 @@ scripts/check_aarch64.sh runs `report` under aarch64 emulation and natively on x
 
 import json
 import platform
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import onnxruntime
 
-from lstm_digits.models import DEFAULT_DIR
+from lstm_digits.models import DEFAULT_DIR, PARITY, TEST_DATA_FILES
 from lstm_digits.runtime import DigitClassifier, ImageError
+
+# The benchmarks' timing loop (standard library only): from the checkout, which is not installed.
+sys.path.append(str(Path(__file__).resolve().parents[1]))
+from benchmarks.measure import latency_us  # noqa: E402
 
 LATENCY_CALLS, LATENCY_WARMUP = 200, 20
 
@@ -65,34 +67,28 @@ def read_float_tensor(path: Path) -> np.ndarray:
 
 def _preprocess(classifier: DigitClassifier, image: str) -> np.ndarray:
     try:
-        return classifier.preprocess(image)
+        return classifier.model_input(image)
     except ImageError as error:
         sys.exit(f"{image}: {error}")
 
 
 def report(out: Path, images: list[str]) -> int:
-    tolerance = json.loads((DEFAULT_DIR / "parity.json").read_text())["tolerance"]["max_abs_logit_diff"]
-    folder = DEFAULT_DIR / "test_data_set_0"
+    tolerance = json.loads((DEFAULT_DIR / PARITY).read_text())["tolerance"]["max_abs_logit_diff"]
+    inputs_file, logits_file = TEST_DATA_FILES[:2]
     with DigitClassifier() as classifier:
-        test_inputs = read_float_tensor(folder / "input_0.pb")
+        test_inputs = read_float_tensor(DEFAULT_DIR / inputs_file)
         test_logits = classifier.logits(test_inputs)
-        pytorch_diff = float(np.abs(test_logits - read_float_tensor(folder / "output_0.pb")).max())
+        pytorch_diff = float(np.abs(test_logits - read_float_tensor(DEFAULT_DIR / logits_file)).max())
         image_inputs = np.stack([_preprocess(classifier, image) for image in images])
         image_logits = classifier.logits(image_inputs)
         one = image_inputs[:1]
-        for _ in range(LATENCY_WARMUP):
-            classifier.probabilities(one)
-        calls = []
-        for _ in range(LATENCY_CALLS):
-            start = time.perf_counter()
-            classifier.probabilities(one)
-            calls.append(time.perf_counter() - start)
+        latency = latency_us(lambda: classifier.probabilities(one), LATENCY_CALLS, LATENCY_WARMUP)
         labels = classifier.labels
     result = {
         "machine": platform.machine(), "python": platform.python_version(),
         "onnxruntime": onnxruntime.__version__, "numpy": np.__version__,
         "tolerance": tolerance, "test_data_set_0_vs_pytorch": pytorch_diff,
-        "latency_batch1_us": {"median": statistics.median(calls) * 1e6, "calls": LATENCY_CALLS},
+        "latency_batch1_us": {"median": latency["median"], "calls": LATENCY_CALLS},
         "logits": {"test_data_set_0": test_logits.tolist(),
                    **{Path(image).name: [row.tolist()] for image, row in zip(images, image_logits)}},
     }

@@ -112,3 +112,31 @@ def test_rejection_targets_at_the_default_threshold(sets, int8):
     assert shares["heldout"] >= MIN_NONDIGITS_REJECTED, shares
     for name, limit in MAX_REJECTED.items():
         assert shares[name] <= limit, (name, shares)
+
+
+# --- the training side: procedural non-digits and the outlier-exposure loss ---
+
+def test_training_nondigits_are_reproducible_mnist_form_and_the_loss_is_smallest_at_uniform():
+    import math
+
+    import torch
+
+    from lstm_digits.training.augment import augment
+    from lstm_digits.training.nondigits import NONDIGIT, add_outliers, nondigit_pool, uniform_loss
+
+    pool = nondigit_pool(120, seed=5)
+    assert torch.equal(pool, nondigit_pool.__wrapped__(120, seed=5))  # the same without the cache
+    assert not torch.equal(pool, nondigit_pool.__wrapped__(120, seed=6))
+    ink = pool > 0.1
+    rows, columns = ink.any(2), ink.any(1)
+    heights = rows.sum(1)  # rows with ink, per image
+    assert pool.shape == (120, 28, 28) and float(pool.min()) >= 0 and float(pool.amax((1, 2)).min()) > 0.5
+    # In MNIST form (the runtime's to_mnist_form): the longest side 20 px, nothing as narrow as a 1.
+    longest = torch.maximum(heights, columns.sum(1))
+    assert int(longest.max()) <= 21 and float((longest >= 18).float().mean()) > 0.95
+    assert int(torch.minimum(heights, columns.sum(1)).min()) >= 8
+
+    images, labels = add_outliers(torch.rand(8, 28, 28), torch.arange(8), pool, augment, torch.Generator().manual_seed(0))
+    assert images.shape == (12, 28, 28) and labels[8:].tolist() == [NONDIGIT] * 4
+    assert uniform_loss(torch.zeros(3, 10)).item() == pytest.approx(math.log(10))
+    assert uniform_loss(torch.tensor([[5.0] + [0.0] * 9])).item() > math.log(10) + 0.3

@@ -30,19 +30,28 @@ def shown(name: str) -> str:
 def _expand(paths: tuple[str, ...], recursive: bool):
     """(name, source) per input in order: source is a path, stdin's bytes, or the ImageError that
     the input already is (an empty argument, a folder that cannot be read or holds no images)."""
-    from ..runtime.images import MAX_STDIN_BYTES, ImageError
+    from ..runtime.images import ImageError
 
     for name in paths:
         if name == "":
             yield name, ImageError("an empty argument is not a path")
         elif name == "-":
-            data = sys.stdin.buffer.read(MAX_STDIN_BYTES + 1)
-            too_much = len(data) > MAX_STDIN_BYTES
-            yield name, ImageError(f"more than {MAX_STDIN_BYTES // 2**20} MB on stdin") if too_much else data
+            yield name, _stdin_bytes()
         elif os.path.isdir(name):
             yield from _folder(name, recursive)
         else:
             yield name, name  # a missing or unreadable file is that file's error, found when it is opened
+
+
+def _stdin_bytes():
+    """Image bytes from stdin, read into memory up to MAX_STDIN_BYTES, or the ImageError saying why not."""
+    from ..runtime.images import MAX_STDIN_BYTES, ImageError
+
+    try:
+        data = sys.stdin.buffer.read(MAX_STDIN_BYTES + 1)
+    except (OSError, AttributeError, ValueError) as error:  # closed, or no stdin at all
+        return ImageError(f"cannot read stdin ({first_line(error)})")
+    return ImageError(f"more than {MAX_STDIN_BYTES // 2**20} MB on stdin") if len(data) > MAX_STDIN_BYTES else data
 
 
 def _folder(folder: str, recursive: bool):

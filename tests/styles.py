@@ -17,7 +17,8 @@ Styles (see docs/STYLES.md):
 
 `python tests/styles.py [--model model.onnx]` prints the accuracy per style;
 `--figure file.png` draws a few of each (and augmented MNIST training digits, given MNIST);
-`--augment-cost` times the training augmentation per batch.
+`--augment-cost` times the training augmentation per batch; `--extremes` measures marker, narrow
+and wide beyond the set's ranges.
 """
 
 import io
@@ -35,6 +36,8 @@ MARKER_PEN = (0.16, 0.24)
 NARROW = (0.5, 0.7)  # horizontal scale of the skeleton
 WIDE = (1.3, 1.8)
 JITTER = 0.025  # standard deviation of each control point, in digit heights
+# Beyond the set's ranges, for `--extremes` only (not floors): how far the reading holds.
+EXTREMES = {"marker": ("MARKER_PEN", (0.32, 0.40)), "narrow": ("NARROW", (0.35, 0.5)), "wide": ("WIDE", (1.8, 2.4))}
 
 
 # --- skeletons: lists of strokes, each a list of (x, y) points; y runs down, height 1 ---
@@ -256,7 +259,7 @@ def _augment_cost(batch_size: int = 128, repeats: int = 200) -> None:
     train = load_mnist().train
     images, labels = to_float(train.images[:batch_size]), train.labels[:batch_size]
     steps = {
-        "light only (stroke width + affine, before)": lambda g: augment.random_affine(augment.random_stroke_width(images, g), g),
+        "stroke width + affine only (the light steps)": lambda g: augment.random_affine(augment.random_stroke_width(images, g), g),
         "styles (1, 7, 4)": lambda g: augment.add_styles(images, labels, g),
         "marker": lambda g: augment.random_marker(images, g),
         "aspect + back to MNIST form + affine": lambda g: augment.reshape_and_affine(images, images, g),
@@ -283,6 +286,7 @@ def main() -> None:
     parser.add_argument("--per-style", type=int, default=PER_STYLE)
     parser.add_argument("--figure", help="write a picture of the styles here instead of measuring")
     parser.add_argument("--augment-cost", action="store_true", help="time the training augmentation instead (needs MNIST)")
+    parser.add_argument("--extremes", action="store_true", help="marker, narrow and wide beyond the set's ranges")
     args = parser.parse_args()
     if args.figure:
         _figure(args.figure)
@@ -290,7 +294,16 @@ def main() -> None:
     if args.augment_cost:
         _augment_cost()
         return
-    accuracy = accuracy_by_style(DigitClassifier(args.model), build(args.per_style))
+    classifier = DigitClassifier(args.model)
+    if args.extremes:
+        print("| style, beyond the set | accuracy |\n|---|---:|")
+        for style, (name, extreme) in EXTREMES.items():
+            globals()[name], usual = extreme, globals()[name]
+            accuracy = accuracy_by_style(classifier, build(args.per_style, styles=(style,)))
+            globals()[name] = usual
+            print(f"| {style}: {name.lower().replace('_', ' ')} {extreme[0]}-{extreme[1]} | {accuracy[style]:.1%} |")
+        return
+    accuracy = accuracy_by_style(classifier, build(args.per_style))
     print("| style | accuracy |\n|---|---:|")
     for style in STYLES:
         print(f"| {style} | {accuracy[style]:.1%} |")

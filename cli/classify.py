@@ -115,17 +115,6 @@ def _writable_folder(folder: Path) -> None:
         _usage_error(f"{shown(str(folder))}: --save-preprocessed cannot write there ({error.strerror or first_line(error)})")
 
 
-def _limit_pillow() -> None:
-    """Pillow's own decompression-bomb check also guards images decoded inside other files (a JPEG
-    in a BLP, a PNG in an ICNS), which our header check cannot see: it raises above twice
-    MAX_IMAGE_PIXELS, so half our limit. (Process-wide, hence here and not in the library.)"""
-    from PIL import Image
-
-    from ..runtime.images import BYTES_PER_PIXEL, MAX_DECODED_BYTES
-
-    Image.MAX_IMAGE_PIXELS = MAX_DECODED_BYTES // BYTES_PER_PIXEL // 2
-
-
 def _quiet_libraries() -> None:
     """Pillow warns and logs about odd files, and the C libraries under it (libtiff, openjpeg)
     write to file descriptor 2; our users get our one-line errors instead. So Python's stderr
@@ -160,7 +149,6 @@ def main(paths, model, int8, top_k, as_json, threads, workers, recursive, save_p
     _quiet_libraries()  # first: onnxruntime may write to descriptor 2 when it is imported
     from ..runtime.classifier import DigitClassifier, ModelError
 
-    _limit_pillow()
     sys.stdout.reconfigure(errors="backslashreplace")  # whatever the locale's encoding, never a crash
     if int8:
         if model is not None:

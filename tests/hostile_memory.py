@@ -2,8 +2,8 @@
 
     python tests/hostile_memory.py FOLDER
 
-writes one digit image per format and mode just under runtime.images.MAX_DECODED_BYTES (and JPEG and
-JPEG 2000 files four times over it, which are decoded reduced) into FOLDER, classifies each alone with
+writes one digit image per format and mode just under runtime.images.MAX_DECODED_BYTES (WebP under
+its share, DECODER_COPIES; JPEG and JPEG 2000 files four times over it, which are decoded reduced) into FOLDER, classifies each alone with
 --workers 1, then a folder of 40 copies of the worst one with --workers 1 and with the default
 workers, and prints the peak resident memory of the largest process (ru_maxrss from wait4) for each.
 A measurement, not a test: memory goals are checked by scripts, never by timed unit tests."""
@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from lstm_digits.runtime.images import BYTES_PER_PIXEL, MAX_DECODED_BYTES
+from lstm_digits.runtime.images import BYTES_PER_PIXEL, DECODER_COPIES, MAX_DECODED_BYTES
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMAND = [sys.executable, "-m", "lstm_digits.cli.classify"]
@@ -45,7 +45,7 @@ def make_images(folder: Path) -> list[Path]:
         "rgb.bmp": (rgb, {}),
         "rgb.ppm": (rgb, {}),
         "rgba.tga": (rgba, {"compression": "tga_rle"}),
-        "rgba.webp": (rgba, {"lossless": True, "quality": 0}),
+        "rgba.webp": (rgba.resize((width, height // DECODER_COPIES["WEBP"])), {"lossless": True, "quality": 0}),
         "rgb-4x.jpg": (rgb.resize((width * 2, height * 2)), {"quality": 80, "exif": rotated}),
         "rgb-4x.jp2": (rgb.resize((width * 2, height * 2)), {"quality_mode": "rates", "quality_layers": [100]}),
     }

@@ -305,6 +305,8 @@ def test_the_decode_limit_is_memory_and_checked_from_the_header(tmp_path, classi
     decoded = open_image(tmp_path / "big.jpg")
     assert decoded.width == ((width + 1) // 2) // 2 and decoded.width * decoded.height <= MAX_WORK_PIXELS
     assert classifier.predict(tmp_path / "big.jpg").digit == photo.stem[-1]
+    code, out, _ = classify(tmp_path / "big.jpg")
+    assert code == 0 and out.split("\t")[1] == photo.stem[-1]
     page.resize((4100, 4100)).save(tmp_path / "big.jp2", quality_mode="rates", quality_layers=[100])
     assert open_image(tmp_path / "big.jp2").size == (1025, 1025)  # decoded at half size, then averaged
     assert classifier.predict(tmp_path / "big.jp2").digit == photo.stem[-1]

@@ -25,6 +25,7 @@ from lstm_digits.runtime.confidence import RejectionRule, temperature  # noqa: E
 from lstm_digits.training.data import load_mnist  # noqa: E402
 
 DIGIT_SETS = ("mnist test", "robustness")
+MIN_BIN = 20  # images: reliability bins with fewer are not drawn (they still count in the ECE)
 
 
 def scores(classifier, inputs: np.ndarray) -> dict:
@@ -74,13 +75,15 @@ def reliability_figure(result: dict, path: Path) -> list[str]:
         for label, probabilities, style in (("before (T = 1)", softmax(logits), "s--"),
                                             (f"after (T = {t:.3f})", softmax(logits, t), "o-")):
             table = reliability(probabilities, labels)
-            filled = table["count"] > 0
+            filled = table["count"] >= MIN_BIN  # a bin of a few images says nothing about calibration
             ece = expected_calibration_error(probabilities, labels)
             eces.append(ece)
-            axis.plot(table["confidence"][filled], table["accuracy"][filled], style, label=f"{label}: ECE {ece:.2%}")
+            top = table["count"][-1] / len(labels)
+            axis.plot(table["confidence"][filled], table["accuracy"][filled], style,
+                      label=f"{label}: ECE {ece:.2%}, {top:.0%} of images in the top bin")
         axis.plot([0, 1], [0, 1], color="grey", linewidth=0.8, label="perfect calibration")
-        axis.set(title=f"{name} ({keep.sum():,} images)", xlabel="mean confidence in bin (15 bins)",
-                 ylabel="accuracy in bin", xlim=(0.3, 1.0), ylim=(0.3, 1.0))
+        axis.set(title=f"{name} ({keep.sum():,} images)", xlabel=f"mean confidence in bin (15 bins; bins of {MIN_BIN}+ images)",
+                 ylabel="accuracy in bin", xlim=(0, 1.0), ylim=(0, 1.0))
         axis.legend(loc="upper left", fontsize=8)
         rows.append(f"| {name} | {eces[0]:.2%} | {eces[1]:.2%} |")
     figure.tight_layout()
@@ -138,6 +141,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=DEFAULT_DIR / "model.onnx")
     parser.add_argument("--compare", type=Path, help="another model.onnx, drawn in the trade-off plot")
+    parser.add_argument("--compare-label", default="compared", help="its name in the plot and tables")
     parser.add_argument("--output", type=Path, default=ROOT / "docs" / "confidence")
     args = parser.parse_args()
     args.output.mkdir(parents=True, exist_ok=True)
@@ -146,7 +150,7 @@ def main() -> None:
     sets = nondigits.measurement_sets(DigitClassifier(args.model), mnist, parts=("heldout", "tune"))
     models = {"fp32": args.model, "int8": args.model.with_name("model.int8.onnx")}
     if args.compare:
-        models["compared"] = args.compare
+        models[args.compare_label] = args.compare
     results = {label: measure(path, mnist, sets) for label, path in models.items()}
 
     print("## Calibration\n")

@@ -7,6 +7,7 @@ without being expanded; the limit is memory, not megapixels (see MAX_DECODED_BYT
 """
 
 import functools
+import importlib
 import io
 import math
 import stat
@@ -28,6 +29,9 @@ BYTES_PER_PIXEL = 4
 DECODER_COPIES = {"WEBP": 3, "AVIF": 3}
 MAX_STDIN_BYTES = 64 * 2**20  # image bytes on stdin are read into memory; more is refused
 COMMON_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "PPM")  # Pillow's preinit() set, tried first
+# A .png or .jpg file tries its own format first, importing only that plugin: the common formats
+# have distinct magic numbers, so which one takes a file does not depend on their order.
+SUFFIX_FIRST = {".png": ("PNG", "PngImagePlugin"), ".jpg": ("JPEG", "JpegImagePlugin"), ".jpeg": ("JPEG", "JpegImagePlugin")}
 
 
 
@@ -60,7 +64,7 @@ def open_image(source: str | Path | bytes) -> Image.Image:
     """A decoded PIL image (first frame of an animation), or ImageError saying what is wrong."""
     stream = _stream(source)
     try:
-        image = _identified(stream)
+        image = _identified(stream, Path(stream).suffix.lower() if isinstance(stream, Path) else "")
     except Image.UnidentifiedImageError:
         raise ImageError("not an image in a format we can read") from None
     except Image.DecompressionBombError:
@@ -79,18 +83,28 @@ def open_image(source: str | Path | bytes) -> Image.Image:
         raise ImageError(f"truncated or corrupt image data ({first_line(error)})") from None
 
 
-def _identified(stream) -> Image.Image:
+def _identified(stream, suffix: str) -> Image.Image:
     """Image.open, trying formats in one fixed order: the common ones, then all others by name.
     Pillow on its own tries the plugins imported so far first, so a loose one (TGA), once loaded,
     claimed .ico files: a file's answer depended on the files opened before it. The others are
     registered only when no common format takes the file, which keeps one photo's run fast."""
+    for formats in _formats_in_order(suffix):
+        try:
+            return Image.open(stream, formats=formats)
+        except Image.UnidentifiedImageError:
+            if isinstance(stream, io.BytesIO):
+                stream.seek(0)
+    raise Image.UnidentifiedImageError("no format takes it")
+
+
+def _formats_in_order(suffix: str):
+    if suffix in SUFFIX_FIRST:
+        name, plugin = SUFFIX_FIRST[suffix]
+        importlib.import_module(f"PIL.{plugin}")
+        yield (name,)
     Image.preinit()
-    try:
-        return Image.open(stream, formats=COMMON_FORMATS)
-    except Image.UnidentifiedImageError:
-        if isinstance(stream, io.BytesIO):
-            stream.seek(0)
-        return Image.open(stream, formats=other_formats())
+    yield COMMON_FORMATS
+    yield other_formats()
 
 
 def _stream(source: str | Path | bytes):

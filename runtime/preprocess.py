@@ -16,15 +16,27 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from .images import ImageError, NoDigitFound
+from .morphology import box_mean, otsu_threshold, reconstruct, run_lengths, square_filter, window_rows
 
 WORK_SIZE = 128  # the paper's brightness is estimated on a copy at most this many pixels across
-OPENING_FRACTION = 0.3  # ... with a filter this fraction of the image wide: wider than any stroke
-MIN_CONTRAST = 0.12  # ink must stand out from the background by this much (of full scale)
+OPENING_FRACTION = 0.3  # ... with a filter at least this fraction of the image wide
+OPENING_STROKES = 4  # ... and at least this many times the strokes' measured width;
+FLAT_FRACTION = 0.35  # a window wider than this fraction of the image: the paper is one level
+POLARITY_MARGIN = 2  # the border this many times nearer one end of the range: the paper's side;
+POLARITY_RADIUS = 0.05  # else the image minus its mean over this fraction of it decides
+MIN_CONTRAST = 0.05  # ink must stand out from the background by this much (of full scale) ...
+NOISE_CONTRAST = 8  # ... and by this many times the pixel noise
+NOISE_TARGET = 0.04  # noise above this fraction of the contrast is averaged out (box filter)
 INK_THRESHOLD = 0.45  # after scaling the ink to 1: a clear stroke; paper texture and grid lines are fainter
-EDGE_PX = 2  # pixels next to a clear stroke are its anti-aliased edge and are kept
-LINE_THRESHOLD = 0.12  # ruled and grid lines are looked for among pixels at least this bright
-LINE_LENGTH = 0.9  # a straight run across this fraction of the image is a printed line, not a stroke
-LINE_GAP = 2  # gaps of up to 2 x this many pixels (noise, JPEG) do not break a line
+FAINT_INK = 0.08  # fainter ink is kept where it is connected to clear strokes ...
+NOISE_FAINT = 5  # ... if it is also this many times the noise
+EDGE_PX = 2  # pixels next to a kept stroke are its anti-aliased edge and are kept
+LINE_THRESHOLD = 0.12  # printed lines are looked for among pixels at least this bright
+LINE_LENGTH = 0.9  # a straight run across this fraction of the image may be a printed line ...
+LINE_GAP = 2  # (gaps of up to 2 x this many pixels, noise or JPEG, do not break a run)
+LINE_FAINTER = 0.75  # ... and is one if thinner than the strokes and fainter than this times them,
+LINE_REPEATS = 3  # or thinner and one of this many parallel runs, or if it continues past the digit
+LINE_PAST = 0.05  # on both sides, by two stroke widths and this fraction of the image
 MIN_INK_PIXELS = 4
 MAX_WORK_PIXELS = 4_000_000  # larger images are area-averaged down to this first
 
@@ -97,101 +109,210 @@ def _percentiles(values: np.ndarray, *qs: float) -> list[float]:
 
 # --- 4: polarity ---
 
+def _work_copy(image: np.ndarray) -> tuple[np.ndarray, float]:
+    """(a copy at most WORK_SIZE px across, area-averaged, and its scale) for estimates that need
+    no detail: the paper's brightness, the polarity."""
+    height, width = image.shape
+    scale = min(1.0, WORK_SIZE / max(height, width))
+    if scale == 1.0:
+        return image, scale
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return np.asarray(Image.fromarray(image, mode="F").resize(size, Image.Resampling.BOX)), scale
+
+
+def _opening(image: np.ndarray, size: int) -> np.ndarray:
+    return square_filter(square_filter(image, size, np.minimum), size, np.maximum)
+
+
 def _make_ink_bright(gray: np.ndarray) -> np.ndarray:
-    """MNIST has bright ink on black. The border is mostly background: if it is nearer the light
-    end of the image's range than the dark end, the ink is dark, so invert."""
+    """MNIST has bright ink on black. The border is mostly background: if it is clearly nearer the
+    light end of the image's range than the dark end (POLARITY_MARGIN times), the ink is dark, so
+    invert. When it is not clear (shading or faint ink spread the paper's range as wide as the ink's),
+    the image minus its local mean decides: shading steps deviate as far up as down, strokes deviate
+    far to one side only, the ink's."""
     height, width = gray.shape
     margin = max(1, min(height, width) // 20)
     border = np.concatenate([gray[:margin].ravel(), gray[-margin:].ravel(), gray[:, :margin].ravel(), gray[:, -margin:].ravel()])
     low, high = _percentiles(gray, 1, 99)
     background = _percentiles(border, 50)[0]  # not np.median: it imports numpy.ma (12 ms)
-    return 1.0 - gray if background - low > high - background else gray
+    to_dark, to_light = background - low, high - background
+    if to_dark > POLARITY_MARGIN * to_light:
+        return 1.0 - gray
+    if to_light > POLARITY_MARGIN * to_dark:
+        return gray
+    small, _ = _work_copy(gray)
+    detail = small - box_mean(small, max(1, round(POLARITY_RADIUS * max(small.shape))))
+    darkest, brightest = _percentiles(detail, 0.5, 99.5)
+    return 1.0 - gray if -darkest > brightest else gray
 
 
-# --- 5: background suppression ---
+# --- 5: background suppression (rules and pictures: docs/PREPROCESSING.md) ---
 
-def _pad_rows(image: np.ndarray, count: int, edge: bool) -> np.ndarray:
-    """count rows added above and below: copies of the edge rows, or zeros."""
-    top, bottom = (image[:1], image[-1:]) if edge else (np.zeros_like(image[:1]),) * 2
-    return np.concatenate([np.repeat(top, count, axis=0), image, np.repeat(bottom, count, axis=0)])
-
-
-def _window_rows(image: np.ndarray, size: int, reduce) -> np.ndarray:
-    """reduce over a window of `size` rows centred on each row, edges replicated. The window doubles
-    log2(size) times; an overlap of two power-of-two windows covers any width."""
-    padded = _pad_rows(image, size // 2, edge=True)
-    length = len(image)
-    window, width = padded, 1
-    while width * 2 <= size:
-        window = reduce(window[:-width], window[width:])
-        width *= 2
-    return reduce(window[:length], window[size - width : size - width + length])
+def _stroke_width(strokes: np.ndarray) -> float:
+    """The strokes' mean width in a binary mask: twice the area over the length of the boundary
+    (a stroke of length L and width w has area w L and two long edges). Diagonal edges count up to
+    1.4x too long, so a diagonal stroke measures up to 1.4x thinner."""
+    area = np.count_nonzero(strokes)
+    edges = (np.count_nonzero(strokes[:, 1:] != strokes[:, :-1]) + np.count_nonzero(strokes[1:] != strokes[:-1])
+             + np.count_nonzero(strokes[0]) + np.count_nonzero(strokes[-1])
+             + np.count_nonzero(strokes[:, 0]) + np.count_nonzero(strokes[:, -1]))
+    return 2.0 * area / max(edges, 1)
 
 
-def _square_filter(image: np.ndarray, size: int, reduce) -> np.ndarray:
-    """Minimum or maximum (reduce = np.minimum or np.maximum) over a size x size square."""
-    return _window_rows(_window_rows(image, size, reduce).T, size, reduce).T
-
-
-def _background(ink: np.ndarray) -> np.ndarray:
-    """The paper's own brightness (gradients, shadows), by morphological opening: a minimum then a
-    maximum filter wider than any stroke erase the strokes and keep the paper. Done on a copy at
-    most WORK_SIZE px across (the paper is smooth), then scaled back up."""
+def _background(ink: np.ndarray) -> tuple[np.ndarray, float]:
+    """(the paper's own brightness, the strokes' width in px). The paper comes from a morphological
+    opening (a minimum then a maximum filter), which erases what is narrower than its window and
+    follows gradients and shadows. The window is OPENING_FRACTION of the image, and at least
+    OPENING_STROKES times the strokes' width, measured on the ink that this first opening separates
+    (Otsu's threshold). A window over FLAT_FRACTION of the image has no paper around the ink to
+    follow (a tight crop): the paper is then one level, the median of the pixels that are not ink.
+    Done on a copy at most WORK_SIZE px across, then scaled back up."""
     height, width = ink.shape
-    scale = min(1.0, WORK_SIZE / max(height, width))
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    small = ink
-    if scale < 1.0:
-        small = np.asarray(Image.fromarray(ink, mode="F").resize(size, Image.Resampling.BOX))
+    small, scale = _work_copy(ink)
+    size = small.shape[::-1]
     kernel = max(3, int(OPENING_FRACTION * max(size)) | 1)
-    paper = _square_filter(_square_filter(small, kernel, np.minimum), kernel, np.maximum)
+    paper = _opening(small, kernel)
+    residual = small - paper
+    top = float(residual.max())
+    if top <= 0:
+        return np.minimum(paper, ink) if scale == 1.0 else np.full_like(ink, float(small.min())), 0.0
+    strokes = residual > otsu_threshold(residual / top) * top
+    stroke_width = _stroke_width(strokes)
+    needed = int(OPENING_STROKES * stroke_width) | 1
+    if needed > FLAT_FRACTION * max(size):
+        level = _percentiles(small[~strokes], 50)[0] if not strokes.all() else float(small.min())
+        return np.minimum(ink, np.float32(level)), stroke_width / scale
+    if needed > kernel:
+        paper = _opening(small, needed)
     if scale < 1.0:
         paper = np.asarray(Image.fromarray(paper, mode="F").resize((width, height), Image.Resampling.BILINEAR))
-    return np.minimum(paper, ink)
+    return np.minimum(paper, ink), stroke_width / scale
 
 
-def _run_lengths(mask: np.ndarray) -> np.ndarray:
-    """For each True pixel, the length of the horizontal run of True pixels it belongs to."""
-    height, width = mask.shape
-    index = np.broadcast_to(np.arange(width, dtype=np.int32), mask.shape)  # int32: half the memory of int64
-    last_gap = np.maximum.accumulate(np.where(mask, np.int32(-1), index), axis=1)
-    next_gap = np.minimum.accumulate(np.where(mask, np.int32(width), index)[:, ::-1], axis=1)[:, ::-1]
-    next_gap -= last_gap
-    next_gap -= 1
-    return np.where(mask, next_gap, np.int32(0))
+def _noise(ink: np.ndarray) -> float:
+    """The standard deviation of the paper's pixel noise: the median difference between neighbours
+    that are both paper (below Otsu's threshold), across rows and down columns, the smaller of the
+    two (noise has no direction; the edges of strokes do). Every 4th row and column of large images."""
+    step = 4 if ink.size > 40_000 else 1
+    top = float(ink.max())
+    if top <= 0 or min(ink.shape) < 2 * step:
+        return 0.0
+    if 2 * np.count_nonzero(ink[::step, 1:] != ink[::step, :-1]) < ink[::step].size:
+        return 0.0  # most neighbours are equal: digital paper, no noise (the median difference is 0)
+    paper = ink <= otsu_threshold(ink[::step, ::step] / top) * top
+    spreads = []
+    for values, mask in ((ink[::step], paper[::step]), (ink[:, ::step].T, paper[:, ::step].T)):
+        both = mask[:, 1:] & mask[:, :-1]
+        if both.any():
+            spreads.append(_percentiles(np.abs(values[:, 1:] - values[:, :-1])[both], 50)[0])
+    return 1.4826 / math.sqrt(2) * min(spreads) if spreads else 0.0
 
 
-def _ruled_lines(faint: np.ndarray) -> np.ndarray:
-    """Pixels on straight horizontal or vertical runs across nearly the whole image: the lines of
-    ruled or squared paper. A digit's strokes stay inside the digit; printed lines cross the page.
-    (So a digit cropped so tightly that a straight stroke spans 90% of the image loses that stroke.)"""
-    def closed(mask):  # morphological closing along each row: gaps up to 2 * LINE_GAP px are bridged
-        size = 2 * LINE_GAP + 1
-        return _window_rows(_window_rows(mask.T, size, np.maximum), size, np.minimum).T
+def _long_runs(faint: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(horizontal, vertical): pixels on straight runs across LINE_LENGTH of the image, gaps of up
+    to 2 x LINE_GAP px (noise, JPEG) bridged; the gap shrinks on small images (1 px per 25)."""
+    def closed(mask, gap):  # morphological closing along each row
+        size = 2 * gap + 1
+        return window_rows(window_rows(mask.T, size, np.maximum), size, np.minimum).T if gap else mask
 
+    none = np.zeros_like(faint)
     # A closed run stays within LINE_GAP px of the faint pixels at its ends. If the faint pixels'
     # bounding box cannot hold a line in either direction (an MNIST-like digit, 20 px in 28), no
     # run can be long enough: skip the search, which is most of the time spent on small images.
     rows, cols = np.flatnonzero(faint.any(axis=1)), np.flatnonzero(faint.any(axis=0))
     if not len(rows) or (cols[-1] - cols[0] + 1 + 2 * LINE_GAP < LINE_LENGTH * faint.shape[1]
                          and rows[-1] - rows[0] + 1 + 2 * LINE_GAP < LINE_LENGTH * faint.shape[0]):
-        return np.zeros_like(faint)
-    horizontal = _run_lengths(closed(faint)) >= LINE_LENGTH * faint.shape[1]
-    vertical = _run_lengths(closed(faint.T)).T >= LINE_LENGTH * faint.shape[0]
-    return (horizontal | vertical) & faint
+        return none, none
+    height, width = faint.shape
+    horizontal = run_lengths(closed(faint, min(LINE_GAP, width // 25))) >= LINE_LENGTH * width
+    vertical = run_lengths(closed(faint.T, min(LINE_GAP, height // 25))).T >= LINE_LENGTH * height
+    return horizontal & faint, vertical & faint
+
+
+def _ruled_lines(faint: np.ndarray) -> np.ndarray:
+    """Pixels on straight horizontal or vertical runs across nearly the whole image: candidates for
+    printed lines (`_printed_lines` decides which are)."""
+    horizontal, vertical = _long_runs(faint)
+    return horizontal | vertical
+
+
+def _band(lines: np.ndarray, reach: int) -> np.ndarray:
+    """Rows (a 1-D mask) within `reach` rows of a True one."""
+    return window_rows(lines[:, None], 2 * reach + 1, np.maximum)[:, 0] if reach else lines
+
+
+def _printed_lines(ink: np.ndarray, strong: np.ndarray, stroke_width: float) -> np.ndarray:
+    """The long straight runs that are printed lines, by evidence, not by length alone. The rest of
+    the digit is the clear ink farther than half a stroke from every run. A run is a line if it
+    continues past the rest of the digit on both sides (by LINE_PAST); or if it is thinner than the strokes and
+    either fainter than them or one of LINE_REPEATS or more parallel runs with paper between them.
+    Runs with no other ink beside them are the digit (the bar of a 1 cropped tight)."""
+    horizontal, vertical = _long_runs(ink >= LINE_THRESHOLD)
+    lines = np.zeros_like(strong)
+    if not (horizontal.any() or vertical.any()):
+        return lines
+    reach = max(1, round(stroke_width / 2))
+    rest = strong & ~_band(horizontal.any(axis=1), reach)[:, None] & ~_band(vertical.any(axis=0), reach)[None, :]
+    if not rest.any():
+        return lines
+    stroke_level = _percentiles(ink[rest], 50)[0]
+    for runs, other, values, out in ((horizontal, rest, ink, lines), (vertical.T, rest.T, ink.T, lines.T)):
+        rows = np.flatnonzero(runs.any(axis=1))
+        if not len(rows):
+            continue
+        groups = np.split(rows, np.flatnonzero(np.diff(rows) > max(1, stroke_width)) + 1)
+        inked = np.flatnonzero(other.any(axis=0))
+        first, last = (inked[0], inked[-1]) if len(inked) else (runs.shape[1], -1)
+        margin = max(2 * stroke_width, LINE_PAST * runs.shape[1])
+        for group in groups:
+            pixels = runs[group[0] : group[-1] + 1]
+            cols = np.flatnonzero(pixels.any(axis=0))
+            past = cols[0] < first - margin and cols[-1] > last + margin
+            thinner = len(group) < stroke_width
+            fainter = _percentiles(values[group[0] : group[-1] + 1][pixels], 50)[0] < LINE_FAINTER * stroke_level
+            if past or (thinner and (fainter or len(groups) >= LINE_REPEATS)):
+                out[group[0] : group[-1] + 1] |= pixels
+    return lines
+
+
+def _connected(strong: np.ndarray, faint: np.ndarray) -> np.ndarray:
+    """The faint pixels connected to strong ones, with the strong ones. On images over 2 WORK_SIZE
+    px, connectivity is followed on blocks of pixels (any pixel in a block counts)."""
+    height, width = faint.shape
+    factor = math.ceil(max(height, width) / (2 * WORK_SIZE))
+    if factor == 1:
+        return reconstruct(strong, faint)
+    padded = (-height % factor, -width % factor)
+    def pooled(mask):
+        mask = np.pad(mask, ((0, padded[0]), (0, padded[1])))
+        return mask.reshape(mask.shape[0] // factor, factor, mask.shape[1] // factor, factor).any(axis=(1, 3))
+    kept = reconstruct(pooled(strong), pooled(faint))
+    return np.repeat(np.repeat(kept, factor, axis=0), factor, axis=1)[:height, :width] & faint
 
 
 def _suppress_background(ink: np.ndarray) -> np.ndarray:
-    """Subtract the paper, scale the ink to 1, and keep only pixels on or next to clear strokes:
-    pixels at INK_THRESHOLD or above that are not on ruled lines, grown by EDGE_PX to keep the
-    strokes' anti-aliased edges. Texture, grid lines and shadows away from the strokes become 0."""
-    ink = ink - _background(ink)
+    """Subtract the paper, smooth if the noise calls for it, scale the ink to 1, and keep only
+    strokes: pixels at INK_THRESHOLD or above that are not on printed lines, with the fainter ink
+    connected to them (a faint half of a loop), grown by EDGE_PX to keep the anti-aliased edges.
+    Texture, grid lines and shadows away from the strokes become 0."""
+    paper, stroke_width = _background(ink)
+    ink = ink - paper
+    sigma = _noise(ink)
     contrast = float(_percentiles(ink, 99.9)[0]) if ink.size > 1000 else float(ink.max())
-    if contrast < MIN_CONTRAST:
+    if sigma > NOISE_TARGET * contrast > 0:  # noise too strong for per-pixel decisions: average it out
+        radius = min(math.ceil((sigma / (NOISE_TARGET * contrast) - 1) / 2), max(1, int(stroke_width / 3)))
+        ink, sigma = box_mean(ink, radius), sigma / (2 * radius + 1)
+        contrast = float(_percentiles(ink, 99.9)[0]) if ink.size > 1000 else float(ink.max())
+    if contrast < max(MIN_CONTRAST, NOISE_CONTRAST * sigma):
         raise NoDigitFound()
     ink = np.clip(ink / contrast, 0.0, 1.0)
-    strong = (ink >= INK_THRESHOLD) & ~_ruled_lines(ink >= LINE_THRESHOLD)
-    near_strokes = _square_filter(strong, 2 * EDGE_PX + 1, np.maximum)
+    strong = ink >= INK_THRESHOLD
+    faint = ink >= max(FAINT_INK, NOISE_FAINT * sigma / contrast)
+    lines = _printed_lines(ink, strong, stroke_width)
+    strong &= ~lines
+    near_strokes = square_filter(strong, 2 * EDGE_PX + 1, np.maximum)
+    if (faint & ~near_strokes).any():
+        near_strokes = square_filter(_connected(strong, faint & ~lines), 2 * EDGE_PX + 1, np.maximum)
     ink[~near_strokes] = 0.0
     return ink
 

@@ -1,0 +1,81 @@
+"""Issue 12: preprocessing must not destroy clean digits. Tight crops (no margin, small, upscaled,
+either polarity, bold and thin, touching edges) through the same path as `digit-classify`, each
+variant against the same model on its plain reference form; blurred and low-contrast renderings,
+the ink the cleaning keeps against the ink drawn. Figures: docs/ROBUSTNESS.md."""
+
+import numpy as np
+import pytest
+
+import robustness
+from lstm_digits.runtime import DigitClassifier
+from lstm_digits.runtime.preprocess import clean_ink, ink_to_form
+from lstm_digits.runtime.images import open_image
+
+TIGHT_SIZE = 1000  # digits per variant: 10 digits are 1 point
+BLUR_SIZE = 60  # renderings per blur and contrast setting
+MAX_LOSS = 0.01  # a variant may score at most 1 point under its reference
+MIN_INK_RECALL = 0.97  # of the drawn ink's pixels, per blur and contrast setting
+
+
+@pytest.fixture(scope="module")
+def classifier():
+    return DigitClassifier()
+
+
+@pytest.fixture(scope="module")
+def tight_scores(classifier, mnist):
+    images, labels = mnist.test.images.numpy()[:TIGHT_SIZE], mnist.test.labels.numpy()[:TIGHT_SIZE]
+    scores = {}
+    for variant, items in robustness.build_tight(images, TIGHT_SIZE).items():
+        predictions = classifier.predict([data for data, _ in items])
+        through_cli = np.array([p.ok and p.digit == str(label) for p, label in zip(predictions, labels)])
+        reference = classifier.probabilities(np.stack([robustness.reference_form(clean) for _, clean in items]))
+        scores[variant] = (float(through_cli.mean()), float((reference.argmax(1) == labels).mean()),
+                           sum(not p.ok for p in predictions))
+    print(f"\ntight crops, first {TIGHT_SIZE} MNIST test digits:")
+    print("| variant | polarity | digit-classify | reference | difference | no digit found |")
+    print("|---|---|---:|---:|---:|---:|")
+    for (shape, polarity), (ours, ref, failed) in scores.items():
+        print(f"| {shape} | {polarity} | {ours:.1%} | {ref:.1%} | {100 * (ours - ref):+.1f} pt | {failed} |")
+    return scores
+
+
+@pytest.mark.mnist
+@pytest.mark.parametrize("variant", robustness.TIGHT_VARIANTS, ids=lambda v: f"{v[0]}, {v[1]}".replace(" ", "-"))
+def test_tight_crop_scores_within_a_point_of_its_plain_reference(tight_scores, variant):
+    ours, reference, _ = tight_scores[variant]
+    assert ours >= reference - MAX_LOSS, (variant, ours, reference)
+
+
+@pytest.fixture(scope="module")
+def blur_scores(classifier, mnist):
+    images, labels = mnist.test.images.numpy(), mnist.test.labels.numpy()
+    scores = {}
+    for blur in robustness.BLUR_FRACTIONS:
+        for contrast in robustness.CONTRASTS:
+            drawn_total = kept_total = right = 0
+            for i in range(BLUR_SIZE):
+                data, drawn = robustness.render_blurred(images[i], 7_000 + i, blur, contrast)
+                try:
+                    ink = clean_ink(open_image(data))
+                except Exception:  # NoDigitFound: nothing kept
+                    ink = np.zeros(drawn.shape, np.float32)
+                kept = ink > 0.05
+                drawn_total += int(drawn.sum())
+                kept_total += int((kept & drawn).sum())
+                if kept.any():
+                    right += int(classifier.probabilities(ink_to_form(ink, classifier.form)[None]).argmax()) == labels[i]
+            scores[blur, contrast] = (kept_total / drawn_total, right / BLUR_SIZE)
+    print(f"\nblur and contrast, {BLUR_SIZE} renderings each: ink recall (accuracy)")
+    print("| blur sigma / width | " + " | ".join(robustness.CONTRASTS) + " |")
+    print("|---|" + "---:|" * len(robustness.CONTRASTS))
+    for blur in robustness.BLUR_FRACTIONS:
+        cells = [f"{scores[blur, c][0]:.1%} ({scores[blur, c][1]:.0%})" for c in robustness.CONTRASTS]
+        print(f"| {blur:.1%} | " + " | ".join(cells) + " |")
+    return scores
+
+
+@pytest.mark.mnist
+def test_blurred_and_faint_digits_keep_their_ink(blur_scores):
+    recalls = {setting: recall for setting, (recall, _) in blur_scores.items()}
+    assert min(recalls.values()) >= MIN_INK_RECALL, recalls

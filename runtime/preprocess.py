@@ -22,8 +22,8 @@ WORK_SIZE = 128  # the paper's brightness is estimated on a copy at most this ma
 OPENING_FRACTION = 0.3  # ... with a filter at least this fraction of the image wide
 OPENING_STROKES = 4  # ... and at least this many times the strokes' measured width;
 FLAT_FRACTION = 0.35  # a window wider than this fraction of the image: the paper is one level
-POLARITY_MARGIN = 2  # the border this many times nearer one end of the range: the paper's side;
-POLARITY_RADIUS = 0.05  # else the image minus its mean over this fraction of it decides
+POLARITY_MARGIN = 1.5  # polarity: the detail's evidence is clear at this ratio either way
+POLARITY_RADIUS = 0.2  # ... the detail is the image minus its mean over this fraction of it
 MIN_CONTRAST = 0.05  # ink must stand out from the background by this much (of full scale) ...
 NOISE_CONTRAST = 8  # ... and by this many times the pixel noise
 NOISE_TARGET = 0.04  # noise above this fraction of the contrast is averaged out (box filter)
@@ -124,26 +124,39 @@ def _opening(image: np.ndarray, size: int) -> np.ndarray:
     return square_filter(square_filter(image, size, np.minimum), size, np.maximum)
 
 
+def _dark_ink_evidence(gray: np.ndarray) -> float:
+    """How much farther the image's detail (the image minus its mean over POLARITY_RADIUS of it)
+    reaches down than up: shading steps reach as far both ways, strokes far to the ink's side only.
+    Over 1: dark ink."""
+    small, _ = _work_copy(gray)
+    detail = small - box_mean(small, max(1, round(POLARITY_RADIUS * max(small.shape))))
+    darkest, brightest = _percentiles(detail, 0.5, 99.5)
+    return -darkest / max(brightest, 1e-6)
+
+
 def _make_ink_bright(gray: np.ndarray) -> np.ndarray:
-    """MNIST has bright ink on black. The border is mostly background: if it is clearly nearer the
-    light end of the image's range than the dark end (POLARITY_MARGIN times), the ink is dark, so
-    invert. When it is not clear (shading or faint ink spread the paper's range as wide as the ink's),
-    the image minus its local mean decides: shading steps deviate as far up as down, strokes deviate
-    far to one side only, the ink's."""
+    """MNIST has bright ink on black. On paper with light and shade (a border that is not one flat
+    level), the detail decides when it is clear (POLARITY_MARGIN either way). Otherwise the border,
+    which is mostly background: if it is POLARITY_MARGIN times nearer the light end of the image's
+    range than the dark end, the ink is dark, so invert; nearer the dark end, keep; between, the
+    detail's side."""
     height, width = gray.shape
     margin = max(1, min(height, width) // 20)
     border = np.concatenate([gray[:margin].ravel(), gray[-margin:].ravel(), gray[:, :margin].ravel(), gray[:, -margin:].ravel()])
     low, high = _percentiles(gray, 1, 99)
     background = _percentiles(border, 50)[0]  # not np.median: it imports numpy.ma (12 ms)
+    evidence = None
+    if 2 * np.count_nonzero(np.abs(border - background) <= 1 / 255) < border.size:  # shaded or noisy paper
+        evidence = _dark_ink_evidence(gray)
+        if evidence > POLARITY_MARGIN or evidence * POLARITY_MARGIN < 1:
+            return 1.0 - gray if evidence > 1 else gray
     to_dark, to_light = background - low, high - background
-    if to_dark > POLARITY_MARGIN * to_light:
+    if to_dark > 2 * to_light:
         return 1.0 - gray
-    if to_light > POLARITY_MARGIN * to_dark:
+    if to_light > 2 * to_dark:
         return gray
-    small, _ = _work_copy(gray)
-    detail = small - box_mean(small, max(1, round(POLARITY_RADIUS * max(small.shape))))
-    darkest, brightest = _percentiles(detail, 0.5, 99.5)
-    return 1.0 - gray if -darkest > brightest else gray
+    evidence = _dark_ink_evidence(gray) if evidence is None else evidence
+    return 1.0 - gray if evidence > 1 else gray
 
 
 # --- 5: background suppression (rules and pictures: docs/PREPROCESSING.md) ---

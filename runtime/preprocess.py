@@ -24,6 +24,7 @@ OPENING_STROKES = 4  # ... and at least this many times the strokes' measured wi
 FLAT_FRACTION = 0.35  # a window wider than this fraction of the image: the paper is one level
 POLARITY_MARGIN = 1.5  # polarity: the detail's evidence is clear at this ratio either way
 POLARITY_RADIUS = 0.2  # ... the detail is the image minus its mean over this fraction of it
+BORDER_MARGIN = 2  # else the border this many times nearer one end of the range: the paper's side
 MIN_CONTRAST = 0.05  # ink must stand out from the background by this much (of full scale) ...
 NOISE_CONTRAST = 8  # ... and by this many times the pixel noise
 NOISE_TARGET = 0.04  # noise above this fraction of the contrast is averaged out (box filter)
@@ -137,7 +138,7 @@ def _dark_ink_evidence(gray: np.ndarray) -> float:
 def _make_ink_bright(gray: np.ndarray) -> np.ndarray:
     """MNIST has bright ink on black. On paper with light and shade (a border that is not one flat
     level), the detail decides when it is clear (POLARITY_MARGIN either way). Otherwise the border,
-    which is mostly background: if it is POLARITY_MARGIN times nearer the light end of the image's
+    which is mostly background: if it is BORDER_MARGIN times nearer the light end of the image's
     range than the dark end, the ink is dark, so invert; nearer the dark end, keep; between, the
     detail's side."""
     height, width = gray.shape
@@ -151,9 +152,9 @@ def _make_ink_bright(gray: np.ndarray) -> np.ndarray:
         if evidence > POLARITY_MARGIN or evidence * POLARITY_MARGIN < 1:
             return 1.0 - gray if evidence > 1 else gray
     to_dark, to_light = background - low, high - background
-    if to_dark > 2 * to_light:
+    if to_dark > BORDER_MARGIN * to_light:
         return 1.0 - gray
-    if to_light > 2 * to_dark:
+    if to_light > BORDER_MARGIN * to_dark:
         return gray
     evidence = _dark_ink_evidence(gray) if evidence is None else evidence
     return 1.0 - gray if evidence > 1 else gray

@@ -1,0 +1,262 @@
+"""Steps 4-5 of the preprocessing: polarity, then what is ink and what is paper, shading, noise
+and printed lines. The rules and a picture of each kind of input: docs/PREPROCESSING.md.
+"""
+
+import math
+
+import numpy as np
+from PIL import Image
+
+from .images import NoDigitFound
+from .morphology import box_mean, otsu_threshold, reconstruct, run_lengths, square_filter, window_rows
+
+WORK_SIZE = 128  # the paper's brightness is estimated on a copy at most this many pixels across
+OPENING_FRACTION = 0.3  # ... with a filter at least this fraction of the image wide
+OPENING_STROKES = 4  # ... and at least this many times the strokes' measured width;
+FLAT_FRACTION = 0.35  # a window wider than this fraction of the image: the paper is one level
+POLARITY_MARGIN = 1.5  # polarity: the detail's evidence is clear at this ratio either way
+POLARITY_RADIUS = 0.2  # ... the detail is the image minus its mean over this fraction of it
+BORDER_MARGIN = 2  # else the border this many times nearer one end of the range: the paper's side
+MIN_CONTRAST = 0.05  # ink must stand out from the background by this much (of full scale) ...
+NOISE_CONTRAST = 8  # ... and by this many times the pixel noise
+NOISE_TARGET = 0.04  # noise above this fraction of the contrast is averaged out (box filter)
+INK_THRESHOLD = 0.45  # after scaling the ink to 1: a clear stroke; paper texture and grid lines are fainter
+FAINT_INK = 0.08  # fainter ink is kept where it is connected to clear strokes ...
+NOISE_FAINT = 5  # ... if it is also this many times the noise
+EDGE_PX = 2  # pixels next to a kept stroke are its anti-aliased edge and are kept
+LINE_THRESHOLD = 0.12  # printed lines are looked for among pixels at least this bright
+LINE_LENGTH = 0.9  # a straight run across this fraction of the image may be a printed line ...
+LINE_GAP = 2  # (gaps of up to 2 x this many pixels, noise or JPEG, do not break a run)
+LINE_FAINTER = 0.75  # ... and is one if thinner than the strokes and fainter than this times them,
+LINE_REPEATS = 3  # or thinner and one of this many parallel runs, or if it continues past the digit
+LINE_PAST = 0.05  # on both sides, by two stroke widths and this fraction of the image
+
+
+def _percentiles(values: np.ndarray, *qs: float) -> list[float]:
+    """np.percentile's "nearest" values by partial sort: a fraction of its cost on small images."""
+    flat = values.ravel()
+    ranks = [min(len(flat) - 1, round(q / 100 * (len(flat) - 1))) for q in qs]
+    part = np.partition(flat, ranks)
+    return [float(part[r]) for r in ranks]
+
+# --- 4: polarity ---
+
+def _work_copy(image: np.ndarray) -> tuple[np.ndarray, float]:
+    """(a copy at most WORK_SIZE px across, area-averaged, and its scale) for estimates that need
+    no detail: the paper's brightness, the polarity."""
+    height, width = image.shape
+    scale = min(1.0, WORK_SIZE / max(height, width))
+    if scale == 1.0:
+        return image, scale
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return np.asarray(Image.fromarray(image, mode="F").resize(size, Image.Resampling.BOX)), scale
+
+
+def _opening(image: np.ndarray, size: int) -> np.ndarray:
+    return square_filter(square_filter(image, size, np.minimum), size, np.maximum)
+
+
+def _dark_ink_evidence(gray: np.ndarray) -> float:
+    """How much farther the image's detail (the image minus its mean over POLARITY_RADIUS of it)
+    reaches down than up: shading steps reach as far both ways, strokes far to the ink's side only.
+    Over 1: dark ink."""
+    small, _ = _work_copy(gray)
+    detail = small - box_mean(small, max(1, round(POLARITY_RADIUS * max(small.shape))))
+    darkest, brightest = _percentiles(detail, 0.5, 99.5)
+    return -darkest / max(brightest, 1e-6)
+
+
+def _make_ink_bright(gray: np.ndarray) -> np.ndarray:
+    """MNIST has bright ink on black. On paper with light and shade (a border that is not one flat
+    level), the detail decides when it is clear (POLARITY_MARGIN either way). Otherwise the border,
+    which is mostly background: if it is BORDER_MARGIN times nearer the light end of the image's
+    range than the dark end, the ink is dark, so invert; nearer the dark end, keep; between, the
+    detail's side."""
+    height, width = gray.shape
+    margin = max(1, min(height, width) // 20)
+    border = np.concatenate([gray[:margin].ravel(), gray[-margin:].ravel(), gray[:, :margin].ravel(), gray[:, -margin:].ravel()])
+    low, high = _percentiles(gray, 1, 99)
+    background = _percentiles(border, 50)[0]  # not np.median: it imports numpy.ma (12 ms)
+    evidence = None
+    if 2 * np.count_nonzero(np.abs(border - background) <= 1 / 255) < border.size:  # shaded or noisy paper
+        evidence = _dark_ink_evidence(gray)
+        if evidence > POLARITY_MARGIN or evidence * POLARITY_MARGIN < 1:
+            return 1.0 - gray if evidence > 1 else gray
+    to_dark, to_light = background - low, high - background
+    if to_dark > BORDER_MARGIN * to_light:
+        return 1.0 - gray
+    if to_light > BORDER_MARGIN * to_dark:
+        return gray
+    evidence = _dark_ink_evidence(gray) if evidence is None else evidence
+    return 1.0 - gray if evidence > 1 else gray
+
+
+# --- 5: background suppression (rules and pictures: docs/PREPROCESSING.md) ---
+
+def _stroke_width(strokes: np.ndarray) -> float:
+    """The strokes' mean width in a binary mask: twice the area over the length of the boundary
+    (a stroke of length L and width w has area w L and two long edges). Diagonal edges count up to
+    1.4x too long, so a diagonal stroke measures up to 1.4x thinner."""
+    area = np.count_nonzero(strokes)
+    edges = (np.count_nonzero(strokes[:, 1:] != strokes[:, :-1]) + np.count_nonzero(strokes[1:] != strokes[:-1])
+             + np.count_nonzero(strokes[0]) + np.count_nonzero(strokes[-1])
+             + np.count_nonzero(strokes[:, 0]) + np.count_nonzero(strokes[:, -1]))
+    return 2.0 * area / max(edges, 1)
+
+
+def _background(ink: np.ndarray) -> tuple[np.ndarray, float]:
+    """(the paper's own brightness, the strokes' width in px). The paper comes from a morphological
+    opening (a minimum then a maximum filter), which erases what is narrower than its window and
+    follows gradients and shadows. The window is OPENING_FRACTION of the image, and at least
+    OPENING_STROKES times the strokes' width, measured on the ink that this first opening separates
+    (Otsu's threshold). A window over FLAT_FRACTION of the image has no paper around the ink to
+    follow (a tight crop): the paper is then one level, the median of the pixels that are not ink.
+    Done on a copy at most WORK_SIZE px across, then scaled back up."""
+    height, width = ink.shape
+    small, scale = _work_copy(ink)
+    size = small.shape[::-1]
+    kernel = max(3, int(OPENING_FRACTION * max(size)) | 1)
+    paper = _opening(small, kernel)
+    residual = small - paper
+    top = float(residual.max())
+    if top <= 0:
+        return np.minimum(paper, ink) if scale == 1.0 else np.full_like(ink, float(small.min())), 0.0
+    strokes = residual > otsu_threshold(residual / top) * top
+    stroke_width = _stroke_width(strokes)
+    needed = int(OPENING_STROKES * stroke_width) | 1
+    if needed > FLAT_FRACTION * max(size):
+        level = _percentiles(small[~strokes], 50)[0] if not strokes.all() else float(small.min())
+        return np.minimum(ink, np.float32(level)), stroke_width / scale
+    if needed > kernel:
+        paper = _opening(small, needed)
+    if scale < 1.0:
+        paper = np.asarray(Image.fromarray(paper, mode="F").resize((width, height), Image.Resampling.BILINEAR))
+    return np.minimum(paper, ink), stroke_width / scale
+
+
+def _noise(ink: np.ndarray) -> float:
+    """The standard deviation of the paper's pixel noise: the median difference between neighbours
+    that are both paper (below Otsu's threshold), across rows and down columns, the smaller of the
+    two (noise has no direction; the edges of strokes do). Every 4th row and column of large images."""
+    step = 4 if ink.size > 40_000 else 1
+    top = float(ink.max())
+    if top <= 0 or min(ink.shape) < 2 * step:
+        return 0.0
+    if 2 * np.count_nonzero(ink[::step, 1:] != ink[::step, :-1]) < ink[::step].size:
+        return 0.0  # most neighbours are equal: digital paper, no noise (the median difference is 0)
+    paper = ink <= otsu_threshold(ink[::step, ::step] / top) * top
+    spreads = []
+    for values, mask in ((ink[::step], paper[::step]), (ink[:, ::step].T, paper[:, ::step].T)):
+        both = mask[:, 1:] & mask[:, :-1]
+        if both.any():
+            spreads.append(_percentiles(np.abs(values[:, 1:] - values[:, :-1])[both], 50)[0])
+    return 1.4826 / math.sqrt(2) * min(spreads) if spreads else 0.0
+
+
+def _long_runs(faint: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(horizontal, vertical): pixels on straight runs across LINE_LENGTH of the image, gaps of up
+    to 2 x LINE_GAP px (noise, JPEG) bridged; the gap shrinks on small images (1 px per 25)."""
+    def closed(mask, gap):  # morphological closing along each row
+        size = 2 * gap + 1
+        return window_rows(window_rows(mask.T, size, np.maximum), size, np.minimum).T if gap else mask
+
+    none = np.zeros_like(faint)
+    # A closed run stays within LINE_GAP px of the faint pixels at its ends. If the faint pixels'
+    # bounding box cannot hold a line in either direction (an MNIST-like digit, 20 px in 28), no
+    # run can be long enough: skip the search, which is most of the time spent on small images.
+    rows, cols = np.flatnonzero(faint.any(axis=1)), np.flatnonzero(faint.any(axis=0))
+    if not len(rows) or (cols[-1] - cols[0] + 1 + 2 * LINE_GAP < LINE_LENGTH * faint.shape[1]
+                         and rows[-1] - rows[0] + 1 + 2 * LINE_GAP < LINE_LENGTH * faint.shape[0]):
+        return none, none
+    height, width = faint.shape
+    horizontal = run_lengths(closed(faint, min(LINE_GAP, width // 25))) >= LINE_LENGTH * width
+    vertical = run_lengths(closed(faint.T, min(LINE_GAP, height // 25))).T >= LINE_LENGTH * height
+    return horizontal & faint, vertical & faint
+
+
+def _ruled_lines(faint: np.ndarray) -> np.ndarray:
+    """Pixels on straight horizontal or vertical runs across nearly the whole image: candidates for
+    printed lines (`_printed_lines` decides which are)."""
+    horizontal, vertical = _long_runs(faint)
+    return horizontal | vertical
+
+
+def _band(lines: np.ndarray, reach: int) -> np.ndarray:
+    """Rows (a 1-D mask) within `reach` rows of a True one."""
+    return window_rows(lines[:, None], 2 * reach + 1, np.maximum)[:, 0] if reach else lines
+
+
+def _printed_lines(ink: np.ndarray, strong: np.ndarray, stroke_width: float) -> np.ndarray:
+    """The long straight runs that are printed lines, by evidence, not by length alone. The rest of
+    the digit is the clear ink farther than half a stroke from every run. A run is a line if it
+    continues past the rest of the digit on both sides (by LINE_PAST); or if it is thinner than the strokes and
+    either fainter than them or one of LINE_REPEATS or more parallel runs with paper between them.
+    Runs with no other ink beside them are the digit (the bar of a 1 cropped tight)."""
+    horizontal, vertical = _long_runs(ink >= LINE_THRESHOLD)
+    lines = np.zeros_like(strong)
+    if not (horizontal.any() or vertical.any()):
+        return lines
+    reach = max(1, round(stroke_width / 2))
+    rest = strong & ~_band(horizontal.any(axis=1), reach)[:, None] & ~_band(vertical.any(axis=0), reach)[None, :]
+    if not rest.any():
+        return lines
+    stroke_level = _percentiles(ink[rest], 50)[0]
+    for runs, other, values, out in ((horizontal, rest, ink, lines), (vertical.T, rest.T, ink.T, lines.T)):
+        rows = np.flatnonzero(runs.any(axis=1))
+        if not len(rows):
+            continue
+        groups = np.split(rows, np.flatnonzero(np.diff(rows) > max(1, stroke_width)) + 1)
+        inked = np.flatnonzero(other.any(axis=0))
+        first, last = (inked[0], inked[-1]) if len(inked) else (runs.shape[1], -1)
+        margin = max(2 * stroke_width, LINE_PAST * runs.shape[1])
+        for group in groups:
+            pixels = runs[group[0] : group[-1] + 1]
+            cols = np.flatnonzero(pixels.any(axis=0))
+            past = cols[0] < first - margin and cols[-1] > last + margin
+            thinner = len(group) < stroke_width
+            fainter = _percentiles(values[group[0] : group[-1] + 1][pixels], 50)[0] < LINE_FAINTER * stroke_level
+            if past or (thinner and (fainter or len(groups) >= LINE_REPEATS)):
+                out[group[0] : group[-1] + 1] |= pixels
+    return lines
+
+
+def _connected(strong: np.ndarray, faint: np.ndarray) -> np.ndarray:
+    """The faint pixels connected to strong ones, with the strong ones. On images over 2 WORK_SIZE
+    px, connectivity is followed on blocks of pixels (any pixel in a block counts)."""
+    height, width = faint.shape
+    factor = math.ceil(max(height, width) / (2 * WORK_SIZE))
+    if factor == 1:
+        return reconstruct(strong, faint)
+    padded = (-height % factor, -width % factor)
+    def pooled(mask):
+        mask = np.pad(mask, ((0, padded[0]), (0, padded[1])))
+        return mask.reshape(mask.shape[0] // factor, factor, mask.shape[1] // factor, factor).any(axis=(1, 3))
+    kept = reconstruct(pooled(strong), pooled(faint))
+    return np.repeat(np.repeat(kept, factor, axis=0), factor, axis=1)[:height, :width] & faint
+
+
+def _suppress_background(ink: np.ndarray) -> np.ndarray:
+    """Subtract the paper, smooth if the noise calls for it, scale the ink to 1, and keep only
+    strokes: pixels at INK_THRESHOLD or above that are not on printed lines, with the fainter ink
+    connected to them (a faint half of a loop), grown by EDGE_PX to keep the anti-aliased edges.
+    Texture, grid lines and shadows away from the strokes become 0."""
+    paper, stroke_width = _background(ink)
+    ink = ink - paper
+    sigma = _noise(ink)
+    contrast = float(_percentiles(ink, 99.9)[0]) if ink.size > 1000 else float(ink.max())
+    if sigma > NOISE_TARGET * contrast > 0:  # noise too strong for per-pixel decisions: average it out
+        radius = min(math.ceil((sigma / (NOISE_TARGET * contrast) - 1) / 2), max(1, int(stroke_width / 3)))
+        ink, sigma = box_mean(ink, radius), sigma / (2 * radius + 1)
+        contrast = float(_percentiles(ink, 99.9)[0]) if ink.size > 1000 else float(ink.max())
+    if contrast < max(MIN_CONTRAST, NOISE_CONTRAST * sigma):
+        raise NoDigitFound()
+    ink = np.clip(ink / contrast, 0.0, 1.0)
+    strong = ink >= INK_THRESHOLD
+    faint = ink >= max(FAINT_INK, NOISE_FAINT * sigma / contrast)
+    lines = _printed_lines(ink, strong, stroke_width)
+    strong &= ~lines
+    near_strokes = square_filter(strong, 2 * EDGE_PX + 1, np.maximum)
+    if (faint & ~near_strokes).any():
+        near_strokes = square_filter(_connected(strong, faint & ~lines), 2 * EDGE_PX + 1, np.maximum)
+    ink[~near_strokes] = 0.0
+    return ink

@@ -47,5 +47,5 @@ class Batches:
         indices = self.order.batch(iteration)[self.rank * self.local_batch : (self.rank + 1) * self.local_batch]
         images, labels = self.images[indices], self.labels[indices]
         if self.augment:
-            images = augment(images, _generator(self.seed, iteration, self.rank, 7))
+            images = augment(images, _generator(self.seed, iteration, self.rank, 7), labels)
         return images, labels

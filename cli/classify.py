@@ -147,8 +147,10 @@ def main(paths, model, int8, top_k, as_json, threads, workers, recursive, save_p
     """Classify the handwritten digit in each image. PATH is an image file, a folder of images,
     or - for image bytes on stdin."""
     _quiet_libraries()  # first: onnxruntime may write to descriptor 2 when it is imported
+    from ..runtime import images
     from ..runtime.classifier import DigitClassifier, ModelError
 
+    images.guard_nested_images = True  # one decoding thread per process here
     sys.stdout.reconfigure(errors="backslashreplace")  # whatever the locale's encoding, never a crash
     if int8:
         if model is not None:

@@ -27,6 +27,9 @@ BYTES_PER_PIXEL = 4
 # WebP and AVIF decode into a buffer of their own, which Pillow then copies: three times the bytes
 # (measured with tests/hostile_memory.py).
 DECODER_COPIES = {"WEBP": 3, "AVIF": 3}
+# Images decoded inside other files are held to the same limit when this is set: digit-classify
+# sets it (one thread per process); the library leaves Pillow's process-wide setting alone.
+guard_nested_images = False
 MAX_STDIN_BYTES = 64 * 2**20  # image bytes on stdin are read into memory; more is refused
 COMMON_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "PPM")  # Pillow's preinit() set, tried first
 # A .png or .jpg file tries its own format first, importing only that plugin: the common formats
@@ -76,7 +79,7 @@ def open_image(source: str | Path | bytes) -> Image.Image:
     except ImageError:
         raise
     except Image.DecompressionBombError:  # an image inside the file (BLP, ICNS) over Pillow's limit
-        raise ImageError(f"refused: an image inside is larger than Pillow's limit (a decompression bomb?)") from None
+        raise ImageError("refused: an image inside it is too large to decode (a decompression bomb?)") from None
     except MemoryError:
         raise ImageError(f"refused: too large to decode in memory ({image.width}x{image.height})") from None
     except Exception as error:  # corrupt pixel data: OSError, ValueError, EOFError, TypeError, ...
@@ -148,10 +151,28 @@ def _decode(image: Image.Image) -> Image.Image:
         copies = f" in {image.format}, which decodes through a copy" if image.format in DECODER_COPIES else ""
         raise ImageError(f"refused: {image.width}x{image.height} is larger than {_limit_text()} decoded{copies} "
                          "(a decompression bomb?)")
-    image.load()
+    if guard_nested_images:
+        _load_with_nested_limit(image)
+    else:
+        image.load()
     if image.width == 0 or image.height == 0:
         raise ImageError(f"empty image ({image.width}x{image.height})")
     return _area_averaged(image, MAX_WORK_PIXELS)
+
+
+def _load_with_nested_limit(image: Image.Image) -> None:
+    """load() with Pillow's own decompression-bomb limit lowered to ours: it is what guards images
+    decoded inside other files (a JPEG in a BLP, a PNG in an ICNS), which the header check above
+    cannot see. Pillow checks it when opening any file too (before a JPEG can be decoded reduced),
+    so it is lowered only while pixels are decoded, and only where one thread decodes at a time."""
+    default = Image.MAX_IMAGE_PIXELS
+    # Pillow raises above twice this: half our limit, as a nested decode holds about twice the copies
+    # (a CMYK JPEG in a BLP is decoded, converted to RGB, turned into bytes and decoded again).
+    Image.MAX_IMAGE_PIXELS = MAX_DECODED_BYTES // BYTES_PER_PIXEL // 4
+    try:
+        image.load()
+    finally:
+        Image.MAX_IMAGE_PIXELS = default
 
 
 def _area_averaged(image: Image.Image, most_pixels: int) -> Image.Image:

@@ -42,6 +42,12 @@ A recurrent network that reads a 28x28 image of a handwritten digit as 28 time s
 Trained with the `{training['recipe']}` recipe for {training.get('iterations', '?')} iterations (seed {training['seed']}),
 torch {training['versions']['torch']}.
 
+## Confidence
+`probabilities` are calibrated: softmax(logits / {metadata['calibration']['temperature']}), the temperature fitted on the validation split
+(expected calibration error on MNIST test {metadata['calibration']['ece_test_before']:.2%} before, {metadata['calibration']['ece_test_after']:.2%} after). An image whose largest
+probability is below {metadata['rejection']['min_confidence']} is not a digit (`{metadata['rejection']['label']}`; {metadata['rejection']['chosen_by']});
+both numbers are in the metadata (`calibration`, `rejection`), so every runtime applies the same rule.
+
 ## Input contract
 - input `{contract['name']}`: float32 `[batch, 28, 28]` in [0, 1], {contract['polarity']}, {contract['layout']};
   any batch size.

@@ -21,15 +21,16 @@ FOLD_LIMIT = 1 << 26  # elements: fold every constant weight of any model we exp
 
 
 class WithProbabilities(nn.Module):
-    """The exported graph: logits and their softmax, so users need no post-processing."""
+    """The exported graph: logits and their calibrated softmax, softmax(logits / temperature), so
+    users need no post-processing (the temperature: export/calibration.py)."""
 
-    def __init__(self, model: nn.Module):
+    def __init__(self, model: nn.Module, temperature: float = 1.0):
         super().__init__()
-        self.model = model
+        self.model, self.temperature = model, temperature
 
     def forward(self, image: torch.Tensor):
         logits = self.model(image)
-        return logits, torch.softmax(logits, dim=-1)
+        return logits, torch.softmax(logits / self.temperature, dim=-1)
 
 
 def _example(batch: int = 2) -> torch.Tensor:
@@ -52,11 +53,11 @@ def _quiet_torch():
         yield
 
 
-def export_onnx(model: nn.Module, path: Path, metadata: dict, doc: str) -> None:
+def export_onnx(model: nn.Module, path: Path, metadata: dict, doc: str, temperature: float = 1.0) -> None:
     """metadata: key -> value, written as the value itself if a string, else as JSON."""
     with _quiet_torch():
         program = torch.onnx.export(
-            WithProbabilities(model).eval(),
+            WithProbabilities(model, temperature).eval(),
             (_example(),),
             dynamo=True,
             input_names=[INPUT_NAME],
@@ -83,11 +84,11 @@ def export_onnx(model: nn.Module, path: Path, metadata: dict, doc: str) -> None:
     onnx.save(proto, str(path))
 
 
-def export_torchscript(model: nn.Module, path: Path) -> None:
+def export_torchscript(model: nn.Module, path: Path, temperature: float = 1.0) -> None:
     # TorchScript is deprecated since PyTorch 2.11 but still asked for by some consumers; the
     # deprecation warnings are expected here and silenced, and parity proves the file works.
     with _quiet_torch():
-        traced = torch.jit.trace(WithProbabilities(model).eval(), (_example(),), check_trace=False)
+        traced = torch.jit.trace(WithProbabilities(model, temperature).eval(), (_example(),), check_trace=False)
         torch.jit.save(traced, str(path))
 
 
@@ -96,9 +97,9 @@ def load_torchscript(path: Path):
         return torch.jit.load(str(path), map_location="cpu")
 
 
-def export_program(model: nn.Module, path: Path) -> None:
+def export_program(model: nn.Module, path: Path, temperature: float = 1.0) -> None:
     with _quiet_torch():
-        program = torch.export.export(WithProbabilities(model).eval(), (_example(),), dynamic_shapes=(_batch_dim(),))
+        program = torch.export.export(WithProbabilities(model, temperature).eval(), (_example(),), dynamic_shapes=(_batch_dim(),))
         torch.export.save(program, str(path))
 
 

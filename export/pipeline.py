@@ -19,7 +19,7 @@ from ..models import (INPUT_NAME, INT8, MODEL_FILES, ONNX, OUTPUT_NAMES, PARITY,
 from ..training.checkpoint import load_model, require_complete
 from ..training.data import can_write_in, load_mnist, to_float
 from ..training.model import describe, parameter_count
-from . import ExportError, formats, metadata, parity
+from . import ExportError, calibration, formats, metadata, parity
 from .card import write_card
 from .quantize import quantize
 
@@ -33,11 +33,11 @@ def _check_destination(output_dir: Path) -> None:
         raise ExportError(f"{output_dir}: cannot write there ({output_dir.parent} is not writable)")
 
 
-def write_test_data(folder: Path, model, images: np.ndarray) -> None:
+def write_test_data(folder: Path, model, images: np.ndarray, temperature: float = 1.0) -> None:
     """folder/test_data_set_0 in the ONNX model zoo's layout: the input and each output as TensorProtos."""
     (folder / TEST_DATA).mkdir()
     with torch.no_grad():
-        outputs = formats.WithProbabilities(model)(torch.from_numpy(images))
+        outputs = formats.WithProbabilities(model, temperature)(torch.from_numpy(images))
     tensors = [(INPUT_NAME, images)] + [(name, out.numpy()) for name, out in zip(OUTPUT_NAMES, outputs)]
     for file, (name, array) in zip(TEST_DATA_FILES, tensors, strict=True):
         (folder / file).write_bytes(numpy_helper.from_array(array, name=name).SerializeToString())
@@ -54,8 +54,12 @@ def export_checkpoint(checkpoint_path: Path, output_dir: Path, data_dir=None, lo
     model, checkpoint = load_model(checkpoint_path)
     require_complete(checkpoint_path, checkpoint)  # an interrupted run is finished first, not exported
     _check_destination(output_dir)
-    test = load_mnist(data_dir).test
-    test_images, test_labels = to_float(test.images).numpy(), test.labels.numpy()
+    mnist = load_mnist(data_dir)
+    test_images, test_labels = to_float(mnist.test.images).numpy(), mnist.test.labels.numpy()
+    # Calibration and the rejection threshold, chosen on the validation split (export/calibration.py).
+    temperature, confidence = calibration.confidence_metadata(
+        parity.torch_logits(model)(to_float(mnist.val.images).numpy()), mnist.val.labels.numpy(),
+        parity.torch_logits(model)(test_images), test_labels)
 
     output_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.partial-", dir=output_dir.parent))
@@ -63,12 +67,13 @@ def export_checkpoint(checkpoint_path: Path, output_dir: Path, data_dir=None, lo
     os.umask(umask)
     staging.chmod(0o777 & ~umask)  # mkdtemp makes it private; the export is an ordinary folder
     try:
-        props = metadata.build(checkpoint, checkpoint_path)
+        props = metadata.build(checkpoint, checkpoint_path) | confidence
         log(f"exporting {checkpoint_path} -> {output_dir}")
-        formats.export_onnx(model, staging / ONNX, props, doc="Handwritten digit classifier; see metadata_props.")
-        formats.export_torchscript(model, staging / TORCHSCRIPT)
-        formats.export_program(model, staging / PROGRAM)
-        write_test_data(staging, model, _one_of_each_digit(test_images, test_labels))
+        formats.export_onnx(model, staging / ONNX, props, doc="Handwritten digit classifier; see metadata_props.",
+                            temperature=temperature)
+        formats.export_torchscript(model, staging / TORCHSCRIPT, temperature)
+        formats.export_program(model, staging / PROGRAM, temperature)
+        write_test_data(staging, model, _one_of_each_digit(test_images, test_labels), temperature)
 
         log(f"checking parity on {parity_digits} MNIST test digits and {random_images} random images ...")
         runners = parity.backends(model, staging / ONNX, formats.load_torchscript(staging / TORCHSCRIPT),

@@ -20,6 +20,8 @@ from lstm_digits.runtime import DigitClassifier
 
 ROOT = Path(__file__).resolve().parents[1]
 ROBUSTNESS_SIZE = 1000
+MIN_MNIST_ACCURACY = 0.994  # raw tensors and PNGs through digit-classify (issue 12)
+MIN_ROBUSTNESS_ACCURACY = 0.993  # the photo-like robustness set (issue 12: no regression below 99.3%)
 
 
 @pytest.fixture(scope="module")
@@ -33,8 +35,8 @@ def raw_test_accuracy(classifier, mnist):
     return float((probabilities.argmax(1) == mnist.test.labels.numpy()).mean())
 
 
-def test_shipped_model_scores_at_least_99_3_on_mnist_test_and_is_under_2_mb(raw_test_accuracy):
-    assert raw_test_accuracy >= 0.993, raw_test_accuracy
+def test_shipped_model_scores_at_least_99_4_on_mnist_test_and_is_under_2_mb(raw_test_accuracy):
+    assert raw_test_accuracy >= MIN_MNIST_ACCURACY, raw_test_accuracy
     assert DEFAULT_MODEL.stat().st_size < 2_000_000
 
 
@@ -65,7 +67,7 @@ def test_shipped_test_data_set_reproduces_through_the_runtime(classifier):
     assert json.loads((DEFAULT_DIR / "parity.json").read_text())["passed"]
 
 
-def test_robustness_set_scores_at_least_97_percent(classifier, mnist):
+def test_robustness_set_scores_at_least_99_3_percent(classifier, mnist):
     items = robustness.build(mnist.test.images.numpy(), mnist.test.labels.numpy(), ROBUSTNESS_SIZE)
     predictions = classifier.predict([data for data, *_ in items])
     right, total = Counter(), Counter()
@@ -76,7 +78,7 @@ def test_robustness_set_scores_at_least_97_percent(classifier, mnist):
     by_style = {style: f"{right[style] / total[style]:.1%}" for style in robustness.STYLES}
     print(f"robustness set: {accuracy:.2%} {by_style}")
     assert set(total) == set(robustness.STYLES) and min(total.values()) > ROBUSTNESS_SIZE / 10
-    assert accuracy >= 0.97, by_style
+    assert accuracy >= MIN_ROBUSTNESS_ACCURACY, by_style
 
 
 def test_10000_mnist_pngs_through_the_cli_score_within_0_1_pt_of_raw_tensors(mnist, raw_test_accuracy, tmp_path):
@@ -95,6 +97,7 @@ def test_10000_mnist_pngs_through_the_cli_score_within_0_1_pt_of_raw_tensors(mni
     png_accuracy = float((predicted == labels[indices]).mean())
     print(f"raw tensors {raw_test_accuracy:.2%}, PNGs through the CLI {png_accuracy:.2%}")
     assert abs(png_accuracy - raw_test_accuracy) <= 0.001
+    assert png_accuracy >= MIN_MNIST_ACCURACY
 
 
 def test_shipped_int8_model_is_a_third_of_the_size_and_as_accurate(raw_test_accuracy, mnist):

@@ -6,6 +6,7 @@ import torch
 
 from .augment import augment
 from .data import Split, to_float
+from .nondigits import add_outliers, pool_for
 from .recipes import Recipe
 
 
@@ -42,10 +43,13 @@ class Batches:
         self.order = BatchOrder(len(split), recipe.batch_size, seed)
         self.local_batch = recipe.batch_size // world
         self.augment, self.seed, self.rank = recipe.augment, seed, rank
+        self.outliers = pool_for(recipe.iterations, self.local_batch, seed) if recipe.outlier_exposure else None
 
     def get(self, iteration: int) -> tuple[torch.Tensor, torch.Tensor]:
         indices = self.order.batch(iteration)[self.rank * self.local_batch : (self.rank + 1) * self.local_batch]
         images, labels = self.images[indices], self.labels[indices]
         if self.augment:
             images = augment(images, _generator(self.seed, iteration, self.rank, 7), labels)
+        if self.outliers is not None:  # non-digits, labelled NONDIGIT, for outlier exposure
+            images, labels = add_outliers(images, labels, self.outliers, augment, _generator(self.seed, iteration, self.rank, 11))
         return images, labels

@@ -23,6 +23,7 @@ class Recipe:
     grad_clip: float | None = None  # max global gradient norm
     augment: bool = False  # random affine + stroke width, see augment.py
     label_smoothing: float = 0.0
+    outlier_exposure: float = 0.0  # weight of the uniform-output loss on drawn non-digits (nondigits.py)
 
     def __post_init__(self):
         # A misspelt name is an error here, never a silent fall-back to another optimizer or schedule.
@@ -67,6 +68,7 @@ DEFAULT = Recipe(
     grad_clip=1.0,
     augment=True,
     label_smoothing=0.05,
+    outlier_exposure=0.5,
 )
 
 RECIPES = {recipe.name: recipe for recipe in (TUTORIAL, DEFAULT)}

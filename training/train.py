@@ -21,6 +21,7 @@ from .checkpoint import load_checkpoint, save_checkpoint, versions
 from .batches import Batches
 from .data import Mnist, Split, load_mnist, to_float
 from .model import DigitRNN, ModelConfig, parameter_count
+from .nondigits import NONDIGIT, uniform_loss
 from .recipes import DEFAULT, OPTIMIZERS, Recipe
 
 CHANCE_ACCURACY = 0.1
@@ -207,7 +208,10 @@ def _set_lr(optimizer: torch.optim.Optimizer, lr: float) -> float:
 
 def _step(net: torch.nn.Module, optimizer: torch.optim.Optimizer, images, labels, recipe: Recipe) -> float:
     """One optimizer step; the batch's training loss."""
-    loss = F.cross_entropy(net(images), labels, label_smoothing=recipe.label_smoothing)
+    logits = net(images)
+    loss = F.cross_entropy(logits, labels, label_smoothing=recipe.label_smoothing)  # ignores NONDIGIT rows
+    if recipe.outlier_exposure:
+        loss = loss + recipe.outlier_exposure * uniform_loss(logits[labels == NONDIGIT])
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     if recipe.grad_clip is not None:

@@ -17,6 +17,7 @@ import onnxruntime
 from PIL import Image
 
 from ..errors import first_line
+from .confidence import RejectionRule, RuleError
 from .images import ImageError, open_image
 from .preprocess import Form, to_mnist_form
 
@@ -32,6 +33,7 @@ class Prediction:
     top_k: list[tuple[str, float]] = field(default_factory=list)
     error: str | None = None
     image: np.ndarray | None = None  # what the model saw: [canvas, canvas] float32 in [0, 1]
+    rejected: bool = False  # the model's rule says not a digit: digit is None, probability and top_k are given
 
     @property
     def ok(self) -> bool:
@@ -122,10 +124,11 @@ class DigitClassifier:
     """
 
     def __init__(self, model: str | Path | None = None, threads: int | None = None,
-                 options: onnxruntime.SessionOptions | None = None, batch_size: int = 256, workers: int = 1):
+                 options: onnxruntime.SessionOptions | None = None, batch_size: int = 256, workers: int = 1,
+                 min_confidence: float | None = None):
         """`threads` or `options` fix the session's settings; with neither, the thread count follows
         the batch (see _session_for). `workers` > 1 decodes and preprocesses large batches in that
-        many processes."""
+        many processes. `min_confidence` overrides the model's rejection threshold (0: never reject)."""
         self.model_path = Path(model) if model is not None else default_model_path()
         self.batch_size = batch_size
         self.workers = workers
@@ -137,6 +140,10 @@ class DigitClassifier:
         self._large_session = None
         self.metadata = self.session.get_modelmeta().custom_metadata_map
         self._read_contract()
+        try:  # the model's rule for "not a digit" (runtime/confidence.py); none in the metadata: never
+            self.rule = RejectionRule.from_metadata(self.metadata, min_confidence)
+        except RuleError as error:
+            raise ModelError(f"{self.model_path}: {error}") from None
 
     def _open_session(self, options: onnxruntime.SessionOptions) -> onnxruntime.InferenceSession:
         if not self.model_path.is_file():
@@ -279,4 +286,5 @@ class DigitClassifier:
     def _prediction(self, image: np.ndarray, probabilities: np.ndarray, top_k: int) -> Prediction:
         ranked = np.argsort(-probabilities)[: max(1, top_k)]
         top = [(self.labels[i], float(probabilities[i])) for i in ranked]
-        return Prediction(top[0][0], top[0][1], top, image=image)
+        rejected = self.rule.rejects(probabilities)
+        return Prediction(None if rejected else top[0][0], top[0][1], top, image=image, rejected=rejected)

@@ -140,3 +140,14 @@ def test_training_nondigits_are_reproducible_mnist_form_and_the_loss_is_smallest
     assert images.shape == (12, 28, 28) and labels[8:].tolist() == [NONDIGIT] * 4
     assert uniform_loss(torch.zeros(3, 10)).item() == pytest.approx(math.log(10))
     assert uniform_loss(torch.tensor([[5.0] + [0.0] * 9])).item() > math.log(10) + 0.3
+
+
+def test_digit_classifier_marks_a_non_digit_rejected_and_min_confidence_0_turns_it_off(classifier):
+    letter = next(item for item in nondigits.build("heldout", 40) if item.what in "HKMNX")
+    rejected = classifier.predict(letter.data, top_k=3)
+    assert rejected.rejected and rejected.digit is None and rejected.ok
+    assert rejected.probability == rejected.top_k[0][1] < classifier.rule.min_confidence and len(rejected.top_k) == 3
+    kept = DigitClassifier(model_path(), min_confidence=0).predict(letter.data)
+    assert not kept.rejected and kept.digit == rejected.top_k[0][0]
+    seven = classifier.predict(str(nondigits.SAMPLES / "grid-7.jpg"))
+    assert not seven.rejected and seven.digit == "7"

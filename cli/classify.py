@@ -142,8 +142,11 @@ def _quiet_libraries() -> None:
 @click.option("--recursive", "-r", is_flag=True, help="Descend into subfolders of folder arguments.")
 @click.option("--save-preprocessed", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Write the 28x28 image the model saw for each input into this folder.")
+@click.option("--min-confidence", type=click.FloatRange(0, 1), default=None, metavar="P",
+              help="Answer '-' (not a digit) when the largest probability is below P; 0 turns this off. "
+                   "Default: the model's own threshold, from its metadata.")
 @click.version_option(__version__, prog_name="digit-classify")
-def main(paths, model, int8, top_k, as_json, threads, workers, recursive, save_preprocessed):
+def main(paths, model, int8, top_k, as_json, threads, workers, recursive, save_preprocessed, min_confidence):
     """Classify the handwritten digit in each image. PATH is an image file, a folder of images,
     or - for image bytes on stdin."""
     _quiet_libraries()  # first: onnxruntime may write to descriptor 2 when it is imported
@@ -157,7 +160,8 @@ def main(paths, model, int8, top_k, as_json, threads, workers, recursive, save_p
             raise click.UsageError("--int8 selects the shipped int8 model; it does not go with --model")
         from ..models import DEFAULT_INT8_MODEL as model
     try:
-        classifier = DigitClassifier(model, threads=threads, workers=workers or os.cpu_count() or 1)
+        classifier = DigitClassifier(model, threads=threads, workers=workers or os.cpu_count() or 1,
+                                     min_confidence=min_confidence)
     except ModelError as error:
         _usage_error(shown(str(error)))
     if save_preprocessed is not None:
@@ -187,11 +191,12 @@ def _classify_all(classifier, paths, recursive, top_k, as_json, save_preprocesse
                 _write(json.dumps({"path": path, "error": error}))
         elif as_json:
             top = [{"digit": d, "probability": round(p, 6)} for d, p in prediction.top_k]
-            _write(json.dumps({"path": path, "digit": prediction.digit,
-                               "probability": round(prediction.probability, 6), "top_k": top}))
+            record = {"path": path, "digit": prediction.digit, "probability": round(prediction.probability, 6), "top_k": top}
+            _write(json.dumps(record | {"rejected": True} if prediction.rejected else record))  # digit null
         else:
             extra = "".join(f"\t{d}:{p:.4f}" for d, p in prediction.top_k[1:])
-            _write(f"{path}\t{prediction.digit}\t{prediction.probability:.4f}{extra}")
+            answer = classifier.rule.label if prediction.rejected else prediction.digit  # "-": not a digit
+            _write(f"{path}\t{answer}\t{prediction.probability:.4f}{extra}")
     return failures
 
 

@@ -104,6 +104,18 @@ def _stroke_width(strokes: np.ndarray) -> float:
     return 2.0 * area / max(edges, 1)
 
 
+def _flat_paper(ink: np.ndarray) -> float | None:
+    """The paper's level if the border is flat paper (half its pixels within 1/255 of its median,
+    as in digital images and clean scans), capped by the image's 10th percentile (ink on the border
+    of a tight crop must not pass for paper); None otherwise."""
+    margin = max(1, min(ink.shape) // 20)
+    border = np.concatenate([ink[:margin].ravel(), ink[-margin:].ravel(), ink[:, :margin].ravel(), ink[:, -margin:].ravel()])
+    level = _percentiles(border, 50)[0]
+    if 2 * np.count_nonzero(np.abs(border - level) <= 1 / 255) < border.size:
+        return None
+    return min(level, _percentiles(ink, 10)[0])
+
+
 def _background(ink: np.ndarray) -> tuple[np.ndarray, float]:
     """(the paper's own brightness, the strokes' width in px). The paper comes from a morphological
     opening (a minimum then a maximum filter), which erases what is narrower than its window and
@@ -111,8 +123,12 @@ def _background(ink: np.ndarray) -> tuple[np.ndarray, float]:
     OPENING_STROKES times the strokes' width, measured on the ink that this first opening separates
     (Otsu's threshold). A window over FLAT_FRACTION of the image has no paper around the ink to
     follow (a tight crop): the paper is then one level, the median of the pixels that are not ink.
-    Done on a copy at most WORK_SIZE px across, then scaled back up."""
+    Flat paper at the border (a digital image) is one level from the start. Done on a copy at most
+    WORK_SIZE px across, then scaled back up."""
     height, width = ink.shape
+    level = _flat_paper(ink)
+    if level is not None:  # digital paper: one level, no opening needed
+        return np.minimum(ink, np.float32(level)), _stroke_width(ink > (level + float(ink.max())) / 2)
     small, scale = _work_copy(ink)
     size = small.shape[::-1]
     kernel = max(3, int(OPENING_FRACTION * max(size)) | 1)

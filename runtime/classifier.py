@@ -183,7 +183,13 @@ class DigitClassifier:
         outputs = [o.name for o in self.session.get_outputs()]
         if not {"logits", "probabilities"} <= set(outputs):
             refuse(f"no 'logits' and 'probabilities' outputs (outputs: {outputs})")
-        try:  # one blank image through the graph: the outputs' real shapes, whatever the graph declares
+        declared = {o.name: o.shape for o in self.session.get_outputs()}
+        for name in ("logits", "probabilities"):
+            if len(declared[name]) == 2 and isinstance(declared[name][1], int) and declared[name][1] != len(labels):
+                refuse(f"output {name} is {declared[name]}, but the {len(labels)} labels need [batch, {len(labels)}]")
+        if all(len(declared[name]) == 2 and declared[name][1] == len(labels) for name in ("logits", "probabilities")):
+            return
+        try:  # shapes the graph does not declare: one blank image through it shows them
             results = self.session.run(["logits", "probabilities"], {self.input_name: np.zeros((1, canvas, canvas), np.float32)})
         except Exception as error:
             refuse(f"the graph fails on a blank [1, {canvas}, {canvas}] input ({first_line(error)})")

@@ -192,7 +192,10 @@ def test_an_interrupted_run_is_refused_in_one_line_that_says_how_to_finish_it(da
     checkpoint = tmp_path / "run.pt"
     command = [sys.executable, "-m", "lstm_digits.cli.train", "--data-dir", str(data_dir), "--output", str(checkpoint),
                "--iterations", "100000", "--hidden", "8", "--train-limit", "2000", "--quiet"]
-    training = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # Ctrl-C's default action in the child, even when this suite runs where SIGINT is ignored (a
+    # background job of a shell without job control), which Python would otherwise inherit.
+    training = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 300
     while not checkpoint.exists():  # the first evaluation (iteration 500) saves it
         assert training.poll() is None and time.monotonic() < deadline, training.stderr.read() if training.poll() else ""

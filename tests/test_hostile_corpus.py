@@ -105,7 +105,7 @@ def test_what_claims_a_file_does_not_depend_on_the_files_before_it(corpus):
     loaded, claimed it)."""
     tga, ico = next(corpus.rglob("*.tga")), next(corpus.rglob("pillow.ico"))
     code = ("import sys; from lstm_digits.runtime import DigitClassifier;"
-            "c = DigitClassifier(threads=1); print(c.predict(sys.argv[1:])[-1].digit)")
+            "c = DigitClassifier(threads=1, min_confidence=0); print(c.predict(sys.argv[1:])[-1].digit)")
     alone = subprocess.run([sys.executable, "-c", code, str(ico)], capture_output=True, text=True, timeout=120)
     after = subprocess.run([sys.executable, "-c", code, str(tga), str(ico)], capture_output=True, text=True, timeout=120)
     assert alone.stdout == after.stdout and alone.stdout.strip().isdigit()  # a digit both times, the same one

@@ -19,7 +19,8 @@ MIN_INK_RECALL = 0.97  # of the drawn ink's pixels, per blur and contrast settin
 
 @pytest.fixture(scope="module")
 def classifier():
-    return DigitClassifier()
+    # Rejection off: the reference is the model's argmax, so both sides read every digit.
+    return DigitClassifier(min_confidence=0)
 
 
 @pytest.fixture(scope="module")

@@ -287,7 +287,7 @@ class DigitClassifier:
             good = [image for image, error in batch if error is None]
             rows = iter(self.probabilities(np.stack(good)) if good else ())
             for image, error in batch:
-                yield Prediction(None, None, error=error) if error else self._prediction(image, next(rows), top_k)
+                yield Prediction(None, None, error=error) if error is not None else self._prediction(image, next(rows), top_k)
 
     def _prediction(self, image: np.ndarray, probabilities: np.ndarray, top_k: int) -> Prediction:
         ranked = np.argsort(-probabilities)[: max(1, top_k)]

@@ -317,3 +317,11 @@ def test_stdin_is_capped_with_a_clear_error():
     assert code == 1 and out.startswith(str(SAMPLES[0]))
     assert_one_line_errors(err, ["-"])
     assert f"more than {MAX_STDIN_BYTES // 2**20} MB on stdin" in err
+
+
+def test_an_image_error_with_an_empty_message_given_as_input_stays_that_inputs_error(classifier):
+    # predict_iter passes an ImageError given in place of an input through as that input's error;
+    # an empty message once took the batch down (StopIteration from the row iterator).
+    results = classifier.predict([ImageError(""), str(SAMPLES[0])])
+    assert results[0].error == "" and results[0].digit is None
+    assert results[1].ok and results[1].digit == SAMPLES[0].stem[-1]

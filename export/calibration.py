@@ -76,7 +76,7 @@ def confidence_metadata(val_logits: np.ndarray, val_labels: np.ndarray, test_log
                         test_labels: np.ndarray) -> tuple[float, dict]:
     """(temperature, {"calibration": ..., "rejection": ...}) for model.onnx's metadata, all chosen on
     the validation split; the test split is only reported (ECE before and after)."""
-    from ..runtime.confidence import RULE, SCORE
+    from ..runtime.confidence import RULE, SCORE, CALIBRATION_KEY, REJECTION_KEY, RejectionRule
 
     temperature = float(f"{fit_temperature(val_logits, val_labels):.6g}")
     calibration = {
@@ -93,7 +93,7 @@ def confidence_metadata(val_logits: np.ndarray, val_labels: np.ndarray, test_log
         "rule": RULE,
         "score": SCORE,
         "min_confidence": threshold,
-        "label": "-",
+        "label": RejectionRule.label,  # the rule's default label, "-"
         "chosen_by": f"the largest 4-decimal threshold rejecting at most {VALIDATION_REJECT_SHARE:.1%} of validation digits",
     }
-    return temperature, {"calibration": calibration, "rejection": rejection}
+    return temperature, {CALIBRATION_KEY: calibration, REJECTION_KEY: rejection}

@@ -21,6 +21,7 @@ from .images import ImageError, NoDigitFound
 
 MIN_INK_PIXELS = 4
 MAX_WORK_PIXELS = 4_000_000  # larger images are area-averaged down to this first
+GRAY_WEIGHTS = (0.299, 0.587, 0.114)  # ITU-R 601 luma: colour -> gray
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ def _grayscale(image: Image.Image) -> np.ndarray:
     if image.mode in ("RGBA", "LA", "PA", "La", "RGBa"):
         rgba = np.asarray(image.convert("RGBA"), dtype=np.float32) / 255.0
         alpha = rgba[..., 3]
-        gray = rgba[..., :3] @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+        gray = rgba[..., :3] @ np.array(GRAY_WEIGHTS, dtype=np.float32)
         if alpha.min() < 1.0:
             # Transparent pixels take the background that makes the opaque strokes stand out:
             # white behind dark strokes, black behind light ones.

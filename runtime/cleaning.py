@@ -17,6 +17,7 @@ FLAT_FRACTION = 0.35  # a window wider than this fraction of the image: the pape
 POLARITY_MARGIN = 1.5  # polarity: the detail's evidence is clear at this ratio either way
 POLARITY_RADIUS = 0.2  # ... the detail is the image minus its mean over this fraction of it
 BORDER_MARGIN = 2  # else the border this many times nearer one end of the range: the paper's side
+CONTRAST_PERCENTILE = 99.9  # the ink's level: this percentile of the image, paper subtracted
 MIN_CONTRAST = 0.05  # ink must stand out from the background by this much (of full scale) ...
 NOISE_CONTRAST = 8  # ... and by this many times the pixel noise
 NOISE_TARGET = 0.04  # noise above this fraction of the contrast is averaged out (box filter)
@@ -35,9 +36,14 @@ LINE_PAST = 0.05  # on both sides, by two stroke widths and this fraction of the
 def _percentiles(values: np.ndarray, *qs: float) -> list[float]:
     """np.percentile's "nearest" values by partial sort: a fraction of its cost on small images."""
     flat = values.ravel()
-    ranks = [min(len(flat) - 1, round(q / 100 * (len(flat) - 1))) for q in qs]
+    ranks = [_rank(len(flat), q) for q in qs]
     part = np.partition(flat, ranks)
     return [float(part[r]) for r in ranks]
+
+
+def _rank(count: int, q: float) -> int:
+    """The index of the q-th percentile ("nearest") among `count` sorted values."""
+    return min(count - 1, round(q / 100 * (count - 1)))
 
 # --- 4: polarity ---
 
@@ -185,9 +191,19 @@ def _long_runs(faint: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
                          and rows[-1] - rows[0] + 1 + 2 * LINE_GAP < LINE_LENGTH * faint.shape[0]):
         return none, none
     height, width = faint.shape
-    horizontal = run_lengths(closed(faint, min(LINE_GAP, width // 25))) >= LINE_LENGTH * width
-    vertical = run_lengths(closed(faint.T, min(LINE_GAP, height // 25))).T >= LINE_LENGTH * height
+    horizontal = _long_rows(closed(faint, min(LINE_GAP, width // 25)), LINE_LENGTH * width)
+    vertical = _long_rows(closed(faint.T, min(LINE_GAP, height // 25)), LINE_LENGTH * height).T
     return horizontal & faint, vertical & faint
+
+
+def _long_rows(mask: np.ndarray, length: float) -> np.ndarray:
+    """The pixels of `mask` on horizontal runs of at least `length`. Only rows with that many
+    pixels can hold one, and on a photo few do: the run lengths are measured on those rows alone."""
+    out = np.zeros_like(mask)
+    rows = np.flatnonzero(np.count_nonzero(mask, axis=1) >= length)
+    if len(rows):
+        out[rows] = run_lengths(mask[rows]) >= length
+    return out
 
 
 def _ruled_lines(faint: np.ndarray) -> np.ndarray:
@@ -238,17 +254,36 @@ def _printed_lines(ink: np.ndarray, strong: np.ndarray, stroke_width: float) -> 
 
 def _connected(strong: np.ndarray, faint: np.ndarray) -> np.ndarray:
     """The faint pixels connected to strong ones, with the strong ones. On images over 2 WORK_SIZE
-    px, connectivity is followed on blocks of pixels (any pixel in a block counts)."""
+    px, connectivity is followed on blocks of pixels (any pixel in a block counts). Only the faint
+    pixels' bounding box (widened to whole blocks) is searched: nothing outside it can connect."""
     height, width = faint.shape
     factor = math.ceil(max(height, width) / (2 * WORK_SIZE))
+    rows, cols = np.flatnonzero(faint.any(axis=1)), np.flatnonzero(faint.any(axis=0))
+    out = np.zeros_like(faint)
+    if not len(rows):
+        return out
+    box = (slice(rows[0] // factor * factor, rows[-1] + 1), slice(cols[0] // factor * factor, cols[-1] + 1))
+    strong, faint = strong[box], faint[box]
     if factor == 1:
-        return reconstruct(strong, faint)
-    padded = (-height % factor, -width % factor)
+        out[box] = reconstruct(strong, faint)
+        return out
+    padded = (-faint.shape[0] % factor, -faint.shape[1] % factor)
     def pooled(mask):
         mask = np.pad(mask, ((0, padded[0]), (0, padded[1])))
         return mask.reshape(mask.shape[0] // factor, factor, mask.shape[1] // factor, factor).any(axis=(1, 3))
     kept = reconstruct(pooled(strong), pooled(faint))
-    return np.repeat(np.repeat(kept, factor, axis=0), factor, axis=1)[:height, :width] & faint
+    out[box] = np.repeat(np.repeat(kept, factor, axis=0), factor, axis=1)[: faint.shape[0], : faint.shape[1]] & faint
+    return out
+
+
+def _contrast(ink: np.ndarray) -> float:
+    """The ink's level over the paper (which is 0 here): CONTRAST_PERCENTILE (the maximum on
+    small images). Paper pixels are the lowest, so the rank is counted among the others only."""
+    if ink.size <= 1000:
+        return float(ink.max())
+    positive = ink[ink > 0]
+    rank = _rank(ink.size, CONTRAST_PERCENTILE) - (ink.size - positive.size)
+    return float(np.partition(positive, rank)[rank]) if rank >= 0 else 0.0
 
 
 def _suppress_background(ink: np.ndarray) -> np.ndarray:
@@ -259,11 +294,11 @@ def _suppress_background(ink: np.ndarray) -> np.ndarray:
     paper, stroke_width = _background(ink)
     ink = ink - paper
     sigma = _noise(ink)
-    contrast = float(_percentiles(ink, 99.9)[0]) if ink.size > 1000 else float(ink.max())
+    contrast = _contrast(ink)
     if sigma > NOISE_TARGET * contrast > 0:  # noise too strong for per-pixel decisions: average it out
         radius = min(math.ceil((sigma / (NOISE_TARGET * contrast) - 1) / 2), max(1, int(stroke_width / 3)))
         ink, sigma = box_mean(ink, radius), sigma / (2 * radius + 1)
-        contrast = float(_percentiles(ink, 99.9)[0]) if ink.size > 1000 else float(ink.max())
+        contrast = _contrast(ink)
     if contrast < max(MIN_CONTRAST, NOISE_CONTRAST * sigma):
         raise NoDigitFound()
     ink = np.clip(ink / contrast, 0.0, 1.0)

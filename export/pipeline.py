@@ -21,6 +21,7 @@ from ..training.data import can_write_in, load_mnist, to_float
 from ..training.model import describe, parameter_count
 from . import ExportError, calibration, formats, metadata, parity
 from .card import write_card
+from .pipeline_graph import write_pipeline
 from .quantize import quantize
 
 PARITY_DIGITS = 1000
@@ -74,6 +75,7 @@ def export_checkpoint(checkpoint_path: Path, output_dir: Path, data_dir=None, lo
         formats.export_torchscript(model, staging / TORCHSCRIPT, temperature)
         formats.export_program(model, staging / PROGRAM, temperature)
         write_test_data(staging, model, _one_of_each_digit(test_images, test_labels), temperature)
+        write_pipeline(staging / ONNX, staging)  # pixels to digit in one file (export/pipeline_graph)
 
         log(f"checking parity on {parity_digits} MNIST test digits and {random_images} random images ...")
         runners = parity.backends(model, staging / ONNX, formats.load_torchscript(staging / TORCHSCRIPT),

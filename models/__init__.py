@@ -15,6 +15,13 @@ OPSET = 18
 INPUT_NAME = "image"  # float32 [batch, 28, 28]
 OUTPUT_NAMES = ("logits", "probabilities")  # both [batch, 10]
 
+# The whole pipeline, raw pixels to digit: the preprocessing as ONNX operators, then the classifier.
+PIPELINE = "pipeline.onnx"
+PIPELINE_INPUT_NAME = "pixels"  # uint8 [height, width, 4], RGBA, any size
+# logits, probabilities [1, 10]; image [28, 28] float32 (what the model saw); rejected, no_digit bool [1]
+PIPELINE_OUTPUT_NAMES = (*OUTPUT_NAMES, "image", "rejected", "no_digit")
+PIPELINE_TEST_DATA = "pipeline_test_data"  # test_data_set_0, 1, 2 inside: a photo, a drawing, a blank
+
 DEFAULT_DIR = Path(__file__).resolve().parent / "default"
 DEFAULT_MODEL = DEFAULT_DIR / ONNX
 DEFAULT_INT8_MODEL = DEFAULT_DIR / INT8  # the same, with int8 weights

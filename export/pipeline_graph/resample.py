@@ -1,0 +1,93 @@
+"""Pillow's resampling (Image.resize and Image.reduce of a float image) as ONNX: each axis is a
+weight matrix [out, in] computed in the graph from the sizes, with Pillow's filters, windows and
+normalisation (libImaging/Resample.c, precompute_coeffs), so the result matches Pillow's to float
+rounding. ONNX's own Resize has no Lanczos and other window rules."""
+
+import math
+
+import numpy as np
+
+from .builder import DOUBLE, FLOAT, INT64, Builder
+
+SUPPORT = {"box": 0.5, "bilinear": 1.0, "lanczos": 3.0}
+
+
+def _sinc(g: Builder, x: str) -> str:
+    pix = g.op("Mul", x, g.scalar(math.pi, np.float64))
+    safe = g.op("Where", g.op("Equal", x, g.scalar(0.0, np.float64)), g.scalar(1.0, np.float64), pix)
+    return g.op("Where", g.op("Equal", x, g.scalar(0.0, np.float64)), g.scalar(1.0, np.float64),
+                g.op("Div", g.op("Sin", safe), safe))
+
+
+def _filter(g: Builder, x: str, kind: str) -> str:
+    """Pillow's filter functions (double) at x."""
+    zero, one = g.scalar(0.0, np.float64), g.scalar(1.0, np.float64)
+    if kind == "box":  # 1 on (-0.5, 0.5]
+        inside = g.op("And", g.op("Greater", x, g.scalar(-0.5, np.float64)), g.op("LessOrEqual", x, g.scalar(0.5, np.float64)))
+        return g.op("Where", inside, one, zero)
+    if kind == "bilinear":  # triangle
+        return g.op("Max", zero, g.op("Sub", one, g.op("Abs", x)))
+    if kind == "lanczos":  # sinc(x) sinc(x/3) on [-3, 3)
+        inside = g.op("And", g.op("GreaterOrEqual", x, g.scalar(-3.0, np.float64)), g.op("Less", x, g.scalar(3.0, np.float64)))
+        value = g.op("Mul", _sinc(g, x), _sinc(g, g.op("Div", x, g.scalar(3.0, np.float64))))
+        return g.op("Where", inside, value, zero)
+    raise ValueError(kind)
+
+
+def weights(g: Builder, in_size: str, in_end: str, out_size: str, kind: str) -> str:
+    """[out_size, in_size] double: Pillow's coefficients for resampling pixels [0, in_end) of an axis
+    of in_size pixels (in_end: double scalar, the box's end) to out_size pixels (int64 scalars)."""
+    out_d = g.cast(out_size, DOUBLE)
+    scale = g.op("Div", in_end, out_d)
+    filterscale = g.op("Max", scale, g.scalar(1.0, np.float64))
+    support = g.op("Mul", g.scalar(SUPPORT[kind], np.float64), filterscale)
+    outs = g.op("Unsqueeze", g.cast(g.op("Range", g.scalar(0, np.int64), out_size, g.scalar(1, np.int64)), DOUBLE), g.ints(1))
+    center = g.op("Mul", g.op("Add", outs, g.scalar(0.5, np.float64)), scale)  # [out, 1]
+    half = g.scalar(0.5, np.float64)
+    xmin = g.op("Max", g.op("Floor", g.op("Add", g.op("Sub", center, support), half)), g.scalar(0.0, np.float64))
+    xmax = g.op("Min", g.op("Floor", g.op("Add", g.op("Add", center, support), half)), g.cast(in_size, DOUBLE))
+    ins = g.op("Unsqueeze", g.cast(g.op("Range", g.scalar(0, np.int64), in_size, g.scalar(1, np.int64)), DOUBLE), g.ints(0))
+    window = g.op("And", g.op("GreaterOrEqual", ins, xmin), g.op("Less", ins, xmax))  # [out, in]
+    x = g.op("Div", g.op("Add", g.op("Sub", ins, center), half), filterscale)
+    w = g.op("Where", window, _filter(g, x, kind), g.scalar(0.0, np.float64))
+    total = g.op("ReduceSum", w, g.ints(1), keepdims=1)
+    total = g.op("Where", g.op("Equal", total, g.scalar(0.0, np.float64)), g.scalar(1.0, np.float64), total)
+    return g.op("Div", w, total)
+
+
+def reduce_weights(g: Builder, in_size: str, factor: str) -> str:
+    """[ceil(in/factor), in] double: Image.reduce along one axis (the mean of each block of `factor`
+    pixels; the last block may be shorter)."""
+    out_size = g.op("Div", g.op("Add", in_size, g.op("Sub", factor, g.scalar(1, np.int64))), factor)
+    ins = g.op("Unsqueeze", g.op("Range", g.scalar(0, np.int64), in_size, g.scalar(1, np.int64)), g.ints(0))
+    outs = g.op("Unsqueeze", g.op("Range", g.scalar(0, np.int64), out_size, g.scalar(1, np.int64)), g.ints(1))
+    member = g.cast(g.op("Equal", g.op("Div", ins, factor), outs), DOUBLE)
+    return g.op("Div", member, g.op("ReduceSum", member, g.ints(1), keepdims=1))
+
+
+def apply(g: Builder, image: str, rows: str, cols: str) -> str:
+    """rows [out_h, h] and cols [out_w, w] (double) applied to image [h, w] (float32): columns first, as Pillow."""
+    horizontal = g.op("MatMul", image, g.op("Transpose", g.cast(cols, FLOAT), perm=[1, 0]))
+    return g.op("MatMul", g.cast(rows, FLOAT), horizontal)
+
+
+def resize(g: Builder, image: str, height: str, width: str, out_height: str, out_width: str, kind: str) -> str:
+    """Image.resize((out_width, out_height), kind) of a float image [height, width] (int64 scalars)."""
+    rows = weights(g, height, g.cast(height, DOUBLE), out_height, kind)
+    cols = weights(g, width, g.cast(width, DOUBLE), out_width, kind)
+    return apply(g, image, rows, cols)
+
+
+def resize_with_reducing_gap(g: Builder, image: str, height: str, width: str, out_height: str, out_width: str,
+                             kind: str, gap: float) -> str:
+    """Image.resize(..., reducing_gap=gap): first Image.reduce by int(in / out / gap) per axis (if > 1),
+    then the filter on the reduced image's box (Pillow's Image.resize)."""
+    def axis(size, out):
+        size_d = g.cast(size, DOUBLE)
+        factor = g.op("Max", g.cast(g.op("Floor", g.op("Div", g.op("Div", size_d, g.cast(out, DOUBLE)), g.scalar(gap, np.float64))), INT64),
+                      g.scalar(1, np.int64))
+        reduced = reduce_weights(g, size, factor)
+        reduced_size = g.op("Div", g.op("Add", size, g.op("Sub", factor, g.scalar(1, np.int64))), factor)
+        box_end = g.op("Div", size_d, g.cast(factor, DOUBLE))
+        return g.op("MatMul", weights(g, reduced_size, box_end, out, kind), reduced)
+    return apply(g, image, axis(height, out_height), axis(width, out_width))

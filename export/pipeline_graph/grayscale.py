@@ -1,24 +1,43 @@
-"""Steps 2-3 of runtime/preprocess.py (_grayscale, RGBA case): pixels uint8 [h, w, 4] -> gray
-float32 [h, w] in [0, 1], transparent pixels composited on the background that makes the opaque
-strokes stand out. (Step 1, EXIF orientation, stays with the host that decodes the image.)"""
+"""Steps 2-3 of runtime/preprocess.py (_grayscale): pixels uint8 [h, w, 4] -> gray float32 [h, w]
+in [0, 1]. (Step 1, EXIF orientation, stays with the host that decodes the image.)
+
+The runtime takes gray two ways, and so does the graph: an opaque image (a JPEG or an RGB PNG, as
+Pillow decodes it) by Pillow's convert("L"), in 8 bits; a translucent one (a drawing on a
+transparent canvas) by GRAY_WEIGHTS in float, its transparent pixels composited on the background
+that makes the opaque strokes stand out."""
 
 import numpy as np
 
 from ...runtime.preprocess import GRAY_WEIGHTS
-from .builder import FLOAT, Builder
+from .builder import FLOAT, INT64, Builder
 from .ops import flat, percentiles
 
+# Pillow's convert("L") from RGB (libImaging/Convert.c, L24): GRAY_WEIGHTS in 16-bit fixed point, rounded.
+PILLOW_L_WEIGHTS = (19595, 38470, 7471)
+PILLOW_L_SHIFT = 16
 
-def grayscale(g: Builder, pixels: str) -> str:
+
+def _pillow_gray(g: Builder, pixels: str) -> str:
+    rgb = g.cast(g.op("Slice", pixels, g.ints(0), g.ints(3), g.ints(2)), INT64)
+    weighted = g.op("Add", g.op("MatMul", rgb, g.const(PILLOW_L_WEIGHTS, np.int64)), g.scalar(1 << (PILLOW_L_SHIFT - 1), np.int64))
+    return g.op("Div", g.cast(g.op("Div", weighted, g.scalar(1 << PILLOW_L_SHIFT, np.int64)), FLOAT), g.scalar(255.0))
+
+
+def _composited_gray(g: Builder, pixels: str) -> str:
     rgba = g.op("Div", g.cast(pixels, FLOAT), g.scalar(255.0))
     rgb = g.op("Slice", rgba, g.ints(0), g.ints(3), g.ints(2))
     alpha = g.op("Squeeze", g.op("Slice", rgba, g.ints(3), g.ints(4), g.ints(2)), g.ints(2))
     gray = g.op("MatMul", rgb, g.const(GRAY_WEIGHTS))
-    # Transparent pixels: white behind dark strokes, black behind light ones. The strokes are the
-    # pixels at least half as opaque as the most opaque one.
+    # White behind dark strokes, black behind light ones. The strokes are the pixels at least half
+    # as opaque as the most opaque one.
     opaque = g.op("GreaterOrEqual", alpha, g.op("Mul", g.op("ReduceMax", alpha, keepdims=0), g.scalar(0.5)))
     (median,) = percentiles(g, g.op("Compress", flat(g, gray), flat(g, opaque), axis=0), 50)
     background = g.op("Where", g.op("Less", median, g.scalar(0.5)), g.scalar(1.0), g.scalar(0.0))
-    composited = g.op("Add", g.op("Mul", gray, alpha), g.op("Mul", background, g.op("Sub", g.scalar(1.0), alpha)))
-    translucent = g.op("Less", g.op("ReduceMin", alpha, keepdims=0), g.scalar(1.0))
-    return g.op("Where", translucent, composited, gray)
+    return g.op("Add", g.op("Mul", gray, alpha), g.op("Mul", background, g.op("Sub", g.scalar(1.0), alpha)))
+
+
+def grayscale(g: Builder, pixels: str) -> str:
+    alpha = g.op("Slice", pixels, g.ints(3), g.ints(4), g.ints(2))
+    translucent = g.op("Less", g.op("ReduceMin", alpha, keepdims=0), g.scalar(255, np.uint8))
+    then_b, else_b = g.sub("translucent"), g.sub("opaque")
+    return g.if_(translucent, then_b, [_composited_gray(then_b, pixels)], else_b, [_pillow_gray(else_b, pixels)], [FLOAT])[0]

@@ -9,7 +9,6 @@ ONNX, INT8, TORCHSCRIPT, PROGRAM = "model.onnx", "model.int8.onnx", "model.torch
 PARITY, CARD, TEST_DATA = "parity.json", "MODEL_CARD.md", "test_data_set_0"
 # test_data_set_0 in the ONNX model zoo's layout: the input, then one TensorProto per output.
 TEST_DATA_FILES = tuple(f"{TEST_DATA}/{name}" for name in ("input_0.pb", "output_0.pb", "output_1.pb"))
-MODEL_FILES = (ONNX, INT8, TORCHSCRIPT, PROGRAM, PARITY, *TEST_DATA_FILES)  # listed in the card with sha256
 
 OPSET = 18
 INPUT_NAME = "image"  # float32 [batch, 28, 28]
@@ -21,6 +20,12 @@ PIPELINE_INPUT_NAME = "pixels"  # uint8 [height, width, 4], RGBA, any size
 # logits, probabilities [1, 10]; image [28, 28] float32 (what the model saw); rejected, no_digit bool [1]
 PIPELINE_OUTPUT_NAMES = (*OUTPUT_NAMES, "image", "rejected", "no_digit")
 PIPELINE_TEST_DATA = "pipeline_test_data"  # test_data_set_0, 1, 2 inside: a photo, a drawing, a blank
+PIPELINE_TEST_SETS = ("photo", "drawing", "blank")  # test_data_set_{index}: what its input is
+# Each set in the ONNX model zoo's layout: input_0.pb (pixels), then output_{i}.pb for each output in order.
+PIPELINE_TEST_DATA_FILES = tuple(f"{PIPELINE_TEST_DATA}/test_data_set_{index}/{name}" for index in range(len(PIPELINE_TEST_SETS))
+                                 for name in ("input_0.pb", *(f"output_{i}.pb" for i in range(len(PIPELINE_OUTPUT_NAMES)))))
+
+MODEL_FILES = (ONNX, INT8, TORCHSCRIPT, PROGRAM, PARITY, *TEST_DATA_FILES, PIPELINE, *PIPELINE_TEST_DATA_FILES)  # in the card, with sha256
 
 DEFAULT_DIR = Path(__file__).resolve().parent / "default"
 DEFAULT_MODEL = DEFAULT_DIR / ONNX

@@ -7,13 +7,15 @@ threshold): `write_pipeline(model_path, folder)`. Decoding and EXIF orientation 
 """
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
 import onnx
 from onnx import compose, helper
 
-from ...models import INPUT_NAME, OPSET, OUTPUT_NAMES, PIPELINE, PIPELINE_INPUT_NAME, PIPELINE_OUTPUT_NAMES
+from ...models import (INPUT_NAME, OPSET, OUTPUT_NAMES, PIPELINE, PIPELINE_INPUT_NAME, PIPELINE_OUTPUT_NAMES,
+                       PIPELINE_TEST_DATA)
 from ...runtime.confidence import RejectionRule
 from ...runtime.preprocess import MIN_INK_PIXELS
 from .builder import BOOL, FLOAT, Builder
@@ -22,6 +24,7 @@ from .grayscale import grayscale
 from .ops import count
 from .placement import crop_to_ink, place_by_centre_of_mass, scale_into_box
 from .polarity import make_ink_bright
+from .test_data import write_test_data
 
 CLASSIFIER_PREFIX = "classifier/"
 
@@ -90,9 +93,12 @@ def pipeline_model(classifier: onnx.ModelProto) -> onnx.ModelProto:
 
 
 def write_pipeline(model_path: Path, folder: Path) -> Path:
-    """folder/pipeline.onnx from the exported model.onnx at model_path, checked (full_check)."""
+    """folder/pipeline.onnx from the exported model.onnx at model_path, checked (full_check), and its
+    test data (pipeline_test_data/), checked against the Python runtime."""
     model = pipeline_model(onnx.load(str(model_path)))
     onnx.checker.check_model(model, full_check=True)
     path = Path(folder) / PIPELINE
     onnx.save(model, str(path))
+    shutil.rmtree(Path(folder) / PIPELINE_TEST_DATA, ignore_errors=True)
+    write_test_data(folder, model_path, path)
     return path

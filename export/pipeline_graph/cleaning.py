@@ -27,10 +27,12 @@ def _neighbour_spread(g: Builder, values: str, paper: str) -> str:
     big = g.ints(2**62)
     right, left = (g.op("Slice", values, g.ints(s), g.ints(e), g.ints(1)) for s, e in ((1, 2**62), (0, -1)))
     both = g.op("And", g.op("Slice", paper, g.ints(1), big, g.ints(1)), g.op("Slice", paper, g.ints(0), g.ints(-1), g.ints(1)))
-    diffs = g.op("Compress", g.op("Reshape", g.op("Abs", g.op("Sub", right, left)), g.ints(-1)), g.op("Reshape", both, g.ints(-1)), axis=0)
     none = g.op("Equal", count(g, both), g.scalar(0, np.int64))
-    (median,) = percentiles(g, g.op("Where", none, g.const([0.0]), diffs), 50)
-    return g.op("Where", none, g.scalar(np.inf, np.float64), g.cast(median, DOUBLE))
+    nothing, spread = g.sub("no_pairs"), g.sub("pairs")
+    diffs = spread.op("Compress", spread.op("Reshape", spread.op("Abs", spread.op("Sub", right, left)), spread.ints(-1)),
+                      spread.op("Reshape", both, spread.ints(-1)), axis=0)
+    (median,) = percentiles(spread, diffs, 50)
+    return g.if_(none, nothing, [nothing.scalar(np.inf, np.float64)], spread, [spread.cast(median, DOUBLE)], [DOUBLE])[0]
 
 
 def noise(g: Builder, ink: str) -> str:

@@ -1,0 +1,101 @@
+"""python -m benchmarks.pipeline: pipeline.onnx (the preprocessing as ONNX operators, then the
+classifier) against the Python runtime (digit-classify's path), and its time in onnxruntime.
+
+Parity (issue 14): the same outcome (digit, rejection "-" or "no digit") on >= 99.8% of each set and
+a mean absolute difference of the 28x28 images <= 0.01, on the MNIST test digits as PNGs, the
+robustness set and the tight-crop set (tests/robustness.py) and samples/. Time: a 640x480 photo
+through the pipeline in onnxruntime on one core, goal <= 10 ms.
+"""
+
+import argparse
+import io
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from . import measure
+
+ROOT = Path(__file__).resolve().parents[1]
+PHOTO_SIZE, PHOTO_GOAL_MS = (640, 480), 10.0
+
+
+def encoded_sets(data_dir, mnist_count: int, robustness_count: int, tight_count: int) -> dict[str, list[bytes]]:
+    from PIL import Image
+
+    from lstm_digits.training.data import load_mnist
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    import robustness
+
+    test = load_mnist(data_dir).test
+    images, labels = test.images.numpy(), test.labels.numpy()
+
+    def png(array):
+        buffer = io.BytesIO()
+        Image.fromarray(array).save(buffer, "PNG")
+        return buffer.getvalue()
+    tight = robustness.build_tight(images, tight_count)
+    return {
+        "MNIST test PNGs": [png(image) for image in images[:mnist_count]],
+        "robustness set": [data for data, *_ in robustness.build(images, labels, robustness_count)],
+        "tight-crop set": [data for items in tight.values() for data, _ in items],
+        "samples/": [p.read_bytes() for p in sorted((ROOT / "samples").glob("*.*g"))],
+    }
+
+
+def photo_pixels() -> np.ndarray:
+    """samples/photo-9.png (a photo of a 9 on grey paper with a shadow) at 640x480, RGBA."""
+    from PIL import Image
+
+    image = Image.open(ROOT / "samples" / "photo-9.png").convert("RGBA").resize(PHOTO_SIZE, Image.Resampling.LANCZOS)
+    return np.asarray(image)
+
+
+def time_ms(session, pixels: np.ndarray, repeats: int) -> dict:
+    from lstm_digits.models import PIPELINE_INPUT_NAME
+
+    run = lambda: session.run(None, {PIPELINE_INPUT_NAME: pixels})  # noqa: E731
+    return measure.spread([t * 1e3 for t in measure.call_seconds(run, repeats, warmup=3)])
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.pipeline", description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", type=Path, default=None, help="MNIST archives (default $LSTM_DIGITS_DATA)")
+    parser.add_argument("--model-dir", type=Path, default=None, help="folder with model.onnx and pipeline.onnx (default: the shipped model)")
+    parser.add_argument("--mnist", type=int, default=10_000, help="MNIST test digits (as PNGs)")
+    parser.add_argument("--robustness", type=int, default=1000, help="digits rendered as photos, scans and drawings")
+    parser.add_argument("--tight", type=int, default=1000, help="digits per tight-crop variant (20 variants)")
+    parser.add_argument("--repeats", type=int, default=50, help="timed runs of the 640x480 photo")
+    args = parser.parse_args(argv)
+
+    from lstm_digits.export.pipeline_graph.parity import MEAN_IMAGE_DIFFERENCE, SAME_OUTCOME, compare, pipeline_session
+    from lstm_digits.models import DEFAULT_DIR, ONNX, PIPELINE
+    from lstm_digits.runtime.classifier import DigitClassifier
+
+    folder = args.model_dir or DEFAULT_DIR
+    session = pipeline_session(folder / PIPELINE)
+    results = {}
+    print(f"| set | images | same outcome (goal >= {SAME_OUTCOME:.1%}) | mean abs image difference (goal <= {MEAN_IMAGE_DIFFERENCE}) "
+          "| worst image | pipeline ms per image | passes |")
+    print("|---|---:|---:|---:|---:|---:|---|")
+    with DigitClassifier(folder / ONNX) as classifier:
+        for name, encoded in encoded_sets(args.data_dir, args.mnist, args.robustness, args.tight).items():
+            start = time.perf_counter()
+            agreement = compare(classifier, session, encoded)
+            seconds = time.perf_counter() - start
+            results[name] = agreement
+            print(f"| {name} | {agreement.images:,} | {agreement.same_fraction:.2%} ({agreement.images - agreement.same} differ) "
+                  f"| {agreement.mean_difference:.2e} | {agreement.max_difference:.2e} | {1e3 * seconds / agreement.images:.1f} (both paths) "
+                  f"| {'yes' if agreement.holds else 'NO'} |", flush=True)
+    photo = time_ms(session, photo_pixels(), args.repeats)
+    print(f"\n640x480 photo (samples/photo-9.png resized) through pipeline.onnx, onnxruntime, 1 thread: "
+          f"median {photo['median']:.1f} ms (p10 {photo['p10']:.1f}, p90 {photo['p90']:.1f}; {photo['n']} runs); "
+          f"goal <= {PHOTO_GOAL_MS:.0f} ms: {'met' if photo['median'] <= PHOTO_GOAL_MS else 'NOT met'}")
+    results["photo_ms"] = photo
+    return results
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,136 @@
+"""pipeline.onnx (issue 14): raw RGBA pixels to digit in one standard ONNX file. It is built here
+from the shipped model.onnx, checked with onnx's full checker, run in the reference evaluator, and
+held to the Python runtime's answers on subsets of the parity sets (the full sets:
+`python -m benchmarks.pipeline`)."""
+
+import io
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+from onnx.reference import ReferenceEvaluator
+from PIL import Image
+
+from lstm_digits.export.pipeline_graph import write_pipeline
+from lstm_digits.export.pipeline_graph.parity import compare, pipeline_session
+from lstm_digits.export.pipeline_graph.test_data import differences, read_test_data
+from lstm_digits.models import (DEFAULT_DIR, DEFAULT_MODEL, OPSET, PIPELINE, PIPELINE_INPUT_NAME, PIPELINE_OUTPUT_NAMES,
+                                PIPELINE_TEST_SETS)
+from lstm_digits.runtime.classifier import DigitClassifier
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = sorted((ROOT / "samples").glob("*.*g"))
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Path:
+    """A folder with pipeline.onnx and its test data, written from the shipped model.onnx."""
+    folder = tmp_path_factory.mktemp("pipeline")
+    write_pipeline(DEFAULT_MODEL, folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def session(built):
+    return pipeline_session(built / PIPELINE)
+
+
+@pytest.fixture(scope="module")
+def classifier():
+    with DigitClassifier(DEFAULT_MODEL) as runtime:
+        yield runtime
+
+
+def run(session, pixels):
+    return dict(zip(PIPELINE_OUTPUT_NAMES, session.run(None, {PIPELINE_INPUT_NAME: pixels})))
+
+
+def test_graph_is_standard_onnx_with_its_contract(built):
+    model = onnx.load(str(built / PIPELINE))
+    onnx.checker.check_model(model, full_check=True)
+    assert [(o.domain, o.version) for o in model.opset_import] == [("", OPSET)]
+    (pixels,) = model.graph.input
+    assert pixels.name == PIPELINE_INPUT_NAME and pixels.type.tensor_type.elem_type == onnx.TensorProto.UINT8
+    assert [o.name for o in model.graph.output] == list(PIPELINE_OUTPUT_NAMES)
+    metadata = {p.key: p.value for p in model.metadata_props}
+    shipped = {p.key: p.value for p in onnx.load(str(DEFAULT_MODEL)).metadata_props}
+    for key in ("labels", "preprocessing", "calibration", "rejection"):
+        assert metadata[key] == shipped[key]
+    assert json.loads(metadata["input"])["name"] == PIPELINE_INPUT_NAME
+    assert json.loads(metadata["outputs"])["order"] == list(PIPELINE_OUTPUT_NAMES)
+
+
+def test_test_data_sets_are_photo_drawing_blank_and_pass(built, session):
+    sets = read_test_data(built)
+    assert len(sets) == len(PIPELINE_TEST_SETS) == 3
+    (photo, photo_out), (drawing, drawing_out), (blank, blank_out) = sets
+    assert photo[..., 3].min() == 255 and drawing[..., 3].min() < 255 and blank.max() == blank.min() == 255
+    assert not photo_out["no_digit"][0] and not drawing_out["no_digit"][0] and blank_out["no_digit"][0]
+    for pixels, expected in sets:
+        assert differences(expected, run(session, pixels)) == []
+
+
+def test_shipped_pipeline_passes_its_test_data():
+    """The files in models/default (as digit-export wrote them) agree with each other in onnxruntime."""
+    session = pipeline_session(DEFAULT_DIR / PIPELINE)
+    for pixels, expected in read_test_data(DEFAULT_DIR):
+        assert differences(expected, run(session, pixels)) == []
+
+
+def test_reference_evaluator_runs_it(built, session):
+    evaluator = ReferenceEvaluator(str(built / PIPELINE))
+    drawing = np.asarray(Image.open(SAMPLES[0]).convert("RGBA").resize((60, 70)))  # drawing-3.png, small: the evaluator is slow
+    assert SAMPLES[0].name == "drawing-3.png"
+    blank = np.zeros((9, 13, 4), np.uint8)
+    for pixels in (drawing, blank):
+        expected = run(session, pixels)
+        got = dict(zip(PIPELINE_OUTPUT_NAMES, evaluator.run(None, {PIPELINE_INPUT_NAME: pixels})))
+        assert np.abs(got["image"] - expected["image"]).max() < 1e-5
+        assert np.abs(got["logits"] - expected["logits"]).max() < 1e-4
+        assert got["rejected"].tolist() == expected["rejected"].tolist()
+        assert got["no_digit"].tolist() == expected["no_digit"].tolist()
+    assert run(session, drawing)["probabilities"].argmax() == 3
+
+
+@pytest.mark.parametrize("shape, value", [((1, 1, 4), 255), ((1, 300, 4), 0), ((200, 3, 4), 128), ((40, 50, 4), 255)])
+def test_nothing_to_classify_is_an_output_not_an_error(session, shape, value):
+    out = run(session, np.full(shape, value, np.uint8))
+    assert out["no_digit"].tolist() == [True] and out["rejected"].tolist() == [True]
+    assert out["image"].shape == (28, 28) and not out["image"].any()
+    assert out["probabilities"].shape == (1, 10) and np.isfinite(out["logits"]).all()
+
+
+def test_noise_and_transparent_images_run(session):
+    rng = np.random.default_rng(0)
+    for pixels in (rng.integers(0, 256, (37, 53, 4), dtype=np.uint8), np.zeros((30, 30, 4), np.uint8)):
+        out = run(session, pixels)
+        assert out["image"].shape == (28, 28) and out["rejected"].dtype == np.bool_
+
+
+def _pngs(arrays):
+    out = []
+    for array in arrays:
+        buffer = io.BytesIO()
+        Image.fromarray(array).save(buffer, "PNG")
+        out.append(buffer.getvalue())
+    return out
+
+
+def test_same_answers_as_the_runtime_on_subsets_of_the_parity_sets(mnist, classifier, session):
+    sys.path.insert(0, str(ROOT / "tests"))
+    import robustness
+
+    images, labels = mnist.test.images.numpy(), mnist.test.labels.numpy()
+    sets = {
+        "mnist": _pngs(images[:150]),
+        "robustness": [data for data, *_ in robustness.build(images, labels, 25)],
+        "tight": [items[0][0] for items in robustness.build_tight(images[:1], 1).values()] +
+                 [items[0][0] for items in robustness.build_tight(images[1:2], 1, seed=5).values()],
+        "samples": [p.read_bytes() for p in SAMPLES],
+    }
+    for name, encoded in sets.items():
+        agreement = compare(classifier, session, encoded)
+        assert agreement.differing == [] and agreement.mean_difference < 1e-4, (name, agreement)

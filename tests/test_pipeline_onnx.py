@@ -134,3 +134,16 @@ def test_same_answers_as_the_runtime_on_subsets_of_the_parity_sets(mnist, classi
     for name, encoded in sets.items():
         agreement = compare(classifier, session, encoded)
         assert agreement.differing == [] and agreement.mean_difference < 1e-4, (name, agreement)
+
+
+def test_photos_over_four_megapixels_are_reduced_as_the_runtime_does(classifier, session):
+    """2600 x 2000 (5.2 MP), opaque and translucent: area-averaged by 2 first (Image.reduce), like the runtime."""
+    photo = Image.open(ROOT / "samples" / "photo-9.png").convert("RGB").resize((2600, 2000))
+    drawing = Image.open(ROOT / "samples" / "drawing-3.png").resize((2200, 2400))
+    encoded = []
+    for image in (photo, drawing):
+        buffer = io.BytesIO()
+        image.save(buffer, "PNG", compress_level=1)
+        encoded.append(buffer.getvalue())
+    agreement = compare(classifier, session, encoded)
+    assert agreement.differing == [] and agreement.max_difference < 1e-5, agreement

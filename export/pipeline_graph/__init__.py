@@ -21,6 +21,7 @@ from ...runtime.preprocess import MIN_INK_PIXELS
 from .builder import BOOL, FLOAT, Builder
 from .cleaning import suppress_background
 from .grayscale import grayscale
+from .limit_size import limit_size
 from .ops import count
 from .placement import crop_to_ink, place_by_centre_of_mass, scale_into_box
 from .polarity import make_ink_bright
@@ -31,7 +32,7 @@ CLASSIFIER_PREFIX = "classifier/"
 
 def preprocess(g: Builder, pixels: str, canvas: int, box: int) -> tuple[str, str]:
     """(image [canvas, canvas] float32, no_digit bool scalar): zeros when nothing stands out."""
-    ink, faint_only = suppress_background(g, make_ink_bright(g, grayscale(g, pixels)))
+    ink, faint_only = suppress_background(g, make_ink_bright(g, grayscale(g, limit_size(g, pixels))))
     too_little = g.op("Less", count(g, g.op("Greater", ink, g.scalar(0.0))), g.scalar(MIN_INK_PIXELS, np.int64))
     no_digit = g.op("Or", faint_only, too_little)
     blank, digit = g.sub("blank"), g.sub("digit")
@@ -47,8 +48,8 @@ def _metadata(classifier: onnx.ModelProto) -> dict:
     canvas = preprocessing["canvas"]
     props["input"] = json.dumps({
         "name": PIPELINE_INPUT_NAME, "shape": ["height", "width", 4], "dtype": "uint8", "layout": "RGBA, rows first",
-        "decoding": "by the host, after EXIF orientation; any size (the runtime also area-averages images over "
-                    "4 megapixels first; this graph does not)",
+        "decoding": "by the host, EXIF orientation applied; any size (over 4 megapixels, area-averaged first, "
+                    "as the runtime does)",
     })
     props["outputs"] = json.dumps({
         "logits": [1, 10], "probabilities": [1, 10], "image": [canvas, canvas], "rejected": [1], "no_digit": [1],

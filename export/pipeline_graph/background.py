@@ -60,7 +60,7 @@ def _opened(g: Builder, ink: str) -> tuple[str, str]:
     width_px = stroke_width(g, strokes)
     needed = _odd(g, g.op("Mul", g.scalar(float(OPENING_STROKES), np.float64), width_px))
     paper = opening(g, small, g.op("Max", needed, kernel))
-    paper = resample.resize(g, paper, small_h, small_w, height, width, "bilinear")
+    paper = resample.resize_banded(g, paper, small_h, small_w, height, width, "bilinear")
     # A window over FLAT_FRACTION of the image: the paper is the median of the pixels that are not strokes.
     too_wide = g.op("Greater", g.cast(needed, DOUBLE), g.op("Mul", g.scalar(FLAT_FRACTION, np.float64), longest))
     not_strokes = g.op("Compress", g.op("Reshape", small, g.ints(-1)), g.op("Reshape", g.op("Not", strokes), g.ints(-1)), axis=0)

@@ -9,7 +9,7 @@ that makes the opaque strokes stand out."""
 import numpy as np
 
 from ...runtime.preprocess import GRAY_WEIGHTS
-from .builder import FLOAT, INT64, Builder
+from .builder import FLOAT, Builder
 from .ops import flat, percentiles
 
 # Pillow's convert("L") from RGB (libImaging/Convert.c, L24): GRAY_WEIGHTS in 16-bit fixed point, rounded.
@@ -17,17 +17,29 @@ PILLOW_L_WEIGHTS = (19595, 38470, 7471)
 PILLOW_L_SHIFT = 16
 
 
+def _weighted_sum(g: Builder, channels: list[str], weights) -> str:
+    """channels[0] w[0] + channels[1] w[1] + ... (elementwise: MatMul with a vector is slow in onnxruntime)."""
+    total = g.op("Mul", channels[0], g.scalar(weights[0]))
+    for channel, weight in zip(channels[1:], weights[1:]):
+        total = g.op("Add", total, g.op("Mul", channel, g.scalar(weight)))
+    return total
+
+
+def _channels(g: Builder, pixels: str) -> list[str]:
+    """The four channels of pixels [h, w, 4] as float32 [h, w] each."""
+    return [g.op("Squeeze", part, g.ints(2)) for part in g.op("Split", g.cast(pixels, FLOAT), axis=2, num_outputs=4, outputs=4)]
+
+
 def _pillow_gray(g: Builder, pixels: str) -> str:
-    rgb = g.cast(g.op("Slice", pixels, g.ints(0), g.ints(3), g.ints(2)), INT64)
-    weighted = g.op("Add", g.op("MatMul", rgb, g.const(PILLOW_L_WEIGHTS, np.int64)), g.scalar(1 << (PILLOW_L_SHIFT - 1), np.int64))
-    return g.op("Div", g.cast(g.op("Div", weighted, g.scalar(1 << PILLOW_L_SHIFT, np.int64)), FLOAT), g.scalar(255.0))
+    # In float32, exactly: every sum is an integer below 2^24 (255 x 65,536 + 32,768).
+    weighted = g.op("Add", _weighted_sum(g, _channels(g, pixels)[:3], [float(w) for w in PILLOW_L_WEIGHTS]),
+                    g.scalar(float(1 << (PILLOW_L_SHIFT - 1))))
+    return g.op("Div", g.op("Floor", g.op("Div", weighted, g.scalar(float(1 << PILLOW_L_SHIFT)))), g.scalar(255.0))
 
 
 def _composited_gray(g: Builder, pixels: str) -> str:
-    rgba = g.op("Div", g.cast(pixels, FLOAT), g.scalar(255.0))
-    rgb = g.op("Slice", rgba, g.ints(0), g.ints(3), g.ints(2))
-    alpha = g.op("Squeeze", g.op("Slice", rgba, g.ints(3), g.ints(4), g.ints(2)), g.ints(2))
-    gray = g.op("MatMul", rgb, g.const(GRAY_WEIGHTS))
+    *rgb, alpha = (g.op("Div", channel, g.scalar(255.0)) for channel in _channels(g, pixels))
+    gray = _weighted_sum(g, rgb, GRAY_WEIGHTS)
     # White behind dark strokes, black behind light ones. The strokes are the pixels at least half
     # as opaque as the most opaque one.
     opaque = g.op("GreaterOrEqual", alpha, g.op("Mul", g.op("ReduceMax", alpha, keepdims=0), g.scalar(0.5)))

@@ -32,7 +32,8 @@ def any_(g: Builder, mask: str) -> str:
 
 def percentiles(g: Builder, values: str, *qs: float) -> list[str]:
     """cleaning._percentiles: the value of rank min(n-1, round(q/100 (n-1))) of the flattened values,
-    one float32 scalar per q (TopK from whichever end is nearer)."""
+    one float32 scalar per q: the largest of the rank + 1 smallest values (or the smallest of the
+    largest, from whichever end is nearer; TopK unsorted is several times faster than sorted)."""
     values = flat(g, values)
     n = size(g, values)
     last = g.op("Sub", n, g.scalar(1, np.int64))
@@ -41,11 +42,12 @@ def percentiles(g: Builder, values: str, *qs: float) -> list[str]:
         rank = g.op("Min", last, g.cast(g.op("Round", g.op("Mul", g.cast(last, DOUBLE), g.scalar(q / 100, np.float64))), INT64))
         if q <= 50:
             k = g.op("Add", rank, g.scalar(1, np.int64))
-            top, _ = g.op("TopK", values, g.op("Reshape", k, g.ints(1)), outputs=2, largest=0, sorted=1)
+            top, _ = g.op("TopK", values, g.op("Reshape", k, g.ints(1)), outputs=2, largest=0, sorted=0)
+            out.append(g.op("ReduceMax", top, keepdims=0))
         else:
             k = g.op("Sub", n, rank)
-            top, _ = g.op("TopK", values, g.op("Reshape", k, g.ints(1)), outputs=2, largest=1, sorted=1)
-        out.append(g.op("Squeeze", g.op("Slice", top, g.ints(-1), g.ints(2**62)), g.ints(0)))
+            top, _ = g.op("TopK", values, g.op("Reshape", k, g.ints(1)), outputs=2, largest=1, sorted=0)
+            out.append(g.op("ReduceMin", top, keepdims=0))
     return out
 
 

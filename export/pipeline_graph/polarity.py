@@ -16,7 +16,7 @@ def work_copy(g: Builder, image: str) -> tuple[str, str]:
 
     def scaled(side):
         return g.op("Max", g.scalar(1, np.int64), g.cast(g.op("Round", g.op("Mul", g.cast(side, DOUBLE), scale)), INT64))
-    return resample.resize(g, image, height, width, scaled(height), scaled(width), "box"), scale
+    return resample.resize_banded(g, image, height, width, scaled(height), scaled(width), "box"), scale
 
 
 def dark_ink_evidence(g: Builder, gray: str) -> str:

@@ -12,6 +12,7 @@ from onnx import numpy_helper
 from PIL import Image
 
 from ...models import INPUT_NAME, PIPELINE_INPUT_NAME, PIPELINE_OUTPUT_NAMES, PIPELINE_TEST_DATA, PIPELINE_TEST_SETS
+from ...models import PIPELINE_TEST_TOLERANCE as TOLERANCE
 from ...runtime.confidence import RejectionRule
 from ...runtime.images import NoDigitFound
 from ...runtime.preprocess import Form, to_mnist_form
@@ -20,9 +21,6 @@ from .. import ExportError
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 # The inputs: samples at half size (small files for every runtime to load), and a blank page.
 PHOTO, DRAWING, SHRINK, BLANK_SIZE = "ruled-2.png", "drawing-3.png", 2, (48, 64)
-# The graph against the runtime: its image and logits (float32; Pillow works in double), and the
-# same rejected and no_digit.
-TOLERANCE = {"image": 1e-5, "logits": 1e-4, "probabilities": 1e-5}
 
 
 def inputs() -> dict[str, np.ndarray]:

@@ -7,8 +7,8 @@ import itertools
 import numpy as np
 from onnx import TensorProto, helper, numpy_helper
 
-FLOAT, DOUBLE, INT64, BOOL, UINT8 = (TensorProto.FLOAT, TensorProto.DOUBLE, TensorProto.INT64, TensorProto.BOOL,
-                                   TensorProto.UINT8)
+FLOAT, DOUBLE, INT64, INT32, BOOL, UINT8 = (TensorProto.FLOAT, TensorProto.DOUBLE, TensorProto.INT64, TensorProto.INT32,
+                                          TensorProto.BOOL, TensorProto.UINT8)
 
 
 class Builder:

@@ -94,13 +94,10 @@ def _connected(g: Builder, strong: str, faint: str) -> str:
     def pooled(mask):
         padded = g.op("Pad", g.cast(mask, FLOAT), pads)
         return g.cast(g.op("ReduceMax", g.op("Reshape", padded, shape4), g.ints(1, 3), keepdims=0), BOOL)
-    kept = g.cast(reconstruct(g, pooled(strong), pooled(faint)), FLOAT)
-    spread = g.op("Expand", g.op("Unsqueeze", kept, g.ints(1, 3)), shape4)
-    full_h = g.op("Mul", blocks_h, factor)
-    full_w = g.op("Mul", blocks_w, factor)
-    back = g.op("Reshape", spread, g.op("Concat", g.op("Reshape", full_h, g.ints(1)), g.op("Reshape", full_w, g.ints(1)), axis=0))
-    back = g.op("Slice", back, g.ints(0, 0), g.op("Concat", g.op("Reshape", height, g.ints(1)), g.op("Reshape", width, g.ints(1)), axis=0))
-    return g.op("And", g.cast(back, BOOL), faint)
+    kept = reconstruct(g, pooled(strong), pooled(faint))
+    block = lambda side: g.op("Div", g.op("Range", g.scalar(0, np.int64), side, g.scalar(1, np.int64)), factor)  # noqa: E731
+    back = g.op("Gather", g.op("Gather", kept, block(height), axis=0), block(width), axis=1)  # each block's pixels
+    return g.op("And", back, faint)
 
 
 def suppress_background(g: Builder, ink: str) -> tuple[str, str]:

@@ -25,20 +25,15 @@ def _weighted_sum(g: Builder, channels: list[str], weights) -> str:
     return total
 
 
-def _channels(g: Builder, pixels: str) -> list[str]:
-    """The four channels of pixels [h, w, 4] as float32 [h, w] each."""
-    return [g.op("Squeeze", part, g.ints(2)) for part in g.op("Split", g.cast(pixels, FLOAT), axis=2, num_outputs=4, outputs=4)]
-
-
-def _pillow_gray(g: Builder, pixels: str) -> str:
+def _pillow_gray(g: Builder, rgb: list[str]) -> str:
     # In float32, exactly: every sum is an integer below 2^24 (255 x 65,536 + 32,768).
-    weighted = g.op("Add", _weighted_sum(g, _channels(g, pixels)[:3], [float(w) for w in PILLOW_L_WEIGHTS]),
+    weighted = g.op("Add", _weighted_sum(g, [g.cast(c, FLOAT) for c in rgb], [float(w) for w in PILLOW_L_WEIGHTS]),
                     g.scalar(float(1 << (PILLOW_L_SHIFT - 1))))
     return g.op("Div", g.op("Floor", g.op("Div", weighted, g.scalar(float(1 << PILLOW_L_SHIFT)))), g.scalar(255.0))
 
 
-def _composited_gray(g: Builder, pixels: str) -> str:
-    *rgb, alpha = (g.op("Div", channel, g.scalar(255.0)) for channel in _channels(g, pixels))
+def _composited_gray(g: Builder, channels: list[str]) -> str:
+    *rgb, alpha = (g.op("Div", g.cast(channel, FLOAT), g.scalar(255.0)) for channel in channels)
     gray = _weighted_sum(g, rgb, GRAY_WEIGHTS)
     # White behind dark strokes, black behind light ones. The strokes are the pixels at least half
     # as opaque as the most opaque one.
@@ -49,7 +44,7 @@ def _composited_gray(g: Builder, pixels: str) -> str:
 
 
 def grayscale(g: Builder, pixels: str) -> str:
-    alpha = g.op("Slice", pixels, g.ints(3), g.ints(4), g.ints(2))
-    translucent = g.op("Less", g.op("ReduceMin", alpha, keepdims=0), g.scalar(255, np.uint8))
+    channels = [g.op("Squeeze", part, g.ints(2)) for part in g.op("Split", pixels, axis=2, num_outputs=4, outputs=4)]  # uint8 [h, w]
+    translucent = g.op("Less", g.op("ReduceMin", channels[3], keepdims=0), g.scalar(255, np.uint8))
     then_b, else_b = g.sub("translucent"), g.sub("opaque")
-    return g.if_(translucent, then_b, [_composited_gray(then_b, pixels)], else_b, [_pillow_gray(else_b, pixels)], [FLOAT])[0]
+    return g.if_(translucent, then_b, [_composited_gray(then_b, channels)], else_b, [_pillow_gray(else_b, channels[:3])], [FLOAT])[0]

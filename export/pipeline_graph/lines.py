@@ -5,7 +5,7 @@ along rows; the groups of adjacent runs are judged one by one in a Loop."""
 import numpy as np
 
 from ...runtime.cleaning import LINE_FAINTER, LINE_GAP, LINE_LENGTH, LINE_PAST, LINE_REPEATS, LINE_THRESHOLD
-from .builder import BOOL, DOUBLE, FLOAT, INT64, Builder
+from .builder import BOOL, DOUBLE, FLOAT, INT32, INT64, Builder
 from .ops import count, dims, percentiles
 
 BIG = 2**62
@@ -16,7 +16,7 @@ def _column(g: Builder, value: str) -> str:
 
 
 def window_sum(g: Builder, x: str, before: str, after: str) -> str:
-    """Sums of int64 x [h, w] over columns [i - before, i + after] of each row, clipped at the ends."""
+    """Sums of int32 x [h, w] over columns [i - before, i + after] of each row, clipped at the ends."""
     zero = g.ints(0)
     front = _column(g, g.op("Add", before, g.scalar(1, np.int64)))
     padded = g.op("Pad", x, g.op("Concat", zero, front, zero, _column(g, after), axis=0))
@@ -33,16 +33,28 @@ def _runs_along_rows(g: Builder, mask: str) -> str:
     along the rows that bridges gaps of up to 2 x min(LINE_GAP, width // 25) px."""
     _, width = dims(g, mask)
     gap = g.op("Min", g.scalar(LINE_GAP, np.int64), g.op("Div", width, g.scalar(25, np.int64)))
-    ones = g.op("Expand", g.scalar(1, np.int64), g.op("Shape", mask))
-    inside = window_sum(g, ones, gap, gap)  # the window's length where it is clipped by the ends
-    dilated = g.op("Greater", window_sum(g, g.cast(mask, INT64), gap, gap), g.scalar(0, np.int64))
-    closed = g.op("Equal", window_sum(g, g.cast(dilated, INT64), gap, gap), inside)
+    closed = _closed_along_rows(g, mask, gap)
     length = g.cast(g.op("Ceil", g.op("Mul", g.cast(width, DOUBLE), g.scalar(LINE_LENGTH, np.float64))), INT64)
     length = g.op("Max", length, g.scalar(1, np.int64))
     span = g.op("Sub", length, g.scalar(1, np.int64))
-    full = g.op("Equal", window_sum(g, g.cast(closed, INT64), g.scalar(0, np.int64), span), length)  # runs starting here
-    on_run = g.op("Greater", window_sum(g, g.cast(full, INT64), span, g.scalar(0, np.int64)), g.scalar(0, np.int64))
+    full = g.op("Equal", window_sum(g, g.cast(closed, INT32), g.scalar(0, np.int64), span), g.cast(length, INT32))  # runs starting here
+    on_run = g.op("Greater", window_sum(g, g.cast(full, INT32), span, g.scalar(0, np.int64)), g.scalar(0, np.int32))
     return g.op("And", on_run, mask)
+
+
+def _closed_along_rows(g: Builder, mask: str, gap: str) -> str:
+    """A closing (maximum, then minimum) along each row over 2 gap + 1 pixels, windows clipped at the
+    ends (as morphology.window_rows with replicated edges); gap is 0 to LINE_GAP, a MaxPool for each."""
+    result = mask
+    for size in range(1, LINE_GAP + 1):
+        branch, other = g.sub(f"close_{size}"), g.sub(f"not_{size}")
+        side = 2 * size + 1
+        image = branch.op("Unsqueeze", branch.cast(mask, FLOAT), branch.ints(0, 1))
+        pool = lambda x: branch.op("MaxPool", x, kernel_shape=[1, side], pads=[0, size, 0, size])  # noqa: E731
+        closed = branch.op("Neg", pool(branch.op("Neg", pool(image))))
+        closed = branch.cast(branch.op("Squeeze", closed, branch.ints(0, 1)), BOOL)
+        (result,) = g.if_(g.op("Equal", gap, g.scalar(size, np.int64)), branch, [closed], other, [result], [BOOL])
+    return result
 
 
 def _extent(g: Builder, mask: str) -> str:
@@ -73,8 +85,8 @@ def long_runs(g: Builder, faint: str) -> tuple[str, str]:
 
 def _band(g: Builder, lines: str, reach: str) -> str:
     """Entries of a 1-D mask within `reach` of a True one."""
-    row = g.op("Unsqueeze", g.cast(lines, INT64), g.ints(0))
-    return g.op("Squeeze", g.op("Greater", window_sum(g, row, reach, reach), g.scalar(0, np.int64)), g.ints(0))
+    row = g.op("Unsqueeze", g.cast(lines, INT32), g.ints(0))
+    return g.op("Squeeze", g.op("Greater", window_sum(g, row, reach, reach), g.scalar(0, np.int32)), g.ints(0))
 
 
 def _first_last(g: Builder, mask: str, default_first: str, default_last: str) -> tuple[str, str]:

@@ -18,8 +18,8 @@ def flat(g: Builder, x: str) -> str:
 
 
 def count(g: Builder, mask: str) -> str:
-    """The number of True values (int64 scalar)."""
-    return g.op("ReduceSum", g.cast(mask, INT64), keepdims=0)
+    """The number of True values (int64 scalar; summed in float32, exact below 2^24 pixels, faster)."""
+    return g.cast(g.op("ReduceSum", g.cast(mask, FLOAT), keepdims=0), INT64)
 
 
 def size(g: Builder, x: str) -> str:
@@ -30,24 +30,46 @@ def any_(g: Builder, mask: str) -> str:
     return g.op("Greater", count(g, mask), g.scalar(0, np.int64))
 
 
-def percentiles(g: Builder, values: str, *qs: float) -> list[str]:
+SAMPLE_STEP = 16  # percentiles of large arrays: a first guess from every 16th value ...
+SAMPLE_MARGIN = 2.0  # ... at twice the rank, so that the guess bounds the answer nearly always
+
+
+def _kth(g: Builder, values: str, k: str, largest: int) -> str:
+    """The k-th smallest (largest = 0) or k-th largest (1) of the 1-D values (k: int64 scalar, 1 <= k <= n)."""
+    top, _ = g.op("TopK", values, g.op("Reshape", k, g.ints(1)), outputs=2, largest=largest, sorted=0)
+    return g.op("ReduceMin" if largest else "ReduceMax", top, keepdims=0)
+
+
+def _kth_by_sample(g: Builder, values: str, k: str, largest: int) -> str:
+    """_kth, faster on large arrays when k is small: every SAMPLE_STEP-th value gives a bound that
+    SAMPLE_MARGIN k values pass; the k-th is then taken among those. If fewer than k pass (an
+    unlucky sample), from all the values: the answer is exact either way."""
+    sample = g.op("Slice", values, g.ints(0), g.ints(2**62), g.ints(0), g.ints(SAMPLE_STEP))
+    wanted = g.op("Min", g.op("Size", sample), g.op("Add", g.cast(g.op("Ceil", g.op("Div", g.op("Mul", g.cast(k, DOUBLE),
+             g.scalar(SAMPLE_MARGIN, np.float64)), g.scalar(float(SAMPLE_STEP), np.float64))), INT64), g.scalar(1, np.int64)))
+    bound = _kth(g, sample, wanted, largest)
+    passing = g.op("GreaterOrEqual" if largest else "LessOrEqual", values, bound)
+    enough = g.op("GreaterOrEqual", count(g, passing), k)
+    few, every = g.sub("sampled"), g.sub("every_value")
+    return g.if_(enough, few, [_kth(few, few.op("Compress", values, passing, axis=0), k, largest)],
+                 every, [_kth(every, values, k, largest)], [FLOAT])[0]
+
+
+def percentiles(g: Builder, values: str, *qs: float, sampled: bool = False) -> list[str]:
     """cleaning._percentiles: the value of rank min(n-1, round(q/100 (n-1))) of the flattened values,
-    one float32 scalar per q: the largest of the rank + 1 smallest values (or the smallest of the
-    largest, from whichever end is nearer; TopK unsorted is several times faster than sorted)."""
+    one float32 scalar per q, found from whichever end is nearer (TopK unsorted: several times faster
+    than sorted). sampled: for large arrays and percentiles near either end (see _kth_by_sample)."""
     values = flat(g, values)
     n = size(g, values)
     last = g.op("Sub", n, g.scalar(1, np.int64))
+    kth = _kth_by_sample if sampled else _kth
     out = []
     for q in qs:
         rank = g.op("Min", last, g.cast(g.op("Round", g.op("Mul", g.cast(last, DOUBLE), g.scalar(q / 100, np.float64))), INT64))
         if q <= 50:
-            k = g.op("Add", rank, g.scalar(1, np.int64))
-            top, _ = g.op("TopK", values, g.op("Reshape", k, g.ints(1)), outputs=2, largest=0, sorted=0)
-            out.append(g.op("ReduceMax", top, keepdims=0))
+            out.append(kth(g, values, g.op("Add", rank, g.scalar(1, np.int64)), 0))
         else:
-            k = g.op("Sub", n, rank)
-            top, _ = g.op("TopK", values, g.op("Reshape", k, g.ints(1)), outputs=2, largest=1, sorted=0)
-            out.append(g.op("ReduceMin", top, keepdims=0))
+            out.append(kth(g, values, g.op("Sub", n, rank), 1))
     return out
 
 

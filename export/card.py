@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from ..models import CARD, INT8, ONNX
+from ..models import CARD, INT8, ONNX, PIPELINE, PIPELINE_INPUT_NAME, PIPELINE_OUTPUT_NAMES, PIPELINE_TEST_DATA
 from .metadata import sha256
 from .parity import table
 
@@ -81,6 +81,24 @@ Largest difference measured: {worst:.2e}.
 `test_data_set_0/` holds ten MNIST test digits (`input_0.pb`) and the expected `logits` and
 `probabilities` (`output_0.pb`, `output_1.pb`) as ONNX TensorProtos, to check the file in any runtime.
 
+## The whole pipeline: `{PIPELINE}`
+`{PIPELINE}` takes a photo, scan or drawing as decoded pixels and gives the digit: the
+preprocessing of `lstm_digits.runtime` (alpha, gray, polarity, paper and shading, noise, printed
+lines, crop, scale to the 20 px box, centre of mass) in standard ONNX operators (opset {exporter['opset']}, no
+custom operators), then this model's graph. Every onnxruntime (Python, Node, the browser, C#,
+Java, mobile) runs the same steps from the one file.
+- input `{PIPELINE_INPUT_NAME}`: uint8 `[height, width, 4]`, RGBA, any size, as a decoder or a browser canvas
+  gives it. Decoding and EXIF orientation stay with the host.
+- outputs {', '.join(f'`{name}`' for name in PIPELINE_OUTPUT_NAMES)}: the logits and calibrated probabilities
+  `[1, 10]`, the 28x28 image the model saw (float32 in [0, 1]), `rejected` (bool `[1]`: the largest
+  probability is below {metadata['rejection']['min_confidence']}, or there is nothing to classify) and `no_digit` (bool `[1]`: no
+  ink stands out of the paper; never an error).
+- `{PIPELINE_TEST_DATA}/test_data_set_0..2` hold a photo, a drawing and a blank page (`input_0.pb`) with
+  the expected outputs (`output_0.pb` ... `output_4.pb`, in the order above), computed by the Python
+  runtime; the export checks the graph against them. Its agreement with the runtime on whole test
+  sets: `python -m benchmarks.pipeline` in the repository.
+- Keep `{ONNX}` if you do your own preprocessing into MNIST form.
+
 ## Use it
 Python, with onnxruntime and numpy only:
 ```python
@@ -104,6 +122,32 @@ const ort = require("onnxruntime-node");
   const {{ probabilities }} = await session.run({{ image }});
   console.log(probabilities.data.indexOf(Math.max(...probabilities.data)));
 }})();
+```
+
+The whole pipeline from a photo, Python (the host decodes and applies EXIF orientation):
+```python
+import numpy as np, onnxruntime as ort
+from PIL import Image, ImageOps
+session = ort.InferenceSession("{PIPELINE}", providers=["CPUExecutionProvider"])
+pixels = np.asarray(ImageOps.exif_transpose(Image.open("digit.jpg")).convert("RGBA"))
+logits, probabilities, image, rejected, no_digit = session.run(None, {{"{PIPELINE_INPUT_NAME}": pixels}})
+print("no digit" if no_digit[0] else "not a digit" if rejected[0] else probabilities.argmax())
+```
+
+Node.js (onnxruntime-node; decode PNG or JPEG to RGBA with any decoder, e.g. pngjs or jpeg-js):
+```js
+const session = await ort.InferenceSession.create("{PIPELINE}");
+const pixels = new ort.Tensor("uint8", rgba, [height, width, 4]);   // Uint8Array, 4 bytes a pixel
+const {{ probabilities, rejected, no_digit }} = await session.run({{ {PIPELINE_INPUT_NAME}: pixels }});
+```
+
+The browser (onnxruntime-web, served over http: `file://` cannot load WebAssembly):
+```js
+import * as ort from "onnxruntime-web/wasm";
+const session = await ort.InferenceSession.create("{PIPELINE}");
+const {{ data, width, height }} = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height);
+const pixels = new ort.Tensor("uint8", new Uint8Array(data.buffer), [height, width, 4]);
+const {{ probabilities, rejected, no_digit, image }} = await session.run({{ {PIPELINE_INPUT_NAME}: pixels }});
 ```
 """
     path = folder / CARD

@@ -5,7 +5,7 @@ import numpy as np
 
 from ...runtime.cleaning import FLAT_FRACTION, OPENING_FRACTION, OPENING_STROKES
 from . import resample
-from .builder import BOOL, DOUBLE, FLOAT, INT64, Builder
+from .builder import DOUBLE, FLOAT, INT64, Builder
 from .morphology import opening, otsu_threshold
 from .ops import border, count, dims, is_flat, maximum, percentiles
 from .polarity import work_copy

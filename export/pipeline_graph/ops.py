@@ -26,10 +26,6 @@ def size(g: Builder, x: str) -> str:
     return g.op("Size", x)
 
 
-def any_(g: Builder, mask: str) -> str:
-    return g.op("Greater", count(g, mask), g.scalar(0, np.int64))
-
-
 SAMPLE_STEP = 16  # percentiles of large arrays: a first guess from every 16th value ...
 SAMPLE_MARGIN = 2.0  # ... at twice the rank, so that the guess bounds the answer nearly always
 

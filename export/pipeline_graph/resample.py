@@ -34,51 +34,50 @@ def _filter(g: Builder, x: str, kind: str) -> str:
     raise ValueError(kind)
 
 
-def weights(g: Builder, in_size: str, in_end: str, out_size: str, kind: str) -> str:
-    """[out_size, in_size] double: Pillow's coefficients for resampling pixels [0, in_end) of an axis
-    of in_size pixels (in_end: double scalar, the box's end) to out_size pixels (int64 scalars)."""
-    out_d = g.cast(out_size, DOUBLE)
-    scale = g.op("Div", in_end, out_d)
+def _window(g: Builder, in_size: str, in_end: str, out_size: str, kind: str) -> dict:
+    """Pillow's precompute_coeffs for each output pixel: its centre on the input axis, the window
+    [xmin, xmax) of input pixels it reads ([out, 1] double each), the filter's scale and support."""
+    scale = g.op("Div", in_end, g.cast(out_size, DOUBLE))
     filterscale = g.op("Max", scale, g.scalar(1.0, np.float64))
     support = g.op("Mul", g.scalar(SUPPORT[kind], np.float64), filterscale)
     outs = g.op("Unsqueeze", g.cast(g.op("Range", g.scalar(0, np.int64), out_size, g.scalar(1, np.int64)), DOUBLE), g.ints(1))
-    center = g.op("Mul", g.op("Add", outs, g.scalar(0.5, np.float64)), scale)  # [out, 1]
+    center = g.op("Mul", g.op("Add", outs, g.scalar(0.5, np.float64)), scale)
     half = g.scalar(0.5, np.float64)
     xmin = g.op("Max", g.op("Floor", g.op("Add", g.op("Sub", center, support), half)), g.scalar(0.0, np.float64))
     xmax = g.op("Min", g.op("Floor", g.op("Add", g.op("Add", center, support), half)), g.cast(in_size, DOUBLE))
-    ins = g.op("Unsqueeze", g.cast(g.op("Range", g.scalar(0, np.int64), in_size, g.scalar(1, np.int64)), DOUBLE), g.ints(0))
-    window = g.op("And", g.op("GreaterOrEqual", ins, xmin), g.op("Less", ins, xmax))  # [out, in]
-    x = g.op("Div", g.op("Add", g.op("Sub", ins, center), half), filterscale)
-    w = g.op("Where", window, _filter(g, x, kind), g.scalar(0.0, np.float64))
+    return {"center": center, "xmin": xmin, "xmax": xmax, "filterscale": filterscale, "support": support}
+
+
+def _normalised(g: Builder, window: dict, ins: str, inside: str, kind: str) -> str:
+    """The filter at input pixels `ins` (double, broadcast against [out, 1]), 0 outside the window,
+    each output's weights scaled to sum to 1."""
+    x = g.op("Div", g.op("Add", g.op("Sub", ins, window["center"]), g.scalar(0.5, np.float64)), window["filterscale"])
+    w = g.op("Where", inside, _filter(g, x, kind), g.scalar(0.0, np.float64))
     total = g.op("ReduceSum", w, g.ints(1), keepdims=1)
     total = g.op("Where", g.op("Equal", total, g.scalar(0.0, np.float64)), g.scalar(1.0, np.float64), total)
     return g.op("Div", w, total)
+
+
+def weights(g: Builder, in_size: str, in_end: str, out_size: str, kind: str) -> str:
+    """[out_size, in_size] double: Pillow's coefficients for resampling pixels [0, in_end) of an axis
+    of in_size pixels (in_end: double scalar, the box's end) to out_size pixels (int64 scalars)."""
+    window = _window(g, in_size, in_end, out_size, kind)
+    ins = g.op("Unsqueeze", g.cast(g.op("Range", g.scalar(0, np.int64), in_size, g.scalar(1, np.int64)), DOUBLE), g.ints(0))
+    inside = g.op("And", g.op("GreaterOrEqual", ins, window["xmin"]), g.op("Less", ins, window["xmax"]))  # [out, in]
+    return _normalised(g, window, ins, inside, kind)
 
 
 def banded_weights(g: Builder, in_size: str, in_end: str, out_size: str, kind: str) -> tuple[str, str]:
     """The same coefficients as `weights`, as Pillow stores them: (input index [out, K] int64, weight
     [out, K] float32), K = 2 ceil(support) + 1 taps per output pixel. Far cheaper to apply than the
     dense matrix when an image is resampled by a large factor."""
-    out_d = g.cast(out_size, DOUBLE)
-    scale = g.op("Div", in_end, out_d)
-    filterscale = g.op("Max", scale, g.scalar(1.0, np.float64))
-    support = g.op("Mul", g.scalar(SUPPORT[kind], np.float64), filterscale)
-    taps = g.op("Add", g.op("Mul", g.cast(g.op("Ceil", support), INT64), g.scalar(2, np.int64)), g.scalar(1, np.int64))
-    outs = g.op("Unsqueeze", g.cast(g.op("Range", g.scalar(0, np.int64), out_size, g.scalar(1, np.int64)), DOUBLE), g.ints(1))
-    center = g.op("Mul", g.op("Add", outs, g.scalar(0.5, np.float64)), scale)  # [out, 1]
-    half = g.scalar(0.5, np.float64)
-    xmin = g.op("Max", g.op("Floor", g.op("Add", g.op("Sub", center, support), half)), g.scalar(0.0, np.float64))
-    xmax = g.op("Min", g.op("Floor", g.op("Add", g.op("Add", center, support), half)), g.cast(in_size, DOUBLE))
+    window = _window(g, in_size, in_end, out_size, kind)
+    taps = g.op("Add", g.op("Mul", g.cast(g.op("Ceil", window["support"]), INT64), g.scalar(2, np.int64)), g.scalar(1, np.int64))
     ks = g.op("Unsqueeze", g.cast(g.op("Range", g.scalar(0, np.int64), taps, g.scalar(1, np.int64)), DOUBLE), g.ints(0))
-    ins = g.op("Add", xmin, ks)  # [out, K]
-    window = g.op("Less", ins, xmax)
-    x = g.op("Div", g.op("Add", g.op("Sub", ins, center), half), filterscale)
-    w = g.op("Where", window, _filter(g, x, kind), g.scalar(0.0, np.float64))
-    total = g.op("ReduceSum", w, g.ints(1), keepdims=1)
-    total = g.op("Where", g.op("Equal", total, g.scalar(0.0, np.float64)), g.scalar(1.0, np.float64), total)
-    last = g.op("Sub", in_size, g.scalar(1, np.int64))
-    index = g.op("Min", g.cast(ins, INT64), last)
-    return index, g.cast(g.op("Div", w, total), FLOAT)
+    ins = g.op("Add", window["xmin"], ks)  # [out, K]
+    w = _normalised(g, window, ins, g.op("Less", ins, window["xmax"]), kind)
+    index = g.op("Min", g.cast(ins, INT64), g.op("Sub", in_size, g.scalar(1, np.int64)))
+    return index, g.cast(w, FLOAT)
 
 
 def apply_banded(g: Builder, image: str, index: str, weight: str, axis: int) -> str:
@@ -112,13 +111,6 @@ def apply(g: Builder, image: str, rows: str, cols: str) -> str:
     """rows [out_h, h] and cols [out_w, w] (double) applied to image [h, w] (float32): columns first, as Pillow."""
     horizontal = g.op("MatMul", image, g.op("Transpose", g.cast(cols, FLOAT), perm=[1, 0]))
     return g.op("MatMul", g.cast(rows, FLOAT), horizontal)
-
-
-def resize(g: Builder, image: str, height: str, width: str, out_height: str, out_width: str, kind: str) -> str:
-    """Image.resize((out_width, out_height), kind) of a float image [height, width] (int64 scalars)."""
-    rows = weights(g, height, g.cast(height, DOUBLE), out_height, kind)
-    cols = weights(g, width, g.cast(width, DOUBLE), out_width, kind)
-    return apply(g, image, rows, cols)
 
 
 def resize_with_reducing_gap(g: Builder, image: str, height: str, width: str, out_height: str, out_width: str,

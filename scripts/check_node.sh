@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Prove examples/node: install onnxruntime-node from the lock file, check the shipped model's
-# test_data_set_0 against PyTorch's outputs, and classify 28x28 PNGs: the samples as the Python
-# runtime preprocessed them, and MNIST test digits.
+# Prove examples/node: install it from its lock file; run the shipped pipeline's test data (and
+# model.onnx's) in onnxruntime-node within the export's tolerances; then decode and classify, in
+# JavaScript, the samples, robustness renderings of MNIST test digits, the same photo with EXIF
+# orientations, and a blank page, and require digit-classify's answers for every one of them.
 #
-#   scripts/check_node.sh [PYTHON]   # a Python with lstm-digits installed (default .venv/bin/python);
-#                                    # needs $LSTM_DIGITS_DATA (the MNIST test archives)
+#   scripts/check_node.sh [PYTHON]   # a Python with lstm-digits installed (default .venv/bin/python;
+#                                    # the runtime alone is enough); needs $LSTM_DIGITS_DATA (MNIST)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/common.sh
@@ -20,10 +21,52 @@ need npm "install Node.js 18 or newer with npm"
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-"$python" -m lstm_digits.cli.classify samples/*.png samples/*.jpg --save-preprocessed "$work/png" > /dev/null
-"$python" scripts/mnist_pngs.py --count 20 "$work/png"
-node examples/node/classify.js --check "$work"/png/*.png > "$work/results.txt"
-grep '^test_data_set_0' "$work/results.txt"
-grep -v '^test_data_set_0' "$work/results.txt" > "$work/results.tsv"
-expect_digits "$work/results.tsv" 25 "examples/node/classify.js"
-echo "check_node: test_data_set_0 within tolerance; 25 PNGs (5 preprocessed samples, 20 MNIST) classified right"
+"$python" scripts/pipeline_facts.py > "$work/facts.json"
+fact() { node -e 'const f = require(process.argv[1])[process.argv[2]]; console.log(Array.isArray(f) ? f.join("\n") : typeof f === "object" ? JSON.stringify(f) : f)' "$work/facts.json" "$1"; }
+pipeline="$(fact pipeline)"
+classify=(node examples/node/classify.js --model "$pipeline")
+
+# The export's own test data, in onnxruntime-node.
+checks=()
+while read -r folder; do checks+=(--check "$folder"); done < <(fact pipeline_test_data)
+"${classify[@]}" "${checks[@]}" --tolerance "$(fact tolerance)" 2> "$work/check.err" \
+  || { cat "$work/check.err" >&2; exit 1; }
+node examples/node/classify.js --model "$(fact model)" --check "$(fact model_test_data)" --tolerance "$(fact model_tolerance)"
+
+# Images: samples, robustness renderings (photo, grid, ruled, drawing, scan; PNG and JPEG), one
+# sample stored turned with EXIF orientations 3, 6 and 8, and a blank page (nothing to classify).
+mkdir "$work/images"
+cp samples/*.png samples/*.jpg "$work/images/"
+"$python" scripts/mnist_pngs.py --robustness --count 12 "$work/images"
+"$python" - "$work/images" <<'EOF'
+import sys
+from PIL import Image
+folder = sys.argv[1]
+upright = Image.open("samples/scan-4.jpg").convert("RGB")
+# Stored turned so that the EXIF orientation turns it back: 3 is 180 degrees, 6 and 8 a quarter turn.
+for orientation, turn in ((3, Image.Transpose.ROTATE_180), (6, Image.Transpose.ROTATE_90), (8, Image.Transpose.ROTATE_270)):
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    upright.transpose(turn).save(f"{folder}/exif{orientation}-4.jpg", quality=90, exif=exif)
+Image.new("RGB", (64, 48), "white").save(f"{folder}/blank.png")
+EOF
+images=("$work"/images/*)
+
+status=0
+"$python" -m lstm_digits.cli.classify "${images[@]}" > "$work/python.tsv" 2> "$work/python.err" || status=$?
+[ "$status" -eq 1 ] && grep -q "blank.png: no digit found" "$work/python.err" \
+  || { echo "check_node: digit-classify should fail on blank.png alone (exit $status):" >&2; cat "$work/python.err" >&2; exit 1; }
+status=0
+"${classify[@]}" "${images[@]}" > "$work/node.tsv" 2> "$work/node.err" || status=$?
+[ "$status" -eq 1 ] && grep -q "blank.png: no digit found" "$work/node.err" && [ "$(grep -c '^classify.js: ' "$work/node.err")" -eq 1 ] \
+  || { echo "check_node: classify.js should fail on blank.png alone (exit $status):" >&2; cat "$work/node.err" >&2; exit 1; }
+if ! diff <(cut -f1,2 "$work/python.tsv") <(cut -f1,2 "$work/node.tsv") > "$work/diff.txt"; then
+  echo "check_node: examples/node's answers differ from digit-classify's (< digit-classify, > node):" >&2
+  cat "$work/diff.txt" >&2
+  exit 1
+fi
+expect_digits "$work/node.tsv" $((${#images[@]} - 1)) "examples/node/classify.js"
+largest="$(paste "$work/python.tsv" "$work/node.tsv" | awk -F'\t' '{d = $3 - $6; d = d < 0 ? -d : d; if (d > m) m = d} END {printf "%.4f", m}')"
+echo "check_node: pipeline.onnx's test data within tolerance in onnxruntime-node; $((${#images[@]} - 1)) images" \
+     "(samples, robustness renderings, EXIF-turned JPEGs) decoded in JavaScript and classified as digit-classify" \
+     "classifies them (largest probability difference $largest), and the blank page is nothing to classify in both"

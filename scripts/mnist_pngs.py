@@ -1,6 +1,8 @@
 """Write MNIST test digits as 28x28 grayscale PNGs named mnist-INDEX-LABEL.png.
 
     python scripts/mnist_pngs.py --count 20 OUT_DIR     # archives from $LSTM_DIGITS_DATA or --data-dir
+    python scripts/mnist_pngs.py --robustness --count 10 OUT_DIR   # rendered as users' images look:
+        robustness-INDEX-LABEL.png/.jpg, the robustness set's first images (tests/robustness.py)
 
 Reads the standard t10k .gz archives directly (gzip + numpy + pillow: the runtime's dependencies),
 so it runs where torch is not installed, such as a runtime-only or emulated environment.
@@ -32,6 +34,7 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=20)
     parser.add_argument("--start", type=int, default=0, help="index of the first test digit")
     parser.add_argument("--data-dir", type=Path, default=os.environ.get(ENV_VAR))
+    parser.add_argument("--robustness", action="store_true", help="render as tests/robustness.py does")
     args = parser.parse_args()
     if args.data_dir is None:
         sys.exit(f"mnist_pngs: say where the MNIST archives are: --data-dir or {ENV_VAR}")
@@ -41,6 +44,15 @@ def main() -> None:
     images = read_idx(folder / TEST_IMAGES, 0x803, 4)
     labels = read_idx(folder / TEST_LABELS, 0x801, 2)
     args.out_dir.mkdir(parents=True, exist_ok=True)
+    if args.robustness:
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+        import robustness  # numpy and pillow only
+
+        rendered = robustness.build(images, labels, min(args.start + args.count, len(images)))
+        for index in range(args.start, len(rendered)):
+            data, suffix, _, label = rendered[index]
+            (args.out_dir / f"robustness-{index:05d}-{label}{suffix}").write_bytes(data)
+        return
     for index in range(args.start, min(args.start + args.count, len(images))):
         Image.fromarray(images[index]).save(args.out_dir / f"mnist-{index:05d}-{labels[index]}.png")
 

@@ -1,0 +1,30 @@
+"""The shipped pipeline's facts for the JavaScript checks (scripts/check_node.sh, check_browser.sh),
+as one JSON object, so that no script retypes a file name or a tolerance:
+
+    python scripts/pipeline_facts.py    # a Python with lstm-digits installed (runtime only is enough)
+
+pipeline, model: the ONNX files; pipeline_test_data: the test_data_set_N folders; tolerance: the
+pipeline's per-output tolerance; model_test_data and model_tolerance: model.onnx's test data and
+the export's parity tolerance (parity.json)."""
+
+import json
+
+from lstm_digits import models
+
+
+def main() -> None:
+    folder = models.DEFAULT_DIR
+    parity = json.loads((folder / models.PARITY).read_text())
+    sets = sorted((folder / models.PIPELINE_TEST_DATA).glob("test_data_set_*"), key=lambda path: int(path.name.rsplit("_", 1)[1]))
+    print(json.dumps({
+        "pipeline": str(folder / models.PIPELINE),
+        "pipeline_test_data": [str(path) for path in sets],
+        "tolerance": models.PIPELINE_TEST_TOLERANCE,
+        "model": str(folder / models.ONNX),
+        "model_test_data": str(folder / models.TEST_DATA),
+        "model_tolerance": parity["tolerance"]["max_abs_logit_diff"],
+    }))
+
+
+if __name__ == "__main__":
+    main()

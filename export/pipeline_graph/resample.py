@@ -81,13 +81,12 @@ def banded_weights(g: Builder, in_size: str, in_end: str, out_size: str, kind: s
 
 
 def apply_banded(g: Builder, image: str, index: str, weight: str, axis: int) -> str:
-    """Resample image [h, w] along axis (1: columns, 0: rows) with banded coefficients."""
-    gathered = g.op("Gather", image, g.op("Reshape", index, g.ints(-1)), axis=axis)
-    out_taps = g.op("Shape", index)
+    """Resample image [h, w] along axis (1: columns, 0: rows) with banded coefficients. The taps are
+    gathered as whole rows (columns: of the transposed image), the fast way for Gather."""
     if axis == 1:
-        shape = g.op("Concat", g.op("Shape", image, start=0, end=1), out_taps, axis=0)
-        return g.op("ReduceSum", g.op("Mul", g.op("Reshape", gathered, shape), weight), g.ints(2), keepdims=0)
-    shape = g.op("Concat", out_taps, g.op("Shape", image, start=1, end=2), axis=0)
+        return g.op("Transpose", apply_banded(g, g.op("Transpose", image, perm=[1, 0]), index, weight, 0), perm=[1, 0])
+    gathered = g.op("Gather", image, g.op("Reshape", index, g.ints(-1)), axis=0)
+    shape = g.op("Concat", g.op("Shape", index), g.op("Shape", image, start=1, end=2), axis=0)
     return g.op("ReduceSum", g.op("Mul", g.op("Reshape", gathered, shape), g.op("Unsqueeze", weight, g.ints(2))), g.ints(1), keepdims=0)
 
 

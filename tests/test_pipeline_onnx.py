@@ -84,15 +84,16 @@ def test_reference_evaluator_runs_it(built, session):
     evaluator = ReferenceEvaluator(str(built / PIPELINE))
     drawing = np.asarray(Image.open(SAMPLES[0]).convert("RGBA").resize((60, 70)))  # drawing-3.png, small: the evaluator is slow
     assert SAMPLES[0].name == "drawing-3.png"
+    ruled = np.asarray(Image.open(ROOT / "samples" / "ruled-2.png").convert("RGBA").resize((120, 100)))  # printed lines
     blank = np.zeros((9, 13, 4), np.uint8)
-    for pixels in (drawing, blank):
+    for pixels in (drawing, ruled, blank):
         expected = run(session, pixels)
         got = dict(zip(PIPELINE_OUTPUT_NAMES, evaluator.run(None, {PIPELINE_INPUT_NAME: pixels})))
         assert np.abs(got["image"] - expected["image"]).max() < 1e-5
         assert np.abs(got["logits"] - expected["logits"]).max() < 1e-4
         assert got["rejected"].tolist() == expected["rejected"].tolist()
         assert got["no_digit"].tolist() == expected["no_digit"].tolist()
-    assert run(session, drawing)["probabilities"].argmax() == 3
+    assert run(session, drawing)["probabilities"].argmax() == 3 and run(session, ruled)["probabilities"].argmax() == 2
 
 
 @pytest.mark.parametrize("shape, value", [((1, 1, 4), 255), ((1, 300, 4), 0), ((200, 3, 4), 128), ((40, 50, 4), 255)])

@@ -44,21 +44,21 @@ def _runs_along_rows(g: Builder, mask: str) -> str:
 
 def _closed_along_rows(g: Builder, mask: str, gap: str) -> str:
     """A closing (maximum, then minimum) along each row over 2 gap + 1 pixels, windows clipped at the
-    ends (as morphology.window_rows with replicated edges); gap is 0 to LINE_GAP. Shifted copies
-    (Pad with edge values, then Slice), not MaxPool: onnx's reference evaluator fails on 1 x n pools."""
-    def shifted(x, by):  # x moved `by` columns left (by > 0) or right, the edge value repeated
-        pads = [0, 0, 0, by] if by > 0 else [0, -by, 0, 0]
-        padded = g.op("Pad", x, g.ints(*pads), mode="edge")
-        return g.op("Slice", padded, g.ints(max(by, 0)), g.op("Add", g.ints(max(by, 0)), g.op("Shape", x, start=1, end=2)), g.ints(1))
+    ends (as morphology.window_rows with replicated edges); gap is 0 to LINE_GAP, a MaxPool for each.
+    The edges are padded first (Pad, mode edge): onnx's reference evaluator fails on padded 1 x n pools."""
+    result = mask
+    for size in range(1, LINE_GAP + 1):
+        branch, other = g.sub(f"close_{size}"), g.sub(f"not_{size}")
+        b = branch
 
-    def window(x, reduce):  # neutral: for Max, a shift beyond the gap adds 0; for Min, 1 (x is 0/1)
-        out = x
-        for by in range(1, LINE_GAP + 1):
-            used = g.cast(g.op("LessOrEqual", g.scalar(by, np.int64), gap), FLOAT)
-            for copy in (shifted(x, by), shifted(x, -by)):
-                out = g.op(reduce, out, g.op("Mul", copy, used) if reduce == "Max" else g.op("Add", copy, g.op("Sub", g.scalar(1.0), used)))
-        return out
-    return g.cast(window(window(g.cast(mask, FLOAT), "Max"), "Min"), BOOL)
+        def pool(x):  # the maximum over 2 size + 1 columns, the edge values repeated
+            padded = b.op("Pad", x, b.ints(0, 0, 0, size, 0, 0, 0, size), mode="edge")
+            return b.op("MaxPool", padded, kernel_shape=[1, 2 * size + 1])
+        image = b.op("Unsqueeze", b.cast(mask, FLOAT), b.ints(0, 1))
+        closed = b.op("Neg", pool(b.op("Neg", pool(image))))
+        closed = b.cast(b.op("Squeeze", closed, b.ints(0, 1)), BOOL)
+        (result,) = g.if_(g.op("Equal", gap, g.scalar(size, np.int64)), branch, [closed], other, [result], [BOOL])
+    return result
 
 
 def _extent(g: Builder, mask: str) -> str:

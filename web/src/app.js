@@ -1,0 +1,196 @@
+// The page: a drawing pad and photo inputs -> pipeline.onnx in onnxruntime-web (WebAssembly) ->
+// the digit or "not a digit", the top 3 probabilities and the 28x28 image the model saw.
+// Plain ES modules; onnxruntime-web comes from the import map in index.html (files served with
+// the page). Decoding stays with the browser: createImageBitmap applies the EXIF orientation.
+import * as ort from 'onnxruntime-web/wasm';
+import { openPipeline, PIPELINE_FILE } from './pipeline.js';
+
+ort.env.wasm.numThreads = 1; // threads need cross-origin isolation; one is plenty for one image
+ort.env.wasm.proxy = false;
+
+const pad = document.getElementById('pad');
+const seen = document.getElementById('seen');
+const answerBox = document.getElementById('answer');
+const topList = document.getElementById('top');
+const status = document.getElementById('status');
+const INK = '#111827', PAPER = '#ffffff';
+const PEN_WIDTH = pad.width / 16; // about MNIST's stroke for a digit drawn across most of the pad
+
+// What the page exposes for its tests (and the curious): the open pipeline, timings, last answer.
+const page = (window.lstmDigits = { ort, pipeline: null, readyMs: null, answers: [] });
+
+async function load() {
+  const response = await fetch(PIPELINE_FILE);
+  if (!response.ok) throw new Error(`${PIPELINE_FILE}: HTTP ${response.status}`);
+  // No graph optimisation at load: the exported graph is already lean, and onnxruntime's optimiser
+  // (constant folding runs kernels that WebAssembly compiles on first use) made the page ready
+  // about 0.5 s later on this machine, for no faster answers.
+  const options = { executionProviders: ['wasm'], graphOptimizationLevel: 'disabled' };
+  const pipeline = await openPipeline(ort, await response.arrayBuffer(), options);
+  // The first run allocates: do it on a blank pad before the user waits.
+  await pipeline.run(new Uint8Array(pad.width * pad.height * 4), pad.height, pad.width);
+  return pipeline;
+}
+
+// --- Drawing with mouse, pen or touch (pointer events) ---
+
+const context = pad.getContext('2d', { willReadFrequently: true });
+let drawnOn = false; // false: the pad is blank or shows a photo's preview
+let stroke = null; // the pointer drawing now, and its last point
+
+function clearPad() {
+  context.fillStyle = PAPER;
+  context.fillRect(0, 0, pad.width, pad.height);
+  drawnOn = false;
+}
+
+function padPoint(event) {
+  const box = pad.getBoundingClientRect();
+  return [(event.clientX - box.left) * (pad.width / box.width), (event.clientY - box.top) * (pad.height / box.height)];
+}
+
+pad.addEventListener('pointerdown', (event) => {
+  if (stroke || event.button !== 0) return;
+  if (!drawnOn) clearPad();
+  drawnOn = true;
+  pad.setPointerCapture(event.pointerId);
+  stroke = { id: event.pointerId, last: padPoint(event) };
+  context.strokeStyle = INK;
+  context.fillStyle = INK;
+  context.lineWidth = PEN_WIDTH;
+  context.lineCap = context.lineJoin = 'round';
+  context.beginPath();
+  context.arc(...stroke.last, PEN_WIDTH / 2, 0, 2 * Math.PI); // a dot, if the pen lifts here
+  context.fill();
+});
+
+pad.addEventListener('pointermove', (event) => {
+  if (!stroke || event.pointerId !== stroke.id) return;
+  context.beginPath();
+  context.moveTo(...stroke.last);
+  for (const point of event.getCoalescedEvents?.() ?? [event]) {
+    stroke.last = padPoint(point);
+    context.lineTo(...stroke.last);
+  }
+  context.stroke();
+});
+
+function penUp(event) {
+  if (!stroke || event.pointerId !== stroke.id) return;
+  stroke = null;
+  const pixels = context.getImageData(0, 0, pad.width, pad.height);
+  classify(pixels.data, pixels.height, pixels.width, event.timeStamp, 'drawing');
+}
+pad.addEventListener('pointerup', penUp);
+pad.addEventListener('pointercancel', penUp);
+
+document.getElementById('clear').addEventListener('click', () => {
+  clearPad();
+  showAnswer(null);
+});
+
+// --- Photos: chosen from the device, or taken with the camera on a phone ---
+
+for (const input of [document.getElementById('photo'), document.getElementById('camera')]) {
+  input.addEventListener('change', async () => {
+    const file = input.files[0];
+    input.value = ''; // choosing the same file again is a new change
+    if (!file) return;
+    const started = performance.now();
+    let bitmap;
+    try {
+      bitmap = await createImageBitmap(file, { imageOrientation: 'from-image', premultiplyAlpha: 'none', colorSpaceConversion: 'none' });
+    } catch {
+      showStatus(`${file.name}: not an image this browser can read`);
+      return;
+    }
+    const { data, height, width } = photoPixels(bitmap);
+    showPreview(bitmap);
+    bitmap.close();
+    classify(data, height, width, started, file.name);
+  });
+}
+
+// The photo's own pixels at full size, RGBA row by row (a canvas' ImageData).
+function photoPixels(bitmap) {
+  const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+  const photoContext = canvas.getContext('2d', { willReadFrequently: true });
+  photoContext.drawImage(bitmap, 0, 0);
+  return photoContext.getImageData(0, 0, bitmap.width, bitmap.height);
+}
+
+function showPreview(bitmap) {
+  clearPad();
+  const scale = Math.min(pad.width / bitmap.width, pad.height / bitmap.height);
+  const [width, height] = [bitmap.width * scale, bitmap.height * scale];
+  context.drawImage(bitmap, (pad.width - width) / 2, (pad.height - height) / 2, width, height);
+}
+
+// --- The answer ---
+
+async function classify(rgba, height, width, since, source) {
+  if (!page.pipeline) return;
+  let answer;
+  try {
+    answer = await page.pipeline.classify(rgba, height, width);
+  } catch (error) {
+    showStatus(`${source}: ${error.message}`);
+    return;
+  }
+  showAnswer(answer);
+  const ms = performance.now() - since;
+  page.answers.push({ source, ms, ...answer });
+  showStatus(`${answer.noDigit ? 'Nothing' : 'Read'} in ${ms.toFixed(0)} ms, in this page.`);
+}
+
+function showAnswer(answer) {
+  topList.replaceChildren();
+  seen.getContext('2d').clearRect(0, 0, seen.width, seen.height);
+  if (!answer) {
+    Object.assign(answerBox, { textContent: '?' }).dataset.kind = 'none';
+    return;
+  }
+  const [text, kind] = answer.noDigit ? ['nothing to read', 'empty'] : answer.rejected ? ['not a digit', 'rejected'] : [answer.digit, 'digit'];
+  answerBox.textContent = text;
+  answerBox.dataset.kind = kind;
+  if (answer.noDigit) return;
+  for (const [label, probability] of answer.top) {
+    const row = document.createElement('li');
+    const percent = `${(100 * probability).toFixed(1)}%`;
+    row.innerHTML = `<b></b><span class="bar"><span></span></span><span class="p"></span>`;
+    row.querySelector('b').textContent = label;
+    row.querySelector('.bar span').style.width = percent;
+    row.querySelector('.p').textContent = percent;
+    topList.append(row);
+  }
+  drawSeen(answer.image);
+}
+
+// The model's input: float32 in [0, 1], bright ink on black, shown as grey levels.
+function drawSeen({ data, height, width }) {
+  const pixels = new ImageData(width, height);
+  data.forEach((value, i) => {
+    pixels.data.fill(Math.round(255 * Math.min(1, Math.max(0, value))), 4 * i, 4 * i + 3);
+    pixels.data[4 * i + 3] = 255;
+  });
+  Object.assign(seen, { width, height });
+  seen.getContext('2d').putImageData(pixels, 0, 0);
+}
+
+function showStatus(text) {
+  status.textContent = text;
+}
+
+clearPad();
+page.ready = load().then(
+  (pipeline) => {
+    page.pipeline = pipeline;
+    page.readyMs = performance.now(); // since navigation started
+    showStatus(`Ready (model loaded in ${page.readyMs.toFixed(0)} ms). Draw a digit.`);
+    return true;
+  },
+  (error) => {
+    showStatus(`The model could not be loaded: ${error.message}`);
+    return false;
+  },
+);

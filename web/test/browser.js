@@ -1,0 +1,216 @@
+// The web app in a real browser: headless Chromium (the system's), driven by puppeteer-core.
+//
+//   node test/browser.js --chromium /usr/bin/chromium --facts facts.json --expected answers.tsv \
+//        [--screenshot page.png]
+//
+// facts.json is what scripts/pipeline_facts.py prints: the pipeline, its test data and tolerance.
+// Builds the site with that pipeline into a temporary folder and serves it on 127.0.0.1 (the test
+// data under /test-data/N/), then checks: each test data set's outputs in WebAssembly within the
+// export's tolerance; digits drawn with mouse
+// events; shapes that are not digits rejected; photos uploaded through the file input answered as
+// digit-classify answered them (answers.tsv: its `path<TAB>answer<TAB>probability` lines); no page
+// errors, no console errors, no request beyond 127.0.0.1. Prints what it measured (ready time,
+// pen-up to answer, download size) as a table; they are reported, not asserted. Ends with
+// `browser: N passed, M failed` and exit code 1 if any failed.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import puppeteer from 'puppeteer-core';
+import { build } from '../build.js';
+import { serve } from '../serve.js';
+import { DIGITS, NOT_DIGITS } from './shapes.js';
+
+const TIME_LIMIT_MS = 120_000; // the whole test; it takes well under a minute
+const READY_LIMIT_MS = 30_000; // a page not ready by then never will be
+
+function options(argv) {
+  const value = (flag, fallback) => {
+    const at = argv.indexOf(flag);
+    if (at >= 0) return argv[at + 1];
+    if (fallback === undefined) throw new Error(`missing ${flag}`);
+    return fallback;
+  };
+  return {
+    chromium: value('--chromium'),
+    facts: JSON.parse(fs.readFileSync(value('--facts'), 'utf8')),
+    expected: value('--expected'),
+    screenshot: value('--screenshot', ''),
+  };
+}
+
+const results = [];
+function check(name, passed, detail = '') {
+  results.push(passed);
+  console.log(`${passed ? 'ok  ' : 'FAIL'} ${name}${detail ? `: ${detail}` : ''}`);
+}
+
+// digit-classify's lines: file name -> answer.
+function expectedAnswers(file) {
+  return new Map(fs.readFileSync(file, 'utf8').trim().split('\n').map((line) => {
+    const [file, answer] = line.split('\t');
+    return [file, answer];
+  }));
+}
+
+// Test data set `index` (served under /test-data/index/) through the page's own session.
+async function testData(page, index, folder, tolerance) {
+  const names = fs.readdirSync(folder).filter((name) => name.endsWith('.pb'));
+  const rows = await page.evaluate(async (index, names, tolerance) => {
+    const { readTensor, checkTestData } = await import('/pipeline.js');
+    const tensor = async (name) => readTensor(new Uint8Array(await (await fetch(`/test-data/${index}/${name}`)).arrayBuffer()));
+    const load = (prefix) => Promise.all(names.filter((n) => n.startsWith(prefix))
+      .sort((a, b) => parseInt(a.slice(prefix.length), 10) - parseInt(b.slice(prefix.length), 10)).map(tensor));
+    const { ort, pipeline } = window.lstmDigits;
+    return checkTestData(ort, pipeline.session, await load('input_'), await load('output_'), tolerance);
+  }, index, names, tolerance);
+  for (const row of rows) {
+    check(`test data ${path.basename(folder)}: ${row.name}`, row.passed,
+      `max |difference| ${Number(row.maxDifference).toExponential(2)} over ${row.values} values (tolerance ${row.limit})`);
+  }
+  if (!rows.length) check(`test data ${folder}`, false, 'no outputs compared');
+}
+
+// One answer more than `count` in the page's list: the newest.
+async function nextAnswer(page, count) {
+  await page.waitForFunction((n) => window.lstmDigits.answers.length > n, { timeout: 10_000 }, count).catch(async (error) => {
+    throw new Error(`no answer: ${error.message}; the page says: ${await page.$eval('#status', (s) => s.textContent)}`);
+  });
+  return page.evaluate(() => {
+    const { answer, ms, noDigit, rejected, top } = window.lstmDigits.answers.at(-1);
+    return { answer, ms, noDigit, rejected, top, shown: document.getElementById('answer').textContent };
+  });
+}
+
+// Strokes in pad units ([0, 1] across) drawn with real mouse events, one mouse move per point.
+async function draw(page, strokes) {
+  await page.click('#clear');
+  const box = await page.$eval('#pad', (pad) => pad.getBoundingClientRect().toJSON());
+  const count = await page.evaluate(() => window.lstmDigits.answers.length);
+  for (const points of strokes) {
+    const [first, ...rest] = points.map(([x, y]) => [box.left + x * box.width, box.top + y * box.height]);
+    await page.mouse.move(...first);
+    await page.mouse.down();
+    for (const point of rest) await page.mouse.move(...point, { steps: 2 });
+    await page.mouse.up();
+    if (points !== strokes.at(-1)) await nextAnswer(page, count + strokes.indexOf(points));
+  }
+  return nextAnswer(page, count + strokes.length - 1);
+}
+
+async function upload(page, file) {
+  if (!fs.existsSync(file)) throw new Error(`${file}: no such file`);
+  const count = await page.evaluate(() => window.lstmDigits.answers.length);
+  const input = await page.$('#photo');
+  await input.uploadFile(file);
+  return nextAnswer(page, count);
+}
+
+function percentile(values, q) {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+}
+
+async function main(argv) {
+  const opts = options(argv);
+  const { pipeline, pipeline_test_data: testSets, tolerance } = opts.facts;
+  const dist = build({ model: pipeline, out: fs.mkdtempSync(path.join(os.tmpdir(), 'lstm-digits-web-')) });
+  const mounts = Object.fromEntries(testSets.map((folder, index) => [`/test-data/${index}/`, folder]));
+  const server = await serve(dist, { mounts });
+  const origin = `http://127.0.0.1:${server.address().port}`;
+  const browser = await puppeteer.launch({
+    executablePath: opts.chromium,
+    headless: true,
+    args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+  });
+  const problems = []; // page errors, console errors, requests beyond 127.0.0.1
+  const downloads = new Map(); // URL -> bytes, for what the page itself loads
+  try {
+    const page = await browser.newPage();
+    await page.setViewport({ width: 900, height: 640 });
+    await page.setRequestInterception(true);
+    page.on('request', (request) => {
+      const url = request.url();
+      if (url.startsWith(`${origin}/`) || url.startsWith('data:')) return request.continue();
+      problems.push(`request beyond 127.0.0.1: ${url}`);
+      return request.abort();
+    });
+    page.on('response', (response) => {
+      const url = response.url();
+      if (url.startsWith(origin) && !url.includes('/test-data/')) downloads.set(url, Number(response.headers()['content-length'] ?? 0));
+    });
+    page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+    page.on('console', (message) => {
+      if (message.type() === 'error') problems.push(`console error: ${message.text()}`);
+    });
+
+    await page.goto(`${origin}/`);
+    // lstmDigits.ready resolves to true when the model is loaded, false when it cannot be.
+    await page.waitForFunction(() => window.lstmDigits?.ready?.then(() => true), { timeout: READY_LIMIT_MS });
+    const ready = await page.evaluate(() => window.lstmDigits.ready);
+    const readyMs = await page.evaluate(() => window.lstmDigits.readyMs);
+    check('the page becomes ready to classify', ready === true && readyMs !== null,
+      ready ? `${readyMs.toFixed(0)} ms after navigation` : await page.$eval('#status', (s) => s.textContent));
+    if (!ready) return;
+    const loaded = new Map(downloads);
+
+    for (const [index, folder] of testSets.entries()) await testData(page, index, folder, tolerance);
+
+    const penUpMs = [];
+    for (const [digit, strokes] of Object.entries(DIGITS)) {
+      const answer = await draw(page, strokes);
+      penUpMs.push(answer.ms);
+      check(`drawn ${digit}`, answer.answer === digit && answer.shown === digit,
+        `read ${answer.shown} (top ${answer.top.map(([d, p]) => `${d}:${p.toFixed(3)}`).join(' ')})`);
+    }
+    for (const [name, strokes] of Object.entries(NOT_DIGITS)) {
+      const answer = await draw(page, strokes);
+      penUpMs.push(answer.ms);
+      check(`drawn ${name} is not a digit`, answer.rejected && answer.shown === 'not a digit',
+        `read ${answer.shown} (top ${answer.top.map(([d, p]) => `${d}:${p.toFixed(3)}`).join(' ')})`);
+    }
+
+    for (const [file, expected] of expectedAnswers(opts.expected)) {
+      const answer = await upload(page, file);
+      check(`photo ${path.basename(file)} through the file input`, answer.answer === expected,
+        `page ${answer.answer} (${answer.top[0][1].toFixed(4)}), digit-classify ${expected}`);
+    }
+
+    if (opts.screenshot) {
+      await draw(page, DIGITS[Object.keys(DIGITS)[0]]);
+      await page.screenshot({ path: opts.screenshot });
+    }
+    check('no page errors, console errors or requests beyond 127.0.0.1', problems.length === 0, problems.join('; '));
+
+    const megabytes = [...loaded.values()].reduce((a, b) => a + b, 0) / 1e6;
+    console.log('\n| measured in headless Chromium | value |\n|---|---:|');
+    console.log(`| ready to classify after navigation | ${readyMs.toFixed(0)} ms |`);
+    console.log(`| pen-up to answer, median / worst of ${penUpMs.length} drawings | ${percentile(penUpMs, 0.5).toFixed(1)} / ${Math.max(...penUpMs).toFixed(1)} ms |`);
+    console.log(`| download until ready (${loaded.size} files) | ${megabytes.toFixed(2)} MB |`);
+    console.log(`| browser | ${await browser.version()} |\n`);
+  } finally {
+    await browser.close();
+    server.close();
+    fs.rmSync(dist, { recursive: true, force: true });
+  }
+}
+
+const started = performance.now();
+const timer = setTimeout(() => {
+  console.error(`browser: not finished after ${TIME_LIMIT_MS / 1000} s`);
+  process.exit(1);
+}, TIME_LIMIT_MS);
+main(process.argv.slice(2)).then(
+  () => {
+    clearTimeout(timer);
+    const failed = results.filter((passed) => !passed).length;
+    console.log(`the browser test took ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    console.log(`browser: ${results.length - failed} passed, ${failed} failed`);
+    process.exitCode = failed || !results.length ? 1 : 0;
+  },
+  (error) => {
+    clearTimeout(timer);
+    console.error(`browser: ${error.message}`);
+    process.exitCode = 1;
+  },
+);

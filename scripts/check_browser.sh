@@ -14,9 +14,7 @@ cd "$(dirname "$0")/.."
 source scripts/common.sh
 python="${1:-.venv/bin/python}"
 
-need node "install Node.js 18 or newer with npm"
-need npm "install Node.js 18 or newer with npm"
-[ -x "$python" ] || need "$python" "pass a Python with lstm-digits installed"
+need_js_tools "$python"
 if ! command -v chromium > /dev/null; then
   (export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium) > /dev/null
 fi

@@ -11,9 +11,7 @@ cd "$(dirname "$0")/.."
 source scripts/common.sh
 python="${1:-.venv/bin/python}"
 
-need node "install Node.js 18 or newer with npm"
-need npm "install Node.js 18 or newer with npm"
-[ -x "$python" ] || need "$python" "pass a Python with lstm-digits installed"
+need_js_tools "$python"
 [ -n "${LSTM_DIGITS_DATA:-}" ] || { echo "check_node: set LSTM_DIGITS_DATA to the folder with the MNIST archives" >&2; exit 1; }
 
 # onnxruntime-node's install script only fetches optional GPU parts; the CPU binaries are in the package.

@@ -22,3 +22,11 @@ expect_digits() {
     return 1
   fi
 }
+
+# need_js_tools PYTHON: node and npm, and PYTHON a Python with lstm-digits installed (the Node.js
+# and browser checks run both).
+need_js_tools() {
+  need node "install Node.js 18 or newer with npm"
+  need npm "install Node.js 18 or newer with npm"
+  [ -x "$1" ] || need "$1" "pass a Python with lstm-digits installed"
+}

@@ -82,17 +82,23 @@ async function nextAnswer(page, count) {
   });
 }
 
-// Strokes in pad units ([0, 1] across) drawn with real mouse events, one mouse move per point.
-async function draw(page, strokes) {
+// Strokes in pad units ([0, 1] across) drawn with real mouse events (or touch events), one move per point.
+async function draw(page, strokes, { touch = false } = {}) {
   await page.click('#clear');
   const box = await page.$eval('#pad', (pad) => pad.getBoundingClientRect().toJSON());
   const count = await page.evaluate(() => window.lstmDigits.answers.length);
   for (const points of strokes) {
     const [first, ...rest] = points.map(([x, y]) => [box.left + x * box.width, box.top + y * box.height]);
-    await page.mouse.move(...first);
-    await page.mouse.down();
-    for (const point of rest) await page.mouse.move(...point, { steps: 2 });
-    await page.mouse.up();
+    if (touch) {
+      await page.touchscreen.touchStart(...first);
+      for (const point of rest) await page.touchscreen.touchMove(...point);
+      await page.touchscreen.touchEnd();
+    } else {
+      await page.mouse.move(...first);
+      await page.mouse.down();
+      for (const point of rest) await page.mouse.move(...point, { steps: 2 });
+      await page.mouse.up();
+    }
     if (points !== strokes.at(-1)) await nextAnswer(page, count + strokes.indexOf(points));
   }
   return nextAnswer(page, count + strokes.length - 1);
@@ -127,7 +133,7 @@ async function main(argv) {
   const downloads = new Map(); // URL -> bytes, for what the page itself loads
   try {
     const page = await browser.newPage();
-    await page.setViewport({ width: 900, height: 640 });
+    await page.setViewport({ width: 900, height: 640, hasTouch: true });
     await page.setRequestInterception(true);
     page.on('request', (request) => {
       const url = request.url();
@@ -163,6 +169,10 @@ async function main(argv) {
       check(`drawn ${digit}`, answer.answer === digit && answer.shown === digit,
         `read ${answer.shown} (top ${answer.top.map(([d, p]) => `${d}:${p.toFixed(3)}`).join(' ')})`);
     }
+    const [touchDigit, touchStrokes] = Object.entries(DIGITS).at(-1);
+    const touched = await draw(page, touchStrokes, { touch: true });
+    penUpMs.push(touched.ms);
+    check(`drawn ${touchDigit} with touch events`, touched.answer === touchDigit && touched.shown === touchDigit, `read ${touched.shown}`);
     for (const [name, strokes] of Object.entries(NOT_DIGITS)) {
       const answer = await draw(page, strokes);
       penUpMs.push(answer.ms);

@@ -24,6 +24,7 @@ NOISE_TARGET = 0.04  # noise above this fraction of the contrast is averaged out
 INK_THRESHOLD = 0.45  # after scaling the ink to 1: a clear stroke; paper texture and grid lines are fainter
 FAINT_INK = 0.08  # fainter ink is kept where it is connected to clear strokes ...
 NOISE_FAINT = 5  # ... if it is also this many times the noise
+WIDE_FAINT = 2  # ... unless it lies in a faint area wider than this many stroke widths (shading)
 EDGE_PX = 2  # pixels next to a kept stroke are its anti-aliased edge and are kept
 LINE_THRESHOLD = 0.12  # printed lines are looked for among pixels at least this bright
 LINE_LENGTH = 0.9  # a straight run across this fraction of the image may be a printed line ...
@@ -124,8 +125,9 @@ def _flat_paper(ink: np.ndarray) -> float | None:
     return min(level, _percentiles(ink, 10)[0])
 
 
-def _background(ink: np.ndarray) -> tuple[np.ndarray, float]:
-    """(the paper's own brightness, the strokes' width in px). The paper comes from a morphological
+def _background(ink: np.ndarray) -> tuple[np.ndarray, float, bool]:
+    """(the paper's own brightness, the strokes' width in px, whether the paper follows shading:
+    False where it is one level). The paper comes from a morphological
     opening (a minimum then a maximum filter), which erases what is narrower than its window and
     follows gradients and shadows. The window is OPENING_FRACTION of the image, and at least
     OPENING_STROKES times the strokes' width, measured on the ink that this first opening separates
@@ -136,7 +138,7 @@ def _background(ink: np.ndarray) -> tuple[np.ndarray, float]:
     height, width = ink.shape
     level = _flat_paper(ink)
     if level is not None:  # digital paper: one level, no opening needed
-        return np.minimum(ink, np.float32(level)), _stroke_width(ink > (level + float(ink.max())) / 2)
+        return np.minimum(ink, np.float32(level)), _stroke_width(ink > (level + float(ink.max())) / 2), False
     small, scale = _work_copy(ink)
     size = small.shape[::-1]
     kernel = max(3, int(OPENING_FRACTION * max(size)) | 1)
@@ -144,18 +146,18 @@ def _background(ink: np.ndarray) -> tuple[np.ndarray, float]:
     residual = small - paper
     top = float(residual.max())
     if top <= 0:
-        return np.minimum(paper, ink) if scale == 1.0 else np.full_like(ink, float(small.min())), 0.0
+        return np.minimum(paper, ink) if scale == 1.0 else np.full_like(ink, float(small.min())), 0.0, False
     strokes = residual > otsu_threshold(residual / top) * top
     stroke_width = _stroke_width(strokes)
     needed = int(OPENING_STROKES * stroke_width) | 1
     if needed > FLAT_FRACTION * max(size):
         level = _percentiles(small[~strokes], 50)[0] if not strokes.all() else float(small.min())
-        return np.minimum(ink, np.float32(level)), stroke_width / scale
+        return np.minimum(ink, np.float32(level)), stroke_width / scale, False
     if needed > kernel:
         paper = _opening(small, needed)
     if scale < 1.0:
         paper = np.asarray(Image.fromarray(paper, mode="F").resize((width, height), Image.Resampling.BILINEAR))
-    return np.minimum(paper, ink), stroke_width / scale
+    return np.minimum(paper, ink), stroke_width / scale, True
 
 
 def _noise(ink: np.ndarray) -> float:
@@ -220,17 +222,17 @@ def _band(lines: np.ndarray, reach: int) -> np.ndarray:
     return window_rows(lines[:, None], 2 * reach + 1, np.maximum)[:, 0] if reach else lines
 
 
-def _printed_lines(ink: np.ndarray, strong: np.ndarray, stroke_width: float) -> np.ndarray:
+def _printed_lines(ink: np.ndarray, strong: np.ndarray, stroke_width: float, faint_level: float = 1.0) -> np.ndarray:
     """The long straight runs that are printed lines, by evidence, not by length alone. The rest of
     the digit is the clear ink farther than half a stroke from every run. A run is a line if it
     continues past the rest of the digit on both sides (by LINE_PAST); or if it is thinner than the strokes and
     either fainter than them or one of LINE_REPEATS or more parallel runs with paper between them.
     Runs with no other ink beside them are the digit (the bar of a 1 cropped tight)."""
-    horizontal, vertical = _long_runs(ink >= LINE_THRESHOLD)
+    horizontal, vertical = _long_runs(ink >= min(LINE_THRESHOLD, faint_level))
     lines = np.zeros_like(strong)
     if not (horizontal.any() or vertical.any()):
         return lines
-    reach = max(1, round(stroke_width / 2))
+    reach = 1
     rest = strong & ~_band(horizontal.any(axis=1), reach)[:, None] & ~_band(vertical.any(axis=0), reach)[None, :]
     if not rest.any():
         return lines
@@ -239,7 +241,7 @@ def _printed_lines(ink: np.ndarray, strong: np.ndarray, stroke_width: float) -> 
         rows = np.flatnonzero(runs.any(axis=1))
         if not len(rows):
             continue
-        groups = np.split(rows, np.flatnonzero(np.diff(rows) > max(1, stroke_width)) + 1)
+        groups = np.split(rows, np.flatnonzero(np.diff(rows) > 2) + 1)
         inked = np.flatnonzero(other.any(axis=0))
         first, last = (inked[0], inked[-1]) if len(inked) else (runs.shape[1], -1)
         margin = max(2 * stroke_width, LINE_PAST * runs.shape[1])
@@ -254,9 +256,22 @@ def _printed_lines(ink: np.ndarray, strong: np.ndarray, stroke_width: float) -> 
     return lines
 
 
+def _crossings(strokes: np.ndarray, reach: int) -> np.ndarray:
+    """Where a stroke crosses a printed line: pixels with stroke ink within `reach` px on both
+    sides, above and below or left and right. Those stay ink when the line is removed."""
+    def between(mask):  # rows with mask within reach above and within reach below
+        above, below = np.zeros_like(mask), np.zeros_like(mask)
+        for step in range(1, reach + 1):
+            above[step:] |= mask[:-step]
+            below[:-step] |= mask[step:]
+        return above & below
+    return between(strokes) | between(strokes.T).T
+
+
 def _connected(strong: np.ndarray, faint: np.ndarray) -> np.ndarray:
     """The faint pixels connected to strong ones, with the strong ones. On images over 2 WORK_SIZE
-    px, connectivity is followed on blocks of pixels (any pixel in a block counts). Only the faint
+    px, connectivity is followed on blocks of pixels: a block is faint if a line's worth of its
+    pixels is (`factor` of them: scattered noise does not bridge paper). Only the faint
     pixels' bounding box (widened to whole blocks) is searched: nothing outside it can connect."""
     height, width = faint.shape
     factor = math.ceil(max(height, width) / (2 * WORK_SIZE))
@@ -270,12 +285,28 @@ def _connected(strong: np.ndarray, faint: np.ndarray) -> np.ndarray:
         out[box] = reconstruct(strong, faint)
         return out
     padded = (-faint.shape[0] % factor, -faint.shape[1] % factor)
-    def pooled(mask):
+    def pooled(mask, least):  # blocks with at least `least` pixels of the mask
         mask = np.pad(mask, ((0, padded[0]), (0, padded[1])))
-        return mask.reshape(mask.shape[0] // factor, factor, mask.shape[1] // factor, factor).any(axis=(1, 3))
-    kept = reconstruct(pooled(strong), pooled(faint))
+        counts = mask.reshape(mask.shape[0] // factor, factor, mask.shape[1] // factor, factor).sum(axis=(1, 3), dtype=np.int32)
+        return counts >= least
+    kept = reconstruct(pooled(strong, 1), pooled(faint, factor))
     out[box] = np.repeat(np.repeat(kept, factor, axis=0), factor, axis=1)[: faint.shape[0], : faint.shape[1]] & faint
     return out
+
+
+def _wide_faint(faint: np.ndarray, stroke_width: float) -> np.ndarray:
+    """Faint areas wider than WIDE_FAINT stroke widths: shading the paper's estimate missed (the
+    edge of a shadow), not ink, however they touch the strokes. Found on blocks a quarter of a
+    stroke wide, a block being faint where half its pixels are: speckled areas (noise around the
+    threshold) count whole."""
+    factor = max(1, int(stroke_width / 4))
+    height, width = faint.shape
+    padded = np.pad(faint, ((0, -height % factor), (0, -width % factor)))
+    counts = padded.reshape(padded.shape[0] // factor, factor, padded.shape[1] // factor, factor).sum(axis=(1, 3), dtype=np.int32)
+    blocks = 2 * counts >= factor * factor
+    size = int(WIDE_FAINT * stroke_width / factor) | 1
+    wide = square_filter(square_filter(blocks, size, np.minimum), size, np.maximum)
+    return np.repeat(np.repeat(wide, factor, axis=0), factor, axis=1)[:height, :width]
 
 
 def _contrast(ink: np.ndarray) -> float:
@@ -293,7 +324,7 @@ def _suppress_background(ink: np.ndarray) -> np.ndarray:
     strokes: pixels at INK_THRESHOLD or above that are not on printed lines, with the fainter ink
     connected to them (a faint half of a loop), grown by EDGE_PX to keep the anti-aliased edges.
     Texture, grid lines and shadows away from the strokes become 0."""
-    paper, stroke_width = _background(ink)
+    paper, stroke_width, shaded = _background(ink)
     ink = ink - paper
     sigma = _noise(ink)
     contrast = _contrast(ink)
@@ -305,11 +336,17 @@ def _suppress_background(ink: np.ndarray) -> np.ndarray:
         raise NoDigitFound()
     ink = np.clip(ink / contrast, 0.0, 1.0)
     strong = ink >= INK_THRESHOLD
-    faint = ink >= max(FAINT_INK, NOISE_FAINT * sigma / contrast)
-    lines = _printed_lines(ink, strong, stroke_width)
+    faint_level = max(FAINT_INK, NOISE_FAINT * sigma / contrast)
+    faint = ink >= faint_level
+    lines = _printed_lines(ink, strong, stroke_width, faint_level)
+    if lines.any():
+        lines &= ~_crossings(strong & ~lines, max(2, round(stroke_width / 2)))
     strong &= ~lines
     near_strokes = square_filter(strong, 2 * EDGE_PX + 1, np.maximum)
     if (faint & ~near_strokes).any():
-        near_strokes = square_filter(_connected(strong, faint & ~lines), 2 * EDGE_PX + 1, np.maximum)
+        faint &= ~lines
+        if shaded:  # where the paper follows shading, what it missed is wide and faint
+            faint &= ~_wide_faint(faint & ~strong, stroke_width)
+        near_strokes = square_filter(_connected(strong, faint), 2 * EDGE_PX + 1, np.maximum)
     ink[~near_strokes] = 0.0
     return ink

@@ -84,7 +84,9 @@ function penUp(event) {
 pad.addEventListener('pointerup', penUp);
 pad.addEventListener('pointercancel', penUp);
 
+let cleared = 0; // how many times Clear was pressed: an answer for an image cleared since is dropped
 document.getElementById('clear').addEventListener('click', () => {
+  cleared++;
   clearPad();
   showAnswer(null);
 });
@@ -128,8 +130,23 @@ function showPreview(bitmap) {
 
 // --- The answer ---
 
-async function classify(rgba, height, width, since, source) {
-  if (!page.pipeline) return;
+// One run at a time; while one runs, only the latest request waits (a newer drawing replaces it).
+let waiting = null, running = false;
+
+async function classify(...request) {
+  waiting = request;
+  if (running || !page.pipeline) return;
+  running = true;
+  while (waiting) {
+    const next = waiting;
+    waiting = null;
+    await classifyNow(...next);
+  }
+  running = false;
+}
+
+async function classifyNow(rgba, height, width, since, source) {
+  const clearedBefore = cleared;
   let answer;
   try {
     answer = await page.pipeline.classify(rgba, height, width);
@@ -137,6 +154,7 @@ async function classify(rgba, height, width, since, source) {
     showStatus(`${source}: ${error.message}`);
     return;
   }
+  if (cleared !== clearedBefore) return;
   showAnswer(answer);
   const ms = performance.now() - since;
   page.answers.push({ source, ms, ...answer });

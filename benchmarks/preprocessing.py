@@ -45,6 +45,12 @@ def time_each(images: list, repeats: int) -> dict:
     return measure.spread(best)
 
 
+def speed(data_dir, digits: int, photos: int, repeats: int) -> dict:
+    """input kind -> {images, median, p10, p90} in microseconds."""
+    return {name: {"images": len(images), **time_each(images, repeats)}
+            for name, images in inputs(data_dir, digits, photos).items()}
+
+
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.preprocessing", description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, default=None, help="MNIST archives (default $LSTM_DIGITS_DATA)")
@@ -52,8 +58,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--photos", type=int, default=100)
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args(argv)
-    results = {name: {"images": len(images), **time_each(images, args.repeats)}
-               for name, images in inputs(args.data_dir, args.digits, args.photos).items()}
+    results = speed(args.data_dir, args.digits, args.photos, args.repeats)
     print("| input | images | preprocessing time (median, p10-p90) | goal |")
     print("|---|---:|---:|---:|")
     for name, row in results.items():

@@ -2,6 +2,8 @@
 
 import datetime
 
+from .preprocessing import GOALS_US as PREPROCESSING_GOALS_US
+
 
 def _us(s: dict) -> str:
     return f"{s['median']:,.0f} µs ({s['p10']:,.0f}-{s['p90']:,.0f})"
@@ -47,6 +49,11 @@ def markdown(r: dict, goals: dict) -> str:
               f"`digit-classify FOLDER` on {folder['images']:,} PNGs, decode and preprocessing included: "
               f"{folder['images_per_s']:,.0f} images/s ({folder['wall_s']['median']:.2f} s, peak {folder['peak_rss_mb']['median']:.0f} MB)."]
 
+    lines += ["", "## Preprocessing", "`to_mnist_form` on decoded images (decoding left out), one process, one core "
+              "(`python -m benchmarks.preprocessing` prints the same table).", "",
+              "| input | images | time per image |", "|---|---:|---:|"]
+    lines += [f"| {name} | {s['images']:,} | {_us(s)} |" for name, s in r["preprocessing"].items()]
+
     lines += ["", "## Footprint", "| what | size |", "|---|---:|"]
     if "runtime_env_mb" in foot:
         lines.append(f"| fresh virtual environment, `pip install .` (runtime) | {foot['runtime_env_mb']:,.0f} MB |")
@@ -77,6 +84,8 @@ def markdown(r: dict, goals: dict) -> str:
         ("one-image CLI wall time", f"< {goals['cli_wall_s']} s", f"{ours_s['wall_s']['median']:.3f} s", ours_s["wall_s"]["median"] < goals["cli_wall_s"]),
         ("one-image CLI peak RSS", f"<= {goals['cli_rss_mb']:.0f} MB", f"{ours_s['peak_rss_mb']['median']:.0f} MB", ours_s["peak_rss_mb"]["median"] <= goals["cli_rss_mb"]),
         ("folder of MNIST PNGs", f">= {goals['folder_images_per_s']:,.0f} images/s", f"{folder['images_per_s']:,.0f}/s", folder["images_per_s"] >= goals["folder_images_per_s"]),
+        *((f"preprocessing, {name}", f"<= {PREPROCESSING_GOALS_US[name]:,.0f} µs", f"{s['median']:,.0f} µs",
+           s["median"] <= PREPROCESSING_GOALS_US[name]) for name, s in r["preprocessing"].items()),
         ("int8 size", f"<= {goals['int8_size_fraction']:.0%} of fp32", f"{q['size_fraction']:.0%}", q["size_fraction"] <= goals["int8_size_fraction"]),
         ("int8 accuracy drop", f"<= {goals['int8_accuracy_drop_pt']} pt", f"{q['accuracy_drop_pt']:.2f} pt", q["accuracy_drop_pt"] <= goals["int8_accuracy_drop_pt"]),
     ]

@@ -15,12 +15,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ort from 'onnxruntime-node';
-import { checkTestData, openPipeline, PIPELINE_FILE, readTensor } from '../../web/src/pipeline.js';
+import { checkTestData, openPipeline, PIPELINE_FILE, readTensor, SESSION_OPTIONS as QUIET } from '../../web/src/pipeline.js';
 import { decodeImage } from './decode.js';
 
 const DEFAULT_MODEL = fileURLToPath(new URL(`../../models/default/${PIPELINE_FILE}`, import.meta.url));
 const USAGE = 'usage: node classify.js [--model pipeline.onnx] [--min-confidence P] image ... | --model FILE.onnx --check DIR ... --tolerance T';
-const SESSION_OPTIONS = { intraOpNumThreads: 1 };
+const SESSION_OPTIONS = { ...QUIET, intraOpNumThreads: 1 };
 
 class UsageError extends Error {}
 

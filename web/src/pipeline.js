@@ -20,6 +20,11 @@ export const OUTPUTS = Object.freeze({
   noDigit: 'no_digit', // bool [1]: no ink stands out, nothing to classify
 });
 
+// Errors only, as lstm_digits' Python runtime does: onnxruntime's load-time warnings (such as
+// initializers its graph passes drop) are not the users' business, and onnxruntime-web would print
+// them to the page's console as errors.
+export const SESSION_OPTIONS = Object.freeze({ logSeverityLevel: 3 });
+
 // --- A minimal protobuf reader: enough for ModelProto.metadata_props and TensorProto. ---
 // onnxruntime (node and web) exposes the graph's inputs and outputs but not metadata_props.
 
@@ -156,7 +161,7 @@ export async function openPipeline(ort, modelBytes, sessionOptions = {}) {
   const rejection = rejectionRule(metadata);
   let session;
   try {
-    session = await ort.InferenceSession.create(bytes, sessionOptions);
+    session = await ort.InferenceSession.create(bytes, { ...SESSION_OPTIONS, ...sessionOptions });
   } catch (error) {
     throw new Error(`onnxruntime cannot load it (${String(error.message ?? error).split('\n')[0]})`);
   }

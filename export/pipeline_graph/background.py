@@ -5,7 +5,7 @@ import numpy as np
 
 from ...runtime.cleaning import FLAT_FRACTION, OPENING_FRACTION, OPENING_STROKES
 from . import resample
-from .builder import DOUBLE, FLOAT, INT64, Builder
+from .builder import BOOL, DOUBLE, FLOAT, INT64, Builder
 from .morphology import opening, otsu_threshold
 from .ops import border, count, dims, is_flat, maximum, percentiles
 from .polarity import work_copy
@@ -38,27 +38,27 @@ def _flat(g: Builder, ink: str, level: str) -> tuple[str, str]:
     return g.op("Min", ink, level), stroke_width(g, g.op("Greater", ink, middle))
 
 
-def _odd(g: Builder, value: str) -> str:
+def odd(g: Builder, value: str) -> str:
     """int(value) | 1 for a non-negative double."""
     whole = g.cast(g.op("Floor", value), INT64)
     return g.op("Add", whole, g.op("Sub", g.scalar(1, np.int64), g.op("Mod", whole, g.scalar(2, np.int64))))
 
 
-def _opened(g: Builder, ink: str) -> tuple[str, str]:
+def _opened(g: Builder, ink: str) -> tuple[str, str, str]:
     """Shaded paper: a morphological opening of a small copy, scaled back up (or one level for a
     tight crop, where the window would cover most of the image)."""
     height, width = dims(g, ink)
     small, scale = work_copy(g, ink)
     small_h, small_w = dims(g, small)
     longest = g.cast(g.op("Max", small_h, small_w), DOUBLE)
-    kernel = g.op("Max", g.scalar(3, np.int64), _odd(g, g.op("Mul", g.scalar(OPENING_FRACTION, np.float64), longest)))
+    kernel = g.op("Max", g.scalar(3, np.int64), odd(g, g.op("Mul", g.scalar(OPENING_FRACTION, np.float64), longest)))
     residual = g.op("Sub", small, opening(g, small, kernel))
     top = maximum(g, residual)
     no_residual = g.op("LessOrEqual", top, g.scalar(0.0))
     safe_top = g.op("Where", no_residual, g.scalar(1.0), top)
     strokes = g.op("Greater", residual, g.op("Mul", otsu_threshold(g, g.op("Div", residual, safe_top)), safe_top))
     width_px = stroke_width(g, strokes)
-    needed = _odd(g, g.op("Mul", g.scalar(float(OPENING_STROKES), np.float64), width_px))
+    needed = odd(g, g.op("Mul", g.scalar(float(OPENING_STROKES), np.float64), width_px))
     paper = opening(g, small, g.op("Max", needed, kernel))
     paper = resample.resize_banded(g, paper, small_h, small_w, height, width, "bilinear")
     # A window over FLAT_FRACTION of the image: the paper is the median of the pixels that are not strokes.
@@ -74,15 +74,17 @@ def _opened(g: Builder, ink: str) -> tuple[str, str]:
     unscaled = g.op("Equal", scale, g.scalar(1.0, np.float64))
     flat_small = g.op("Expand", smallest, g.op("Shape", ink))
     width_px = g.op("Where", no_residual, g.scalar(0.0, np.float64), g.op("Div", width_px, scale))
-    return g.op("Where", g.op("And", no_residual, g.op("Not", unscaled)), flat_small, g.op("Min", paper, ink)), width_px
+    shaded = g.op("Not", g.op("Or", no_residual, too_wide))  # the paper follows the shading
+    return g.op("Where", g.op("And", no_residual, g.op("Not", unscaled)), flat_small, g.op("Min", paper, ink)), width_px, shaded
 
 
-def background(g: Builder, ink: str) -> tuple[str, str]:
-    """cleaning._background: (the paper's brightness [h, w], the strokes' width in px (double))."""
+def background(g: Builder, ink: str) -> tuple[str, str, str]:
+    """cleaning._background: (the paper's brightness [h, w], the strokes' width in px (double),
+    shaded: bool scalar, True where the paper follows shading, False where it is one level)."""
     edge = border(g, ink)
     (level,) = percentiles(g, edge, 50)
     flat = is_flat(g, edge, level)
     then_b, else_b = g.sub("flat_paper"), g.sub("shaded_paper")
-    then_out = _flat(then_b, ink, level)
+    then_out = [*_flat(then_b, ink, level), then_b.const(False, np.bool_)]
     else_out = _opened(else_b, ink)
-    return g.if_(flat, then_b, list(then_out), else_b, list(else_out), [FLOAT, DOUBLE])
+    return g.if_(flat, then_b, then_out, else_b, list(else_out), [FLOAT, DOUBLE, BOOL])

@@ -7,12 +7,12 @@ import math
 import numpy as np
 
 from ...runtime.cleaning import (EDGE_PX, FAINT_INK, INK_THRESHOLD, MIN_CONTRAST, NOISE_CONTRAST, NOISE_FAINT,
-                                 NOISE_TARGET, WORK_SIZE)
-from .background import background
+                                 NOISE_TARGET, WIDE_FAINT, WORK_SIZE)
+from .background import background, odd
 from .builder import BOOL, DOUBLE, FLOAT, INT64, Builder
-from .lines import printed_lines
-from .morphology import otsu_threshold, reconstruct
-from .ops import box_mean, count, dims, dilate_mask, maximum, percentiles, size
+from .lines import crossings, printed_lines
+from .morphology import opening, otsu_threshold, reconstruct
+from .ops import box_mean, count, dilate_mask, dims, maximum, percentiles, size
 
 NOISE_STEP_FROM = 40_000  # cleaning._noise looks at every 4th row and column of larger images
 MEDIAN_TO_SIGMA = 1.4826 / math.sqrt(2)
@@ -78,31 +78,49 @@ def _smoothed(g: Builder, ink: str, sigma: str, level: str, stroke_width: str):
     return g.if_(noisy, then_b, then_out, else_b, [ink, sigma, level], [FLOAT, DOUBLE, DOUBLE])
 
 
+def _block_counts(g: Builder, mask: str, factor: str) -> str:
+    """How many pixels of a bool mask [h, w] each factor x factor block holds (the last blocks padded
+    with zeros): float32 [ceil(h / factor), ceil(w / factor)]."""
+    height, width = dims(g, mask)
+    one = lambda v: g.op("Reshape", v, g.ints(1))  # noqa: E731
+    pad_h, pad_w = (g.op("Mod", g.op("Sub", factor, g.op("Mod", side, factor)), factor) for side in (height, width))
+    blocks_h, blocks_w = (g.op("Div", g.op("Add", side, pad), factor) for side, pad in ((height, pad_h), (width, pad_w)))
+    padded = g.op("Pad", g.cast(mask, FLOAT), g.op("Concat", g.ints(0, 0), one(pad_h), one(pad_w), axis=0))
+    shape = g.op("Concat", one(blocks_h), one(factor), one(blocks_w), one(factor), axis=0)
+    return g.op("ReduceSum", g.op("Reshape", padded, shape), g.ints(1, 3), keepdims=0)
+
+
+def _unblocked(g: Builder, blocks: str, factor: str, like: str) -> str:
+    """Each block's value on its pixels, in the frame of `like` [h, w]."""
+    height, width = dims(g, like)
+    block = lambda side: g.op("Div", g.op("Range", g.scalar(0, np.int64), side, g.scalar(1, np.int64)), factor)  # noqa: E731
+    return g.op("Gather", g.op("Gather", blocks, block(height), axis=0), block(width), axis=1)
+
+
 def _connected(g: Builder, strong: str, faint: str) -> str:
     """cleaning._connected: faint pixels connected to strong ones; on images over 2 WORK_SIZE px,
-    followed on blocks of pixels."""
+    followed on blocks of factor x factor pixels (a block is faint if `factor` of its pixels are)."""
     height, width = dims(g, faint)
     longest = g.cast(g.op("Max", height, width), DOUBLE)
     factor = g.cast(g.op("Ceil", g.op("Div", longest, g.scalar(2.0 * WORK_SIZE, np.float64))), INT64)
-    pad_h = g.op("Mod", g.op("Sub", factor, g.op("Mod", height, factor)), factor)
-    pad_w = g.op("Mod", g.op("Sub", factor, g.op("Mod", width, factor)), factor)
-    pads = g.op("Concat", g.ints(0, 0), g.op("Reshape", pad_h, g.ints(1)), g.op("Reshape", pad_w, g.ints(1)), axis=0)
-    blocks_h = g.op("Div", g.op("Add", height, pad_h), factor)
-    blocks_w = g.op("Div", g.op("Add", width, pad_w), factor)
-    shape4 = g.op("Concat", *(g.op("Reshape", v, g.ints(1)) for v in (blocks_h, factor, blocks_w, factor)), axis=0)
+    seeds = g.op("GreaterOrEqual", _block_counts(g, strong, factor), g.scalar(1.0))
+    allowed = g.op("GreaterOrEqual", _block_counts(g, faint, factor), g.cast(factor, FLOAT))  # a line's worth
+    return g.op("And", _unblocked(g, reconstruct(g, seeds, allowed), factor, faint), faint)
 
-    def pooled(mask):
-        padded = g.op("Pad", g.cast(mask, FLOAT), pads)
-        return g.cast(g.op("ReduceMax", g.op("Reshape", padded, shape4), g.ints(1, 3), keepdims=0), BOOL)
-    kept = reconstruct(g, pooled(strong), pooled(faint))
-    block = lambda side: g.op("Div", g.op("Range", g.scalar(0, np.int64), side, g.scalar(1, np.int64)), factor)  # noqa: E731
-    back = g.op("Gather", g.op("Gather", kept, block(height), axis=0), block(width), axis=1)  # each block's pixels
-    return g.op("And", back, faint)
+
+def _wide_faint(g: Builder, faint: str, stroke_width: str) -> str:
+    """cleaning._wide_faint: faint areas wider than WIDE_FAINT stroke widths (shading, not ink), found
+    on blocks a quarter of a stroke wide, a block being faint where half its pixels are."""
+    factor = g.op("Max", g.scalar(1, np.int64), g.cast(g.op("Floor", g.op("Div", stroke_width, g.scalar(4.0, np.float64))), INT64))
+    area = g.cast(g.op("Mul", factor, factor), FLOAT)
+    blocks = g.cast(g.op("GreaterOrEqual", g.op("Mul", _block_counts(g, faint, factor), g.scalar(2.0)), area), FLOAT)
+    size = odd(g, g.op("Div", g.op("Mul", g.scalar(float(WIDE_FAINT), np.float64), stroke_width), g.cast(factor, DOUBLE)))
+    return _unblocked(g, g.cast(opening(g, blocks, size), BOOL), factor, faint)
 
 
 def suppress_background(g: Builder, ink: str) -> tuple[str, str]:
     """(the cleaned ink [h, w] float32, no_digit: bool scalar, True when no ink stands out)."""
-    paper, stroke_width = background(g, ink)
+    paper, stroke_width, shaded = background(g, ink)
     ink = g.op("Sub", ink, paper)
     sigma = noise(g, ink)
     ink, sigma, level = _smoothed(g, ink, sigma, contrast(g, ink), stroke_width)
@@ -113,12 +131,20 @@ def suppress_background(g: Builder, ink: str) -> tuple[str, str]:
     strong = g.op("GreaterOrEqual", ink, g.scalar(INK_THRESHOLD))
     faint_level = g.op("Max", g.scalar(FAINT_INK, np.float64), g.op("Div", g.op("Mul", g.scalar(float(NOISE_FAINT), np.float64), sigma), safe_level))
     faint = g.op("GreaterOrEqual", ink, g.cast(faint_level, FLOAT))
-    not_lines = g.op("Not", printed_lines(g, ink, strong, stroke_width))
+    lines = printed_lines(g, ink, strong, stroke_width, faint_level)
+    reach = g.op("Max", g.scalar(2, np.int64), g.cast(g.op("Round", g.op("Div", stroke_width, g.scalar(2.0, np.float64))), INT64))
+    lines = g.op("And", lines, g.op("Not", crossings(g, g.op("And", strong, g.op("Not", lines)), reach)))
+    not_lines = g.op("Not", lines)
     strong = g.op("And", strong, not_lines)
     side = 2 * EDGE_PX + 1
     near_strokes = dilate_mask(g, strong, side)
     loose = g.op("Greater", count(g, g.op("And", faint, g.op("Not", near_strokes))), g.scalar(0, np.int64))
     then_b, else_b = g.sub("connect"), g.sub("near")
-    connected = dilate_mask(then_b, _connected(then_b, strong, then_b.op("And", faint, not_lines)), side)
+    t = then_b
+    faint = t.op("And", faint, not_lines)
+    wide, plain = t.sub("wide_faint"), t.sub("flat_paper")  # where the paper follows shading, what it missed is wide and faint
+    not_wide = wide.op("And", faint, wide.op("Not", _wide_faint(wide, wide.op("And", faint, wide.op("Not", strong)), stroke_width)))
+    (faint,) = t.if_(shaded, wide, [not_wide], plain, [faint], [BOOL])
+    connected = dilate_mask(t, _connected(t, strong, faint), side)
     (near_strokes,) = g.if_(loose, then_b, [connected], else_b, [near_strokes], [BOOL])
     return g.op("Where", near_strokes, ink, g.scalar(0.0)), no_digit

@@ -9,6 +9,8 @@ from .builder import BOOL, DOUBLE, FLOAT, INT32, INT64, Builder
 from .ops import count, dims, percentiles
 
 BIG = 2**62
+LINE_REACH = 1  # cleaning._printed_lines: the rest of the digit is the strong ink over 1 row or column from every run
+GROUP_GAP = 2  # ... and runs more than 2 rows apart are separate groups
 
 
 def _column(g: Builder, value: str) -> str:
@@ -110,8 +112,8 @@ def _lines_among(g: Builder, runs: str, other: str, values: str, stroke_width: s
     row_index = g.op("Range", g.scalar(0, np.int64), height, g.scalar(1, np.int64))
     col_index = g.op("Range", g.scalar(0, np.int64), width, g.scalar(1, np.int64))
     run_rows = g.op("Compress", row_index, g.cast(g.op("ReduceMax", g.cast(runs, INT64), g.ints(1), keepdims=0), BOOL), axis=0)
-    split = g.op("Max", g.scalar(1.0, np.float64), stroke_width)
-    steps = g.op("Greater", g.cast(g.op("Sub", g.op("Slice", run_rows, g.ints(1), g.ints(BIG)), g.op("Slice", run_rows, g.ints(0), g.ints(-1))), DOUBLE), split)
+    steps = g.op("Greater", g.op("Sub", g.op("Slice", run_rows, g.ints(1), g.ints(BIG)), g.op("Slice", run_rows, g.ints(0), g.ints(-1))),
+                 g.scalar(GROUP_GAP, np.int64))
     starts = g.op("Slice", g.op("Concat", g.ints(0), g.cast(steps, INT64), axis=0), g.ints(0), g.op("Shape", run_rows))  # none if no runs
     group_of = g.op("CumSum", starts, g.scalar(0, np.int64))
     groups = g.op("Add", g.op("ReduceMax", g.op("Concat", g.ints(-1), group_of, axis=0), keepdims=0), g.scalar(1, np.int64))
@@ -142,7 +144,7 @@ def _lines_among(g: Builder, runs: str, other: str, values: str, stroke_width: s
 
 
 def _judged(g: Builder, ink: str, strong: str, stroke_width: str, horizontal: str, vertical: str) -> str:
-    reach = g.op("Max", g.scalar(1, np.int64), g.cast(g.op("Round", g.op("Div", stroke_width, g.scalar(2.0, np.float64))), INT64))
+    reach = g.scalar(LINE_REACH, np.int64)
     near_h = _band(g, g.cast(g.op("ReduceMax", g.cast(horizontal, INT64), g.ints(1), keepdims=0), BOOL), reach)
     near_v = _band(g, g.cast(g.op("ReduceMax", g.cast(vertical, INT64), g.ints(0), keepdims=0), BOOL), reach)
     rest = g.op("And", g.op("And", strong, g.op("Not", g.op("Unsqueeze", near_h, g.ints(1)))), g.op("Not", g.op("Unsqueeze", near_v, g.ints(0))))
@@ -157,10 +159,24 @@ def _judged(g: Builder, ink: str, strong: str, stroke_width: str, horizontal: st
     return g.if_(no_rest, none_b, [nothing], judge, [lines], [BOOL])[0]
 
 
-def printed_lines(g: Builder, ink: str, strong: str, stroke_width: str) -> str:
-    """cleaning._printed_lines: a bool mask [h, w] of the pixels on printed lines."""
-    horizontal, vertical = long_runs(g, g.op("GreaterOrEqual", ink, g.scalar(LINE_THRESHOLD)))
+def printed_lines(g: Builder, ink: str, strong: str, stroke_width: str, faint_level: str) -> str:
+    """cleaning._printed_lines: a bool mask [h, w] of the pixels on printed lines (faint_level: double)."""
+    threshold = g.cast(g.op("Min", g.scalar(LINE_THRESHOLD, np.float64), faint_level), FLOAT)
+    horizontal, vertical = long_runs(g, g.op("GreaterOrEqual", ink, threshold))
     found = g.op("Greater", g.op("Add", count(g, horizontal), count(g, vertical)), g.scalar(0, np.int64))
     none_b, judge = g.sub("no_lines"), g.sub("lines")
     nothing = none_b.op("And", strong, none_b.op("Not", strong))
     return g.if_(found, judge, [_judged(judge, ink, strong, stroke_width, horizontal, vertical)], none_b, [nothing], [BOOL])[0]
+
+
+def crossings(g: Builder, strokes: str, reach: str) -> str:
+    """cleaning._crossings: pixels with stroke ink within `reach` px on both sides, above and below or
+    left and right (where a stroke crosses a printed line; they stay ink)."""
+    def beside(mask):  # True within reach on the left and within reach on the right (along rows)
+        x = g.cast(mask, INT32)
+        zero = g.scalar(0, np.int64)
+        left = g.op("Greater", g.op("Sub", window_sum(g, x, reach, zero), x), g.scalar(0, np.int32))
+        right = g.op("Greater", g.op("Sub", window_sum(g, x, zero, reach), x), g.scalar(0, np.int32))
+        return g.op("And", left, right)
+    t = lambda x: g.op("Transpose", x, perm=[1, 0])  # noqa: E731
+    return g.op("Or", beside(strokes), t(beside(t(strokes))))

@@ -126,3 +126,4 @@ def box_mean(g: Builder, image: str, radius: str) -> str:
         behind = g.op("Slice", sums, zero, g.op("Neg", s), g.ints(axis))
         out = g.cast(g.op("Div", g.op("Sub", ahead, behind), g.cast(side, DOUBLE)), FLOAT)
     return out
+

@@ -115,7 +115,7 @@ for (const input of [document.getElementById('photo'), document.getElementById('
 
 // The photo's own pixels at full size, RGBA row by row (a canvas' ImageData).
 function photoPixels(bitmap) {
-  const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+  const canvas = Object.assign(document.createElement('canvas'), { width: bitmap.width, height: bitmap.height });
   const photoContext = canvas.getContext('2d', { willReadFrequently: true });
   photoContext.drawImage(bitmap, 0, 0);
   return photoContext.getImageData(0, 0, bitmap.width, bitmap.height);

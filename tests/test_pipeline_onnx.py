@@ -15,6 +15,7 @@ from onnx.reference import ReferenceEvaluator
 from PIL import Image
 
 from lstm_digits.export.pipeline_graph import write_pipeline
+from lstm_digits.export.pipeline_graph.builder import unused_nodes
 from lstm_digits.export.pipeline_graph.parity import compare, pipeline_session
 from lstm_digits.export.pipeline_graph.test_data import differences, read_test_data
 from lstm_digits.models import (DEFAULT_DIR, DEFAULT_MODEL, OPSET, PIPELINE, PIPELINE_INPUT_NAME, PIPELINE_OUTPUT_NAMES,
@@ -61,6 +62,7 @@ def test_graph_is_standard_onnx_with_its_contract(built):
         assert metadata[key] == shipped[key]
     assert json.loads(metadata["input"])["name"] == PIPELINE_INPUT_NAME
     assert json.loads(metadata["outputs"])["order"] == list(PIPELINE_OUTPUT_NAMES)
+    assert unused_nodes(model.graph) == [], "nodes nothing reads (onnxruntime warns embedders about such constants)"
 
 
 def test_test_data_sets_are_photo_drawing_blank_and_pass(built, session):

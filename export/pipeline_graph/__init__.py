@@ -18,7 +18,7 @@ from ...models import (INPUT_NAME, OPSET, OUTPUT_NAMES, PIPELINE, PIPELINE_INPUT
                        PIPELINE_TEST_DATA)
 from ...runtime.confidence import RejectionRule
 from ...runtime.preprocess import MIN_INK_PIXELS
-from .builder import BOOL, FLOAT, Builder
+from .builder import BOOL, FLOAT, Builder, prune
 from .cleaning import suppress_background
 from .grayscale import grayscale
 from .limit_size import limit_size
@@ -87,6 +87,7 @@ def pipeline_model(classifier: onnx.ModelProto) -> onnx.ModelProto:
         [helper.make_tensor_value_info(PIPELINE_INPUT_NAME, onnx.TensorProto.UINT8, ["height", "width", 4])],
         [helper.make_tensor_value_info(name, *types[name]) for name in PIPELINE_OUTPUT_NAMES],
         initializer=list(inner.initializer), value_info=list(inner.value_info))
+    prune(graph)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], ir_version=classifier.ir_version,
                               producer_name="lstm-digits", doc_string="RGBA pixels to digit; see metadata_props.")
     helper.set_model_props(model, props)

@@ -21,12 +21,12 @@ def _sinc(g: Builder, x: str) -> str:
 
 def _filter(g: Builder, x: str, kind: str) -> str:
     """Pillow's filter functions (double) at x."""
-    zero, one = g.scalar(0.0, np.float64), g.scalar(1.0, np.float64)
+    zero = g.scalar(0.0, np.float64)
     if kind == "box":  # 1 on (-0.5, 0.5]
         inside = g.op("And", g.op("Greater", x, g.scalar(-0.5, np.float64)), g.op("LessOrEqual", x, g.scalar(0.5, np.float64)))
-        return g.op("Where", inside, one, zero)
+        return g.op("Where", inside, g.scalar(1.0, np.float64), zero)
     if kind == "bilinear":  # triangle
-        return g.op("Max", zero, g.op("Sub", one, g.op("Abs", x)))
+        return g.op("Max", zero, g.op("Sub", g.scalar(1.0, np.float64), g.op("Abs", x)))
     if kind == "lanczos":  # sinc(x) sinc(x/3) on [-3, 3)
         inside = g.op("And", g.op("GreaterOrEqual", x, g.scalar(-3.0, np.float64)), g.op("Less", x, g.scalar(3.0, np.float64)))
         value = g.op("Mul", _sinc(g, x), _sinc(g, g.op("Div", x, g.scalar(3.0, np.float64))))

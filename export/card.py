@@ -110,10 +110,10 @@ print(probabilities.argmax(1))
 ```
 
 JavaScript (Node.js), with onnxruntime-node. It does not expose the custom `metadata_props`,
-so a program that wants the contract (input name, labels, polarity) reads it from the file. The
-reference program is `examples/node/classify.js` in the lstm-digits repository: it reads the
-metadata with a small protobuf reader, checks `test_data_set_0` to 1e-4 and classifies 28x28 PNGs
-(`npm ci --ignore-scripts`, then `node classify.js --check digit.png`). The essentials:
+so a program that wants the contract (input name, labels, polarity) reads it from the file, as
+`examples/node/` in the lstm-digits repository does with a small protobuf reader. That program
+classifies PNG and JPEG files with `pipeline.onnx` (below); it also runs this file's test data
+(`node classify.js --model model.onnx --check test_data_set_0 --tolerance 1e-4`). The essentials:
 ```js
 const ort = require("onnxruntime-node");
 (async () => {{

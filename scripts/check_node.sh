@@ -22,6 +22,21 @@ trap 'rm -rf "$work"' EXIT
 "$python" scripts/pipeline_facts.py > "$work/facts.json"
 fact() { node -e 'const f = require(process.argv[1])[process.argv[2]]; console.log(Array.isArray(f) ? f.join("\n") : typeof f === "object" ? JSON.stringify(f) : f)' "$work/facts.json" "$1"; }
 pipeline="$(fact pipeline)"
+# The one JS module's names for the pipeline's file, input and outputs are the Python package's.
+node --input-type=module - "$work/facts.json" <<'EOF'
+import fs from 'node:fs';
+import path from 'node:path';
+import { INPUT, OUTPUTS, PIPELINE_FILE } from './web/src/pipeline.js';
+const facts = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
+const problems = [];
+if (path.basename(facts.pipeline) !== PIPELINE_FILE) problems.push(`file ${PIPELINE_FILE}, not ${path.basename(facts.pipeline)}`);
+if (INPUT !== facts.input) problems.push(`input ${INPUT}, not ${facts.input}`);
+for (const name of Object.values(OUTPUTS)) if (!facts.outputs.includes(name)) problems.push(`no output ${name} in ${facts.outputs}`);
+if (problems.length) {
+  console.error(`check_node: web/src/pipeline.js disagrees with lstm_digits.models: ${problems.join('; ')}`);
+  process.exit(1);
+}
+EOF
 classify=(node examples/node/classify.js --model "$pipeline")
 
 # The export's own test data, in onnxruntime-node.

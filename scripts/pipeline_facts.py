@@ -3,9 +3,10 @@ as one JSON object, so that no script retypes a file name or a tolerance:
 
     python scripts/pipeline_facts.py    # a Python with lstm-digits installed (runtime only is enough)
 
-pipeline, model: the ONNX files; pipeline_test_data: the test_data_set_N folders; tolerance: the
-pipeline's per-output tolerance; model_test_data and model_tolerance: model.onnx's test data and
-the export's parity tolerance (parity.json)."""
+pipeline, model: the ONNX files; input, outputs: the pipeline's input and output names;
+pipeline_test_data: its test_data_set_N folders; tolerance: its per-output tolerance;
+model_test_data and model_tolerance: model.onnx's test data and the export's parity tolerance
+(parity.json)."""
 
 import json
 
@@ -18,6 +19,8 @@ def main() -> None:
     sets = sorted((folder / models.PIPELINE_TEST_DATA).glob("test_data_set_*"), key=lambda path: int(path.name.rsplit("_", 1)[1]))
     print(json.dumps({
         "pipeline": str(folder / models.PIPELINE),
+        "input": models.PIPELINE_INPUT_NAME,
+        "outputs": list(models.PIPELINE_OUTPUT_NAMES),
         "pipeline_test_data": [str(path) for path in sets],
         "tolerance": models.PIPELINE_TEST_TOLERANCE,
         "model": str(folder / models.ONNX),

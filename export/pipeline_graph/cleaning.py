@@ -31,7 +31,7 @@ def _neighbour_spread(g: Builder, values: str, paper: str) -> str:
     nothing, spread = g.sub("no_pairs"), g.sub("pairs")
     diffs = spread.op("Compress", spread.op("Reshape", spread.op("Abs", spread.op("Sub", right, left)), spread.ints(-1)),
                       spread.op("Reshape", both, spread.ints(-1)), axis=0)
-    (median,) = percentiles(spread, diffs, 50)
+    (median,) = percentiles(spread, diffs, 50, band=True)
     return g.if_(none, nothing, [nothing.scalar(np.inf, np.float64)], spread, [spread.cast(median, DOUBLE)], [DOUBLE])[0]
 
 

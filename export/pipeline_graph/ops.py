@@ -28,6 +28,7 @@ def size(g: Builder, x: str) -> str:
 
 SAMPLE_STEP = 16  # percentiles of large arrays: a first guess from every 16th value ...
 SAMPLE_MARGIN = 2.0  # ... at twice the rank, so that the guess bounds the answer nearly always
+SAMPLE_SPREAD = 4.0  # medians: a band of this many standard deviations of the sampled rank either side
 
 
 def _kth(g: Builder, values: str, k: str, largest: int) -> str:
@@ -51,14 +52,40 @@ def _kth_by_sample(g: Builder, values: str, k: str, largest: int) -> str:
                  every, [_kth(every, values, k, largest)], [FLOAT])[0]
 
 
-def percentiles(g: Builder, values: str, *qs: float, sampled: bool = False) -> list[str]:
+def _kth_in_band(g: Builder, values: str, k: str, largest: int = 0) -> str:
+    """The k-th smallest, faster on large arrays for ranks in the middle (a median): every
+    SAMPLE_STEP-th value gives a band of values around the rank (SAMPLE_SPREAD standard deviations of
+    a sampled rank either side); when the k-th value is in the band (nearly always), it is taken
+    among the band's values, else among all of them: exact either way."""
+    assert largest == 0
+    n = g.cast(g.op("Size", values), DOUBLE)
+    sample = g.op("Slice", values, g.ints(0), g.ints(2**62), g.ints(0), g.ints(SAMPLE_STEP))
+    m = g.op("Size", sample)
+    m_d = g.cast(m, DOUBLE)
+    centre = g.op("Div", g.op("Mul", g.cast(k, DOUBLE), m_d), n)
+    spread = g.op("Add", g.op("Mul", g.op("Sqrt", m_d), g.scalar(SAMPLE_SPREAD / 2, np.float64)), g.scalar(1.0, np.float64))
+
+    def sample_rank(value):
+        return g.op("Min", m, g.op("Max", g.scalar(1, np.int64), g.cast(value, INT64)))
+    low = _kth(g, sample, sample_rank(g.op("Floor", g.op("Sub", centre, spread))), 0)
+    high = _kth(g, sample, sample_rank(g.op("Ceil", g.op("Add", centre, spread))), 0)
+    below = count(g, g.op("Less", values, low))
+    band = g.op("And", g.op("GreaterOrEqual", values, low), g.op("LessOrEqual", values, high))
+    inside = g.op("And", g.op("Less", below, k), g.op("LessOrEqual", k, g.op("Add", below, count(g, band))))
+    banded, every = g.sub("in_band"), g.sub("every_value")
+    return g.if_(inside, banded, [_kth(banded, banded.op("Compress", values, band, axis=0), banded.op("Sub", k, below), 0)],
+                 every, [_kth(every, values, k, 0)], [FLOAT])[0]
+
+
+def percentiles(g: Builder, values: str, *qs: float, sampled: bool = False, band: bool = False) -> list[str]:
     """cleaning._percentiles: the value of rank min(n-1, round(q/100 (n-1))) of the flattened values,
     one float32 scalar per q, found from whichever end is nearer (TopK unsorted: several times faster
-    than sorted). sampled: for large arrays and percentiles near either end (see _kth_by_sample)."""
+    than sorted). For large arrays: sampled, for percentiles near either end (see _kth_by_sample);
+    band, for the median (see _kth_in_band)."""
     values = flat(g, values)
     n = size(g, values)
     last = g.op("Sub", n, g.scalar(1, np.int64))
-    kth = _kth_by_sample if sampled else _kth
+    kth = _kth_by_sample if sampled else _kth_in_band if band else _kth
     out = []
     for q in qs:
         rank = g.op("Min", last, g.cast(g.op("Round", g.op("Mul", g.cast(last, DOUBLE), g.scalar(q / 100, np.float64))), INT64))

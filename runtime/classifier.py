@@ -264,6 +264,7 @@ class DigitClassifier:
                                                              chunksize=chunk), 1):
                     yield result
             except BrokenProcessPool:  # a decoder crashed or ran out of memory in a worker
+                self._pool.shutdown(wait=False, cancel_futures=True)
                 self._pool = None
                 error = "not classified: a worker process died while decoding this or a nearby file"
                 yield from ((None, error) for _ in sources[done:])

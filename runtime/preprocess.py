@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageOps
 
-from .cleaning import LINE_GAP, _make_ink_bright, _percentiles, _ruled_lines, _suppress_background  # noqa: F401 (LINE_GAP, _ruled_lines: for tests)
+from .cleaning import _make_ink_bright, _percentiles, _suppress_background
 from .images import ImageError, NoDigitFound
 
 MIN_INK_PIXELS = 4

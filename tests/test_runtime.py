@@ -239,7 +239,7 @@ def test_very_large_photos_are_area_averaged_before_processing(mnist, monkeypatc
 
 
 def test_ruled_lines_survive_small_gaps_but_digit_strokes_are_not_lines():
-    from lstm_digits.runtime.preprocess import LINE_GAP, _ruled_lines
+    from lstm_digits.runtime.cleaning import LINE_GAP, _ruled_lines
 
     page = np.zeros((40, 100), bool)
     page[20] = True

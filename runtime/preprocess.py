@@ -68,17 +68,18 @@ def _grayscale(image: Image.Image) -> np.ndarray:
         top = pixels.max()
         return np.clip(pixels / top if top > 1 else pixels, 0, 1)
     if image.mode in ("RGBA", "LA", "PA", "La", "RGBa"):
-        rgba = np.asarray(image.convert("RGBA"), dtype=np.float32) / 255.0
+        image = image.convert("RGBA")
+        if image.getchannel("A").getextrema()[0] == 255:  # opaque: gray as for RGB files, one rule
+            return np.asarray(image.convert("L"), dtype=np.float32) / 255.0
+        rgba = np.asarray(image, dtype=np.float32) / 255.0
         alpha = rgba[..., 3]
         gray = rgba[..., :3] @ np.array(GRAY_WEIGHTS, dtype=np.float32)
-        if alpha.min() < 1.0:
-            # Transparent pixels take the background that makes the opaque strokes stand out:
-            # white behind dark strokes, black behind light ones.
-            opaque = alpha >= 0.5 * alpha.max()  # the strokes, even when drawn semi-transparent
-            strokes_are_dark = opaque.any() and _percentiles(gray[opaque], 50)[0] < 0.5
-            background = 1.0 if strokes_are_dark else 0.0
-            gray = gray * alpha + background * (1.0 - alpha)
-        return gray
+        # Transparent pixels take the background that makes the opaque strokes stand out:
+        # white behind dark strokes, black behind light ones.
+        opaque = alpha >= 0.5 * alpha.max()  # the strokes, even when drawn semi-transparent
+        strokes_are_dark = opaque.any() and _percentiles(gray[opaque], 50)[0] < 0.5
+        background = 1.0 if strokes_are_dark else 0.0
+        return gray * alpha + background * (1.0 - alpha)
     return np.asarray(image.convert("L"), dtype=np.float32) / 255.0
 
 

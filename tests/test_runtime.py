@@ -251,3 +251,11 @@ def test_ruled_lines_survive_small_gaps_but_digit_strokes_are_not_lines():
     stroke = np.zeros((40, 100), bool)
     stroke[5:35, 50] = True  # a long straight stroke of a 1, 75% of the height
     assert not _ruled_lines(stroke).any()
+
+
+def test_an_opaque_rgba_image_is_read_exactly_as_the_same_rgb_image():
+    """One gray rule for opaque pixels, whatever the mode (pipeline.onnx applies the same rule)."""
+    from lstm_digits.runtime.preprocess import to_mnist_form
+
+    rgb = Image.open(ROOT / "samples" / "ruled-2.png").convert("RGB")
+    assert np.array_equal(to_mnist_form(rgb.convert("RGBA")), to_mnist_form(rgb))

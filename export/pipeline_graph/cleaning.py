@@ -132,8 +132,11 @@ def suppress_background(g: Builder, ink: str) -> tuple[str, str]:
     faint_level = g.op("Max", g.scalar(FAINT_INK, np.float64), g.op("Div", g.op("Mul", g.scalar(float(NOISE_FAINT), np.float64), sigma), safe_level))
     faint = g.op("GreaterOrEqual", ink, g.cast(faint_level, FLOAT))
     lines = printed_lines(g, ink, strong, stroke_width, faint_level)
-    reach = g.op("Max", g.scalar(2, np.int64), g.cast(g.op("Round", g.op("Div", stroke_width, g.scalar(2.0, np.float64))), INT64))
-    lines = g.op("And", lines, g.op("Not", crossings(g, g.op("And", strong, g.op("Not", lines)), reach)))
+    found, none_b = g.sub("crossed_lines"), g.sub("no_lines")  # strokes crossing lines, only when there are lines
+    reach = found.op("Max", found.scalar(2, np.int64), found.cast(found.op("Round", found.op("Div", stroke_width, found.scalar(2.0, np.float64))), INT64))
+    crossed = found.op("And", lines, found.op("Not", crossings(found, found.op("And", strong, found.op("Not", lines)), reach)))
+    any_lines = g.op("Greater", count(g, lines), g.scalar(0, np.int64))
+    (lines,) = g.if_(any_lines, found, [crossed], none_b, [lines], [BOOL])
     not_lines = g.op("Not", lines)
     strong = g.op("And", strong, not_lines)
     side = 2 * EDGE_PX + 1

@@ -32,16 +32,31 @@ def window_sum(g: Builder, x: str, before: str, after: str) -> str:
 
 def _runs_along_rows(g: Builder, mask: str) -> str:
     """The pixels of mask on horizontal runs at least LINE_LENGTH of the width long, after a closing
-    along the rows that bridges gaps of up to 2 x min(LINE_GAP, width // 25) px."""
+    along the rows that bridges gaps of up to 2 x min(LINE_GAP, width // 25) px. As in
+    cleaning._long_rows, only the rows that can hold such a run are searched: the closing adds at
+    most 2 gap pixels after each run, so a row needs length / (2 gap + 1) pixels of the mask."""
     _, width = dims(g, mask)
     gap = g.op("Min", g.scalar(LINE_GAP, np.int64), g.op("Div", width, g.scalar(25, np.int64)))
-    closed = _closed_along_rows(g, mask, gap)
     length = g.cast(g.op("Ceil", g.op("Mul", g.cast(width, DOUBLE), g.scalar(LINE_LENGTH, np.float64))), INT64)
     length = g.op("Max", length, g.scalar(1, np.int64))
-    span = g.op("Sub", length, g.scalar(1, np.int64))
-    full = g.op("Equal", window_sum(g, g.cast(closed, INT32), g.scalar(0, np.int64), span), g.cast(length, INT32))  # runs starting here
-    on_run = g.op("Greater", window_sum(g, g.cast(full, INT32), span, g.scalar(0, np.int64)), g.scalar(0, np.int32))
-    return g.op("And", on_run, mask)
+    reach = g.op("Add", g.op("Mul", gap, g.scalar(2, np.int64)), g.scalar(1, np.int64))
+    filled = g.op("ReduceSum", g.cast(mask, FLOAT), g.ints(1), keepdims=0)
+    candidate = g.op("GreaterOrEqual", g.op("Mul", filled, g.cast(reach, FLOAT)), g.cast(length, FLOAT))
+    search, none_b = g.sub("candidate_rows"), g.sub("no_candidate_rows")
+    s = search
+    rows = s.op("Compress", mask, candidate, axis=0)
+    closed = _closed_along_rows(s, rows, gap)
+    span = s.op("Sub", length, s.scalar(1, np.int64))
+    full = s.op("Equal", window_sum(s, s.cast(closed, INT32), s.scalar(0, np.int64), span), s.cast(length, INT32))  # runs starting here
+    on_run = s.op("Greater", window_sum(s, s.cast(full, INT32), span, s.scalar(0, np.int64)), s.scalar(0, np.int32))
+    # Back to every row: candidate row i is row CumSum(candidate)[i] - 1 of on_run; the others read an added empty row.
+    with_empty = s.op("Concat", on_run, s.op("Expand", s.const(False, np.bool_), s.op("Concat", s.ints(1), s.op("Shape", mask, start=1, end=2), axis=0)), axis=0)
+    position = s.op("Sub", s.op("CumSum", s.cast(candidate, INT64), s.scalar(0, np.int64)), s.scalar(1, np.int64))
+    source = s.op("Where", candidate, position, s.op("Shape", on_run, start=0, end=1))
+    found = s.op("And", s.op("Gather", with_empty, source, axis=0), mask)
+    nothing = none_b.op("And", mask, none_b.op("Not", mask))
+    any_candidate = g.op("Greater", count(g, candidate), g.scalar(0, np.int64))
+    return g.if_(any_candidate, search, [found], none_b, [nothing], [BOOL])[0]
 
 
 def _closed_along_rows(g: Builder, mask: str, gap: str) -> str:

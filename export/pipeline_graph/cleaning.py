@@ -91,10 +91,14 @@ def _block_counts(g: Builder, mask: str, factor: str) -> str:
 
 
 def _unblocked(g: Builder, blocks: str, factor: str, like: str) -> str:
-    """Each block's value on its pixels, in the frame of `like` [h, w]."""
-    height, width = dims(g, like)
-    block = lambda side: g.op("Div", g.op("Range", g.scalar(0, np.int64), side, g.scalar(1, np.int64)), factor)  # noqa: E731
-    return g.op("Gather", g.op("Gather", blocks, block(height), axis=0), block(width), axis=1)
+    """Each block's value on its pixels, in the frame of `like` [h, w] (each block repeated factor x
+    factor times by Expand, then the padding sliced off: faster than Gather)."""
+    one = lambda v: g.op("Reshape", v, g.ints(1))  # noqa: E731
+    blocks_h, blocks_w = dims(g, blocks)
+    f = one(factor)
+    repeated = g.op("Expand", g.op("Unsqueeze", blocks, g.ints(1, 3)), g.op("Concat", one(blocks_h), f, one(blocks_w), f, axis=0))
+    pixels = g.op("Reshape", repeated, g.op("Concat", one(g.op("Mul", blocks_h, factor)), one(g.op("Mul", blocks_w, factor)), axis=0))
+    return g.op("Slice", pixels, g.ints(0, 0), g.op("Shape", like), g.ints(0, 1))
 
 
 def _connected(g: Builder, strong: str, faint: str) -> str:

@@ -82,7 +82,7 @@ def background(g: Builder, ink: str) -> tuple[str, str, str]:
     """cleaning._background: (the paper's brightness [h, w], the strokes' width in px (double),
     shaded: bool scalar, True where the paper follows shading, False where it is one level)."""
     edge = border(g, ink)
-    (level,) = percentiles(g, edge, 50)
+    (level,) = percentiles(g, edge, 50, band=True)
     flat = is_flat(g, edge, level)
     then_b, else_b = g.sub("flat_paper"), g.sub("shaded_paper")
     then_out = [*_flat(then_b, ink, level), then_b.const(False, np.bool_)]

@@ -33,7 +33,7 @@ def dark_ink_evidence(g: Builder, gray: str) -> str:
 def make_ink_bright(g: Builder, gray: str) -> str:
     edge = border(g, gray)
     low, high = (g.cast(v, DOUBLE) for v in percentiles(g, gray, 1, 99, sampled=True))
-    (background,) = percentiles(g, edge, 50)
+    (background,) = percentiles(g, edge, 50, band=True)
     flat_border = is_flat(g, edge, background)
     background = g.cast(background, DOUBLE)
     evidence = dark_ink_evidence(g, gray)

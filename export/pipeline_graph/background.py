@@ -52,14 +52,16 @@ def _opened(g: Builder, ink: str) -> tuple[str, str, str]:
     small_h, small_w = dims(g, small)
     longest = g.cast(g.op("Max", small_h, small_w), DOUBLE)
     kernel = g.op("Max", g.scalar(3, np.int64), odd(g, g.op("Mul", g.scalar(OPENING_FRACTION, np.float64), longest)))
-    residual = g.op("Sub", small, opening(g, small, kernel))
+    first = opening(g, small, kernel)
+    residual = g.op("Sub", small, first)
     top = maximum(g, residual)
     no_residual = g.op("LessOrEqual", top, g.scalar(0.0))
     safe_top = g.op("Where", no_residual, g.scalar(1.0), top)
     strokes = g.op("Greater", residual, g.op("Mul", otsu_threshold(g, g.op("Div", residual, safe_top)), safe_top))
     width_px = stroke_width(g, strokes)
     needed = odd(g, g.op("Mul", g.scalar(float(OPENING_STROKES), np.float64), width_px))
-    paper = opening(g, small, g.op("Max", needed, kernel))
+    wider, same = g.sub("wider_opening"), g.sub("same_opening")  # a second opening only if the strokes need a wider one
+    (paper,) = g.if_(g.op("Greater", needed, kernel), wider, [opening(wider, small, needed)], same, [first], [FLOAT])
     paper = resample.resize_banded(g, paper, small_h, small_w, height, width, "bilinear")
     # A window over FLAT_FRACTION of the image: the paper is the median of the pixels that are not strokes.
     too_wide = g.op("Greater", g.cast(needed, DOUBLE), g.op("Mul", g.scalar(FLAT_FRACTION, np.float64), longest))

@@ -3,6 +3,7 @@ ink, and which of them are printed lines by evidence. Runs are found with runnin
 along rows; the groups of adjacent runs are judged one by one in a Loop."""
 
 import numpy as np
+import onnx
 
 from ...runtime.cleaning import LINE_FAINTER, LINE_GAP, LINE_LENGTH, LINE_PAST, LINE_REPEATS, LINE_THRESHOLD
 from .builder import BOOL, DOUBLE, FLOAT, INT32, INT64, Builder
@@ -11,6 +12,11 @@ from .ops import count, dims, percentiles
 BIG = 2**62
 LINE_REACH = 1  # cleaning._printed_lines: the rest of the digit is the strong ink over 1 row or column from every run
 GROUP_GAP = 2  # ... and runs more than 2 rows apart are separate groups
+
+
+def _false_like(g: Builder, mask: str) -> str:
+    """An all-False mask of mask's shape."""
+    return g.op("ConstantOfShape", g.op("Shape", mask), value=onnx.helper.make_tensor("false", onnx.TensorProto.BOOL, [1], [False]))
 
 
 def _column(g: Builder, value: str) -> str:
@@ -30,17 +36,17 @@ def window_sum(g: Builder, x: str, before: str, after: str) -> str:
     return g.op("Sub", ahead, behind)
 
 
-def _runs_along_rows(g: Builder, mask: str) -> str:
+def _runs_along_rows(g: Builder, mask: str, filled: str) -> str:
     """The pixels of mask on horizontal runs at least LINE_LENGTH of the width long, after a closing
-    along the rows that bridges gaps of up to 2 x min(LINE_GAP, width // 25) px. As in
-    cleaning._long_rows, only the rows that can hold such a run are searched: the closing adds at
-    most 2 gap pixels after each run, so a row needs length / (2 gap + 1) pixels of the mask."""
+    along the rows that bridges gaps of up to 2 x min(LINE_GAP, width // 25) px (filled: the number of
+    mask pixels in each row, float32). As in cleaning._long_rows, only the rows that can hold such a
+    run are searched: the closing adds at most 2 gap pixels after each run, so a row needs
+    length / (2 gap + 1) pixels of the mask."""
     _, width = dims(g, mask)
     gap = g.op("Min", g.scalar(LINE_GAP, np.int64), g.op("Div", width, g.scalar(25, np.int64)))
     length = g.cast(g.op("Ceil", g.op("Mul", g.cast(width, DOUBLE), g.scalar(LINE_LENGTH, np.float64))), INT64)
     length = g.op("Max", length, g.scalar(1, np.int64))
     reach = g.op("Add", g.op("Mul", gap, g.scalar(2, np.int64)), g.scalar(1, np.int64))
-    filled = g.op("ReduceSum", g.cast(mask, FLOAT), g.ints(1), keepdims=0)
     candidate = g.op("GreaterOrEqual", g.op("Mul", filled, g.cast(reach, FLOAT)), g.cast(length, FLOAT))
     search, none_b = g.sub("candidate_rows"), g.sub("no_candidate_rows")
     s = search
@@ -54,7 +60,7 @@ def _runs_along_rows(g: Builder, mask: str) -> str:
     position = s.op("Sub", s.op("CumSum", s.cast(candidate, INT64), s.scalar(0, np.int64)), s.scalar(1, np.int64))
     source = s.op("Where", candidate, position, s.op("Shape", on_run, start=0, end=1))
     found = s.op("And", s.op("Gather", with_empty, source, axis=0), mask)
-    nothing = none_b.op("And", mask, none_b.op("Not", mask))
+    nothing = _false_like(none_b, mask)
     any_candidate = g.op("Greater", count(g, candidate), g.scalar(0, np.int64))
     return g.if_(any_candidate, search, [found], none_b, [nothing], [BOOL])[0]
 
@@ -91,16 +97,17 @@ def long_runs(g: Builder, faint: str) -> tuple[str, str]:
     """cleaning._long_runs: (horizontal, vertical) bool masks. Skipped when the faint pixels'
     bounding box cannot hold a line in either direction (most digits)."""
     height, width = dims(g, faint)
-    rows, cols = g.op("ReduceMax", g.cast(faint, INT64), g.ints(1), keepdims=0), g.op("ReduceMax", g.cast(faint, INT64), g.ints(0), keepdims=0)
+    pixels = g.cast(faint, FLOAT)
+    per_row, per_col = g.op("ReduceSum", pixels, g.ints(1), keepdims=0), g.op("ReduceSum", pixels, g.ints(0), keepdims=0)
 
-    def too_short(mask, side):
-        reach = g.cast(g.op("Add", _extent(g, g.cast(mask, BOOL)), g.scalar(2 * LINE_GAP, np.int64)), DOUBLE)
+    def too_short(counts, side):
+        reach = g.cast(g.op("Add", _extent(g, g.op("Greater", counts, g.scalar(0.0))), g.scalar(2 * LINE_GAP, np.int64)), DOUBLE)
         return g.op("Less", reach, g.op("Mul", g.cast(side, DOUBLE), g.scalar(LINE_LENGTH, np.float64)))
-    skip = g.op("And", too_short(cols, width), too_short(rows, height))
+    skip = g.op("And", too_short(per_col, width), too_short(per_row, height))
     none_b, search = g.sub("no_runs"), g.sub("runs")
-    nothing = none_b.op("And", faint, none_b.op("Not", faint))
-    horizontal = _runs_along_rows(search, faint)
-    vertical = search.op("Transpose", _runs_along_rows(search, search.op("Transpose", faint, perm=[1, 0])), perm=[1, 0])
+    nothing = _false_like(none_b, faint)
+    horizontal = _runs_along_rows(search, faint, per_row)
+    vertical = search.op("Transpose", _runs_along_rows(search, search.op("Transpose", faint, perm=[1, 0]), per_col), perm=[1, 0])
     return g.if_(skip, none_b, [nothing, nothing], search, [horizontal, vertical], [BOOL, BOOL])
 
 
@@ -154,7 +161,7 @@ def _lines_among(g: Builder, runs: str, other: str, values: str, stroke_width: s
     new_out = b.op("Or", out, b.op("And", pixels, take))
     cond_out = b.op("Identity", cond)
     body = b.graph("line_group", [(k, INT64, []), (cond, BOOL, []), (out, BOOL)], [(cond_out, BOOL, []), (new_out, BOOL)])
-    nothing = g.op("And", runs, g.op("Not", runs))
+    nothing = _false_like(g, runs)
     return g.op("Loop", groups, g.const(True, np.bool_), nothing, body=body)
 
 
@@ -164,7 +171,7 @@ def _judged(g: Builder, ink: str, strong: str, stroke_width: str, horizontal: st
     near_v = _band(g, g.cast(g.op("ReduceMax", g.cast(vertical, INT64), g.ints(0), keepdims=0), BOOL), reach)
     rest = g.op("And", g.op("And", strong, g.op("Not", g.op("Unsqueeze", near_h, g.ints(1)))), g.op("Not", g.op("Unsqueeze", near_v, g.ints(0))))
     none_b, judge = g.sub("no_rest"), g.sub("judge")
-    nothing = none_b.op("And", strong, none_b.op("Not", strong))
+    nothing = _false_like(none_b, strong)
     (level,) = percentiles(judge, judge.op("Compress", judge.op("Reshape", ink, judge.ints(-1)), judge.op("Reshape", rest, judge.ints(-1)), axis=0), 50)
     level = judge.cast(level, DOUBLE)
     t = lambda x: judge.op("Transpose", x, perm=[1, 0])  # noqa: E731
@@ -180,7 +187,7 @@ def printed_lines(g: Builder, ink: str, strong: str, stroke_width: str, faint_le
     horizontal, vertical = long_runs(g, g.op("GreaterOrEqual", ink, threshold))
     found = g.op("Greater", g.op("Add", count(g, horizontal), count(g, vertical)), g.scalar(0, np.int64))
     none_b, judge = g.sub("no_lines"), g.sub("lines")
-    nothing = none_b.op("And", strong, none_b.op("Not", strong))
+    nothing = _false_like(none_b, strong)
     return g.if_(found, judge, [_judged(judge, ink, strong, stroke_width, horizontal, vertical)], none_b, [nothing], [BOOL])[0]
 
 

@@ -91,13 +91,16 @@ def _block_counts(g: Builder, mask: str, factor: str) -> str:
 
 
 def _unblocked(g: Builder, blocks: str, factor: str, like: str) -> str:
-    """Each block's value on its pixels, in the frame of `like` [h, w] (each block repeated factor x
-    factor times by Expand, then the padding sliced off: faster than Gather)."""
+    """Each block's value on its pixels, in the frame of `like` [h, w]: each block repeated factor
+    times along its row, then each row factor times (Expand, whole rows at a time: faster than
+    Gather), the padding sliced off."""
     one = lambda v: g.op("Reshape", v, g.ints(1))  # noqa: E731
     blocks_h, blocks_w = dims(g, blocks)
-    f = one(factor)
-    repeated = g.op("Expand", g.op("Unsqueeze", blocks, g.ints(1, 3)), g.op("Concat", one(blocks_h), f, one(blocks_w), f, axis=0))
-    pixels = g.op("Reshape", repeated, g.op("Concat", one(g.op("Mul", blocks_h, factor)), one(g.op("Mul", blocks_w, factor)), axis=0))
+    f, wide = one(factor), one(g.op("Mul", blocks_w, factor))
+    rows = g.op("Reshape", g.op("Expand", g.op("Unsqueeze", blocks, g.ints(2)), g.op("Concat", one(blocks_h), one(blocks_w), f, axis=0)),
+                g.op("Concat", one(blocks_h), wide, axis=0))
+    pixels = g.op("Reshape", g.op("Expand", g.op("Unsqueeze", rows, g.ints(1)), g.op("Concat", one(blocks_h), f, wide, axis=0)),
+                  g.op("Concat", one(g.op("Mul", blocks_h, factor)), wide, axis=0))
     return g.op("Slice", pixels, g.ints(0, 0), g.op("Shape", like), g.ints(0, 1))
 
 

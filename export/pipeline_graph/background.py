@@ -62,7 +62,7 @@ def _opened(g: Builder, ink: str) -> tuple[str, str, str]:
     needed = odd(g, g.op("Mul", g.scalar(float(OPENING_STROKES), np.float64), width_px))
     wider, same = g.sub("wider_opening"), g.sub("same_opening")  # a second opening only if the strokes need a wider one
     (paper,) = g.if_(g.op("Greater", needed, kernel), wider, [opening(wider, small, needed)], same, [first], [FLOAT])
-    paper = resample.resize_banded(g, paper, small_h, small_w, height, width, "bilinear")
+    paper = resample.enlarge_bilinear(g, paper, height, width)
     # A window over FLAT_FRACTION of the image: the paper is the median of the pixels that are not strokes.
     too_wide = g.op("Greater", g.cast(needed, DOUBLE), g.op("Mul", g.scalar(FLAT_FRACTION, np.float64), longest))
     not_strokes = g.op("Compress", g.op("Reshape", small, g.ints(-1)), g.op("Reshape", g.op("Not", strokes), g.ints(-1)), axis=0)

@@ -125,3 +125,14 @@ def resize_with_reducing_gap(g: Builder, image: str, height: str, width: str, ou
         box_end = g.op("Div", size_d, g.cast(factor, DOUBLE))
         return g.op("MatMul", weights(g, reduced_size, box_end, out, kind), reduced)
     return apply(g, image, axis(height, out_height), axis(width, out_width))
+
+
+def enlarge_bilinear(g: Builder, image: str, out_height: str, out_width: str) -> str:
+    """Image.resize((out_width, out_height), BILINEAR) of a float image to a size no smaller on either
+    axis: ONNX's Resize (linear, half_pixel). Enlarging, Pillow's filter is the plain triangle and its
+    window clipped at the edges is the edge pixel, which is what half_pixel's clamping gives; the two
+    differ only in float rounding (~1e-7)."""
+    sizes = g.op("Concat", g.ints(1, 1), g.op("Reshape", out_height, g.ints(1)), g.op("Reshape", out_width, g.ints(1)), axis=0)
+    resized = g.op("Resize", g.op("Unsqueeze", image, g.ints(0, 1)), "", "", sizes, mode="linear",
+                   coordinate_transformation_mode="half_pixel")
+    return g.op("Squeeze", resized, g.ints(0, 1))

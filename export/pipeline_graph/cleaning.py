@@ -46,14 +46,17 @@ def noise(g: Builder, ink: str) -> str:
         g.scalar(2, np.int64)), size(g, rows))
     quiet = g.op("Or", g.op("Or", g.op("LessOrEqual", top, g.scalar(0.0)),
                             g.op("Less", g.op("Min", height, width), g.op("Mul", step, g.scalar(2, np.int64)))), equal_neighbours)
-    safe_top = g.op("Where", g.op("LessOrEqual", top, g.scalar(0.0)), g.scalar(1.0), top)
-    level = g.op("Mul", otsu_threshold(g, g.op("Div", _strided(g, rows, step, 1), safe_top)), safe_top)
-    paper = g.op("LessOrEqual", ink, level)
-    cols = g.op("Transpose", _strided(g, ink, step, 1), perm=[1, 0])
-    cols_paper = g.op("Transpose", _strided(g, paper, step, 1), perm=[1, 0])
-    spread = g.op("Min", _neighbour_spread(g, rows, _strided(g, paper, step, 0)), _neighbour_spread(g, cols, cols_paper))
-    spread = g.op("Where", g.op("IsInf", spread), g.scalar(0.0, np.float64), spread)
-    return g.op("Where", quiet, g.scalar(0.0, np.float64), g.op("Mul", spread, g.scalar(MEDIAN_TO_SIGMA, np.float64)))
+    none_b, measure = g.sub("no_noise"), g.sub("measure_noise")  # as cleaning.py: measured only when not quiet
+    m = measure
+    safe_top = m.op("Where", m.op("LessOrEqual", top, m.scalar(0.0)), m.scalar(1.0), top)
+    level = m.op("Mul", otsu_threshold(m, m.op("Div", _strided(m, rows, step, 1), safe_top)), safe_top)
+    paper = m.op("LessOrEqual", ink, level)
+    cols = m.op("Transpose", _strided(m, ink, step, 1), perm=[1, 0])
+    cols_paper = m.op("Transpose", _strided(m, paper, step, 1), perm=[1, 0])
+    spread = m.op("Min", _neighbour_spread(m, rows, _strided(m, paper, step, 0)), _neighbour_spread(m, cols, cols_paper))
+    spread = m.op("Where", m.op("IsInf", spread), m.scalar(0.0, np.float64), spread)
+    sigma = m.op("Mul", spread, m.scalar(MEDIAN_TO_SIGMA, np.float64))
+    return g.if_(quiet, none_b, [none_b.scalar(0.0, np.float64)], measure, [sigma], [DOUBLE])[0]
 
 
 def contrast(g: Builder, ink: str) -> str:

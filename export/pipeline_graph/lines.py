@@ -49,9 +49,13 @@ def _runs_along_rows(g: Builder, mask: str, filled: str) -> str:
     reach = g.op("Add", g.op("Mul", gap, g.scalar(2, np.int64)), g.scalar(1, np.int64))
     candidate = g.op("GreaterOrEqual", g.op("Mul", filled, g.cast(reach, FLOAT)), g.cast(length, FLOAT))
     search, none_b = g.sub("candidate_rows"), g.sub("no_candidate_rows")
-    s = search
-    rows = s.op("Compress", mask, candidate, axis=0)
-    closed = _closed_along_rows(s, rows, gap)
+    rows = search.op("Compress", mask, candidate, axis=0)
+    closed = _closed_along_rows(search, rows, gap)
+    # The runs are measured only if a closed row has `length` pixels at all.
+    long_enough = search.op("GreaterOrEqual", search.op("ReduceSum", search.cast(closed, FLOAT), search.ints(1), keepdims=0),
+                            search.cast(length, FLOAT))
+    measure, too_short = search.sub("measure_runs"), search.sub("no_long_rows")
+    s = measure
     span = s.op("Sub", length, s.scalar(1, np.int64))
     full = s.op("Equal", window_sum(s, s.cast(closed, INT32), s.scalar(0, np.int64), span), s.cast(length, INT32))  # runs starting here
     on_run = s.op("Greater", window_sum(s, s.cast(full, INT32), span, s.scalar(0, np.int64)), s.scalar(0, np.int32))
@@ -60,6 +64,8 @@ def _runs_along_rows(g: Builder, mask: str, filled: str) -> str:
     position = s.op("Sub", s.op("CumSum", s.cast(candidate, INT64), s.scalar(0, np.int64)), s.scalar(1, np.int64))
     source = s.op("Where", candidate, position, s.op("Shape", on_run, start=0, end=1))
     found = s.op("And", s.op("Gather", with_empty, source, axis=0), mask)
+    (found,) = search.if_(search.op("Greater", count(search, long_enough), search.scalar(0, np.int64)), measure, [found],
+                          too_short, [_false_like(too_short, mask)], [BOOL])
     nothing = _false_like(none_b, mask)
     any_candidate = g.op("Greater", count(g, candidate), g.scalar(0, np.int64))
     return g.if_(any_candidate, search, [found], none_b, [nothing], [BOOL])[0]

@@ -62,22 +62,26 @@ def _opened(g: Builder, ink: str) -> tuple[str, str, str]:
     needed = odd(g, g.op("Mul", g.scalar(float(OPENING_STROKES), np.float64), width_px))
     wider, same = g.sub("wider_opening"), g.sub("same_opening")  # a second opening only if the strokes need a wider one
     (paper,) = g.if_(g.op("Greater", needed, kernel), wider, [opening(wider, small, needed)], same, [first], [FLOAT])
-    paper = resample.enlarge_bilinear(g, paper, height, width)
     # A window over FLAT_FRACTION of the image: the paper is the median of the pixels that are not strokes.
     too_wide = g.op("Greater", g.cast(needed, DOUBLE), g.op("Mul", g.scalar(FLAT_FRACTION, np.float64), longest))
-    not_strokes = g.op("Compress", g.op("Reshape", small, g.ints(-1)), g.op("Reshape", g.op("Not", strokes), g.ints(-1)), axis=0)
-    all_strokes = g.op("Equal", count(g, g.op("Not", strokes)), g.scalar(0, np.int64))
     smallest = g.op("ReduceMin", small, keepdims=0)
-    safe_values = g.op("Where", all_strokes, g.op("Reshape", smallest, g.ints(1)), not_strokes)
-    (median,) = percentiles(g, safe_values, 50)
-    level = g.op("Where", all_strokes, smallest, median)
-    paper = g.op("Where", too_wide, g.op("Expand", level, g.op("Shape", ink)), paper)
+    one_level, follows = g.sub("one_level"), g.sub("follows_shading")
+    o = one_level
+    not_strokes = o.op("Compress", o.op("Reshape", small, o.ints(-1)), o.op("Reshape", o.op("Not", strokes), o.ints(-1)), axis=0)
+    all_strokes = o.op("Equal", o.op("Size", not_strokes), o.scalar(0, np.int64))
+    safe_values = o.op("Where", all_strokes, o.op("Reshape", smallest, o.ints(1)), not_strokes)
+    (median,) = percentiles(o, safe_values, 50)
+    level = o.op("Where", all_strokes, smallest, median)
+    (paper,) = g.if_(too_wide, one_level, [o.op("Min", ink, level)],
+                     follows, [follows.op("Min", resample.enlarge_bilinear(follows, paper, height, width), ink)], [FLOAT])
     # No residual at all: the opened copy is the paper (scaled: its minimum), strokes 0 wide.
     unscaled = g.op("Equal", scale, g.scalar(1.0, np.float64))
-    flat_small = g.op("Expand", smallest, g.op("Shape", ink))
     width_px = g.op("Where", no_residual, g.scalar(0.0, np.float64), g.op("Div", width_px, scale))
     shaded = g.op("Not", g.op("Or", no_residual, too_wide))  # the paper follows the shading
-    return g.op("Where", g.op("And", no_residual, g.op("Not", unscaled)), flat_small, g.op("Min", paper, ink)), width_px, shaded
+    flat, opened = g.sub("minimum_level"), g.sub("opened_paper")
+    (paper,) = g.if_(g.op("And", no_residual, g.op("Not", unscaled)), flat, [flat.op("Expand", smallest, flat.op("Shape", ink))],
+                     opened, [paper], [FLOAT])
+    return paper, width_px, shaded
 
 
 def background(g: Builder, ink: str) -> tuple[str, str, str]:

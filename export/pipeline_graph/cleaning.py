@@ -160,4 +160,4 @@ def suppress_background(g: Builder, ink: str) -> tuple[str, str]:
     (faint,) = t.if_(shaded, wide, [not_wide], plain, [faint], [BOOL])
     connected = dilate_mask(t, _connected(t, strong, faint), side)
     (near_strokes,) = g.if_(loose, then_b, [connected], else_b, [near_strokes], [BOOL])
-    return g.op("Where", near_strokes, ink, g.scalar(0.0)), no_digit
+    return g.op("Mul", ink, g.cast(near_strokes, FLOAT)), no_digit  # (ink is in [0, 1]: as Where, and faster)

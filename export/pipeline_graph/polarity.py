@@ -4,7 +4,7 @@ import numpy as np
 
 from ...runtime.cleaning import BORDER_MARGIN, POLARITY_MARGIN, POLARITY_RADIUS, WORK_SIZE
 from . import resample
-from .builder import DOUBLE, INT64, Builder
+from .builder import DOUBLE, FLOAT, INT64, Builder
 from .ops import border, box_mean, dims, is_flat, percentiles
 
 
@@ -51,4 +51,5 @@ def make_ink_bright(g: Builder, gray: str) -> str:
     by_border = g.op("Or", nearer_light, g.op("And", g.op("Not", nearer_dark), dark_by_evidence))
     decided = g.op("And", g.op("Not", flat_border), clear)
     invert = g.op("Or", g.op("And", decided, dark_by_evidence), g.op("And", g.op("Not", decided), by_border))
-    return g.op("Where", invert, g.op("Sub", g.scalar(1.0), gray), gray)
+    inverted, kept = g.sub("invert"), g.sub("keep_polarity")  # an If: Where with a scalar condition is slow on images
+    return g.if_(invert, inverted, [inverted.op("Sub", inverted.scalar(1.0), gray)], kept, [gray], [FLOAT])[0]

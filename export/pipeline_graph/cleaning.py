@@ -94,14 +94,15 @@ def _block_counts(g: Builder, mask: str, factor: str) -> str:
 
 
 def _unblocked(g: Builder, blocks: str, factor: str, like: str) -> str:
-    """Each block's value on its pixels, in the frame of `like` [h, w]: each block repeated factor
-    times along its row, then each row factor times (Expand, whole rows at a time: faster than
-    Gather), the padding sliced off."""
+    """Each block's value on its pixels, in the frame of `like` [h, w]: each block column repeated
+    factor times (on the transposed blocks), then each row factor times. Expand copies whole rows
+    at a time so (far faster than Gather, or Expand with factor-long runs); the padding is sliced off."""
     one = lambda v: g.op("Reshape", v, g.ints(1))  # noqa: E731
     blocks_h, blocks_w = dims(g, blocks)
     f, wide = one(factor), one(g.op("Mul", blocks_w, factor))
-    rows = g.op("Reshape", g.op("Expand", g.op("Unsqueeze", blocks, g.ints(2)), g.op("Concat", one(blocks_h), one(blocks_w), f, axis=0)),
-                g.op("Concat", one(blocks_h), wide, axis=0))
+    columns = g.op("Expand", g.op("Unsqueeze", g.op("Transpose", blocks, perm=[1, 0]), g.ints(1)),
+                   g.op("Concat", one(blocks_w), f, one(blocks_h), axis=0))
+    rows = g.op("Transpose", g.op("Reshape", columns, g.op("Concat", wide, one(blocks_h), axis=0)), perm=[1, 0])
     pixels = g.op("Reshape", g.op("Expand", g.op("Unsqueeze", rows, g.ints(1)), g.op("Concat", one(blocks_h), f, wide, axis=0)),
                   g.op("Concat", one(g.op("Mul", blocks_h, factor)), wide, axis=0))
     return g.op("Slice", pixels, g.ints(0, 0), g.op("Shape", like), g.ints(0, 1))

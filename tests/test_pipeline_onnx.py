@@ -15,7 +15,6 @@ from onnx.reference import ReferenceEvaluator
 from PIL import Image
 
 from lstm_digits.export.pipeline_graph import write_pipeline
-from lstm_digits.export.pipeline_graph.builder import unused_nodes
 from lstm_digits.export.pipeline_graph.parity import compare, pipeline_session
 from lstm_digits.export.pipeline_graph.test_data import differences, read_test_data
 from lstm_digits.models import (DEFAULT_DIR, DEFAULT_MODEL, OPSET, PIPELINE, PIPELINE_INPUT_NAME, PIPELINE_OUTPUT_NAMES,
@@ -24,6 +23,22 @@ from lstm_digits.runtime.classifier import DigitClassifier
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = sorted((ROOT / "samples").glob("*.*g"))
+
+
+def unused_nodes(graph) -> list:
+    """Nodes (in the graph and its subgraphs) none of whose outputs is read."""
+    used, nodes = {o.name for o in graph.output}, []
+
+    def walk(g):
+        for node in g.node:
+            used.update(node.input)
+            nodes.append((g, node))
+            for attribute in node.attribute:
+                if attribute.type == onnx.AttributeProto.GRAPH:
+                    used.update(o.name for o in attribute.g.output)
+                    walk(attribute.g)
+    walk(graph)
+    return [(g, node) for g, node in nodes if not used.intersection(node.output)]
 
 
 @pytest.fixture(scope="module")

@@ -68,26 +68,3 @@ class Builder:
     def _identity(branch: "Builder", value: str) -> str:
         # A branch's outputs must be values made in the branch (not outer ones): an Identity makes sure.
         return branch.op("Identity", value)
-
-
-def unused_nodes(graph) -> list:
-    """Nodes (in the graph and its subgraphs) none of whose outputs is read: what was built but not needed."""
-    used, nodes = {o.name for o in graph.output}, []
-
-    def walk(g):
-        for node in g.node:
-            used.update(node.input)
-            nodes.append((g, node))
-            for attribute in node.attribute:
-                if attribute.type == onnx.AttributeProto.GRAPH:
-                    used.update(o.name for o in attribute.g.output)
-                    walk(attribute.g)
-    walk(graph)
-    return [(g, node) for g, node in nodes if not used.intersection(node.output)]
-
-
-def prune(graph) -> None:
-    """Removes unused nodes until none is left (onnxruntime warns embedders about unused constants)."""
-    while dead := unused_nodes(graph):
-        for g, node in dead:
-            g.node.remove(node)

@@ -32,6 +32,10 @@ LINE_GAP = 2  # (gaps of up to 2 x this many pixels, noise or JPEG, do not break
 LINE_FAINTER = 0.75  # ... and is one if thinner than the strokes and fainter than this times them,
 LINE_REPEATS = 3  # or thinner and one of this many parallel runs, or if it continues past the digit
 LINE_PAST = 0.05  # on both sides, by two stroke widths and this fraction of the image
+LINE_SIDE = 1  # the rest of the digit: clear ink off the runs' rows and columns and this many beside them
+LINE_ROWS_GAP = 2  # runs in rows more than this many apart are separate candidates
+CROSSING_REACH = 0.5  # a stroke crosses a line where it has ink this many stroke widths (and ...
+CROSSING_MIN_PX = 2  # ... at least this many px) away on both sides: those pixels stay ink
 
 
 def _percentiles(values: np.ndarray, *qs: float) -> list[float]:
@@ -222,9 +226,10 @@ def _band(lines: np.ndarray, reach: int) -> np.ndarray:
     return window_rows(lines[:, None], 2 * reach + 1, np.maximum)[:, 0] if reach else lines
 
 
-def _printed_lines(ink: np.ndarray, strong: np.ndarray, stroke_width: float, faint_level: float = 1.0) -> np.ndarray:
-    """The long straight runs that are printed lines, by evidence, not by length alone. The rest of
-    the digit is the clear ink farther than half a stroke from every run. A run is a line if it
+def _printed_lines(ink: np.ndarray, strong: np.ndarray, stroke_width: float, faint_level: float) -> np.ndarray:
+    """The long straight runs that are printed lines, by evidence, not by length alone. Runs are
+    looked for among pixels at LINE_THRESHOLD, or at faint_level if that is lower. The rest of the
+    digit is the clear ink off the runs' rows and columns (and LINE_SIDE beside them). A run is a line if it
     continues past the rest of the digit on both sides (by LINE_PAST); or if it is thinner than the strokes and
     either fainter than them or one of LINE_REPEATS or more parallel runs with paper between them.
     Runs with no other ink beside them are the digit (the bar of a 1 cropped tight)."""
@@ -232,8 +237,7 @@ def _printed_lines(ink: np.ndarray, strong: np.ndarray, stroke_width: float, fai
     lines = np.zeros_like(strong)
     if not (horizontal.any() or vertical.any()):
         return lines
-    reach = 1
-    rest = strong & ~_band(horizontal.any(axis=1), reach)[:, None] & ~_band(vertical.any(axis=0), reach)[None, :]
+    rest = strong & ~_band(horizontal.any(axis=1), LINE_SIDE)[:, None] & ~_band(vertical.any(axis=0), LINE_SIDE)[None, :]
     if not rest.any():
         return lines
     stroke_level = _percentiles(ink[rest], 50)[0]
@@ -241,7 +245,7 @@ def _printed_lines(ink: np.ndarray, strong: np.ndarray, stroke_width: float, fai
         rows = np.flatnonzero(runs.any(axis=1))
         if not len(rows):
             continue
-        groups = np.split(rows, np.flatnonzero(np.diff(rows) > 2) + 1)
+        groups = np.split(rows, np.flatnonzero(np.diff(rows) > LINE_ROWS_GAP) + 1)
         inked = np.flatnonzero(other.any(axis=0))
         first, last = (inked[0], inked[-1]) if len(inked) else (runs.shape[1], -1)
         margin = max(2 * stroke_width, LINE_PAST * runs.shape[1])
@@ -268,6 +272,18 @@ def _crossings(strokes: np.ndarray, reach: int) -> np.ndarray:
     return between(strokes) | between(strokes.T).T
 
 
+def _block_counts(mask: np.ndarray, factor: int) -> np.ndarray:
+    """How many pixels of `mask` each factor x factor block holds (blocks padded at the far edges)."""
+    height, width = mask.shape
+    padded = np.pad(mask, ((0, -height % factor), (0, -width % factor)))
+    return padded.reshape(padded.shape[0] // factor, factor, padded.shape[1] // factor, factor).sum(axis=(1, 3), dtype=np.int32)
+
+
+def _unblocked(blocks: np.ndarray, factor: int, shape: tuple[int, int]) -> np.ndarray:
+    """Each block's value on its pixels, cropped to `shape`."""
+    return np.repeat(np.repeat(blocks, factor, axis=0), factor, axis=1)[: shape[0], : shape[1]]
+
+
 def _connected(strong: np.ndarray, faint: np.ndarray) -> np.ndarray:
     """The faint pixels connected to strong ones, with the strong ones. On images over 2 WORK_SIZE
     px, connectivity is followed on blocks of pixels: a block is faint if a line's worth of its
@@ -284,13 +300,8 @@ def _connected(strong: np.ndarray, faint: np.ndarray) -> np.ndarray:
     if factor == 1:
         out[box] = reconstruct(strong, faint)
         return out
-    padded = (-faint.shape[0] % factor, -faint.shape[1] % factor)
-    def pooled(mask, least):  # blocks with at least `least` pixels of the mask
-        mask = np.pad(mask, ((0, padded[0]), (0, padded[1])))
-        counts = mask.reshape(mask.shape[0] // factor, factor, mask.shape[1] // factor, factor).sum(axis=(1, 3), dtype=np.int32)
-        return counts >= least
-    kept = reconstruct(pooled(strong, 1), pooled(faint, factor))
-    out[box] = np.repeat(np.repeat(kept, factor, axis=0), factor, axis=1)[: faint.shape[0], : faint.shape[1]] & faint
+    kept = reconstruct(_block_counts(strong, factor) >= 1, _block_counts(faint, factor) >= factor)
+    out[box] = _unblocked(kept, factor, faint.shape) & faint
     return out
 
 
@@ -300,13 +311,10 @@ def _wide_faint(faint: np.ndarray, stroke_width: float) -> np.ndarray:
     stroke wide, a block being faint where half its pixels are: speckled areas (noise around the
     threshold) count whole."""
     factor = max(1, int(stroke_width / 4))
-    height, width = faint.shape
-    padded = np.pad(faint, ((0, -height % factor), (0, -width % factor)))
-    counts = padded.reshape(padded.shape[0] // factor, factor, padded.shape[1] // factor, factor).sum(axis=(1, 3), dtype=np.int32)
-    blocks = 2 * counts >= factor * factor
+    blocks = 2 * _block_counts(faint, factor) >= factor * factor
     size = int(WIDE_FAINT * stroke_width / factor) | 1
     wide = square_filter(square_filter(blocks, size, np.minimum), size, np.maximum)
-    return np.repeat(np.repeat(wide, factor, axis=0), factor, axis=1)[:height, :width]
+    return _unblocked(wide, factor, faint.shape)
 
 
 def _contrast(ink: np.ndarray) -> float:
@@ -340,7 +348,7 @@ def _suppress_background(ink: np.ndarray) -> np.ndarray:
     faint = ink >= faint_level
     lines = _printed_lines(ink, strong, stroke_width, faint_level)
     if lines.any():
-        lines &= ~_crossings(strong & ~lines, max(2, round(stroke_width / 2)))
+        lines &= ~_crossings(strong & ~lines, max(CROSSING_MIN_PX, round(stroke_width * CROSSING_REACH)))
     strong &= ~lines
     near_strokes = square_filter(strong, 2 * EDGE_PX + 1, np.maximum)
     if (faint & ~near_strokes).any():

@@ -6,8 +6,8 @@ import math
 
 import numpy as np
 
-from ...runtime.cleaning import (EDGE_PX, FAINT_INK, INK_THRESHOLD, MIN_CONTRAST, NOISE_CONTRAST, NOISE_FAINT,
-                                 NOISE_TARGET, WIDE_FAINT, WORK_SIZE)
+from ...runtime.cleaning import (CROSSING_MIN_PX, CROSSING_REACH, EDGE_PX, FAINT_INK, INK_THRESHOLD, MIN_CONTRAST,
+                                 NOISE_CONTRAST, NOISE_FAINT, NOISE_TARGET, WIDE_FAINT, WORK_SIZE)
 from .background import background, odd
 from .builder import BOOL, DOUBLE, FLOAT, INT64, Builder
 from .lines import crossings, printed_lines
@@ -144,7 +144,8 @@ def suppress_background(g: Builder, ink: str) -> tuple[str, str]:
     faint = g.op("GreaterOrEqual", ink, g.cast(faint_level, FLOAT))
     lines = printed_lines(g, ink, strong, stroke_width, faint_level)
     found, none_b = g.sub("crossed_lines"), g.sub("no_lines")  # strokes crossing lines, only when there are lines
-    reach = found.op("Max", found.scalar(2, np.int64), found.cast(found.op("Round", found.op("Div", stroke_width, found.scalar(2.0, np.float64))), INT64))
+    reach = found.op("Max", found.scalar(CROSSING_MIN_PX, np.int64),
+                     found.cast(found.op("Round", found.op("Mul", stroke_width, found.scalar(CROSSING_REACH, np.float64))), INT64))
     crossed = found.op("And", lines, found.op("Not", crossings(found, found.op("And", strong, found.op("Not", lines)), reach)))
     any_lines = g.op("Greater", count(g, lines), g.scalar(0, np.int64))
     (lines,) = g.if_(any_lines, found, [crossed], none_b, [lines], [BOOL])

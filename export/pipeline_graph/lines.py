@@ -5,13 +5,12 @@ along rows; the groups of adjacent runs are judged one by one in a Loop."""
 import numpy as np
 import onnx
 
-from ...runtime.cleaning import LINE_FAINTER, LINE_GAP, LINE_LENGTH, LINE_PAST, LINE_REPEATS, LINE_THRESHOLD
+from ...runtime.cleaning import (LINE_FAINTER, LINE_GAP, LINE_LENGTH, LINE_PAST, LINE_REPEATS, LINE_ROWS_GAP, LINE_SIDE,
+                                 LINE_THRESHOLD)
 from .builder import BOOL, DOUBLE, FLOAT, INT32, INT64, Builder
 from .ops import count, dims, percentiles
 
 BIG = 2**62
-LINE_REACH = 1  # cleaning._printed_lines: the rest of the digit is the strong ink over 1 row or column from every run
-GROUP_GAP = 2  # ... and runs more than 2 rows apart are separate groups
 
 
 def _false_like(g: Builder, mask: str) -> str:
@@ -141,7 +140,7 @@ def _lines_among(g: Builder, runs: str, other: str, values: str, stroke_width: s
     col_index = g.op("Range", g.scalar(0, np.int64), width, g.scalar(1, np.int64))
     run_rows = g.op("Compress", row_index, g.cast(g.op("ReduceMax", g.cast(runs, INT64), g.ints(1), keepdims=0), BOOL), axis=0)
     steps = g.op("Greater", g.op("Sub", g.op("Slice", run_rows, g.ints(1), g.ints(BIG)), g.op("Slice", run_rows, g.ints(0), g.ints(-1))),
-                 g.scalar(GROUP_GAP, np.int64))
+                 g.scalar(LINE_ROWS_GAP, np.int64))
     starts = g.op("Slice", g.op("Concat", g.ints(0), g.cast(steps, INT64), axis=0), g.ints(0), g.op("Shape", run_rows))  # none if no runs
     group_of = g.op("CumSum", starts, g.scalar(0, np.int64))
     groups = g.op("Add", g.op("ReduceMax", g.op("Concat", g.ints(-1), group_of, axis=0), keepdims=0), g.scalar(1, np.int64))
@@ -172,7 +171,7 @@ def _lines_among(g: Builder, runs: str, other: str, values: str, stroke_width: s
 
 
 def _judged(g: Builder, ink: str, strong: str, stroke_width: str, horizontal: str, vertical: str) -> str:
-    reach = g.scalar(LINE_REACH, np.int64)
+    reach = g.scalar(LINE_SIDE, np.int64)
     near_h = _band(g, g.cast(g.op("ReduceMax", g.cast(horizontal, INT64), g.ints(1), keepdims=0), BOOL), reach)
     near_v = _band(g, g.cast(g.op("ReduceMax", g.cast(vertical, INT64), g.ints(0), keepdims=0), BOOL), reach)
     rest = g.op("And", g.op("And", strong, g.op("Not", g.op("Unsqueeze", near_h, g.ints(1)))), g.op("Not", g.op("Unsqueeze", near_v, g.ints(0))))

@@ -16,8 +16,12 @@ OPENING_STROKES = 4  # ... and at least this many times the strokes' measured wi
 FLAT_FRACTION = 0.35  # a window wider than this fraction of the image: the paper is one level
 POLARITY_MARGIN = 1.5  # polarity: the detail's evidence is clear at this ratio either way
 POLARITY_RADIUS = 0.2  # ... the detail is the image minus its mean over this fraction of it
+BORDER_FRACTION = 20  # the border: the pixels within 1/20 of the shorter side (at least 1) of each edge
 BORDER_MARGIN = 2  # else the border this many times nearer one end of the range: the paper's side
-CONTRAST_PERCENTILE = 99.9  # the ink's level: this percentile of the image, paper subtracted
+CONTRAST_PERCENTILE = 99.9  # the ink's level: this percentile of the image, paper subtracted ...
+SMALL_IMAGE = 1000  # ... or the maximum, on images of this many pixels or fewer
+NOISE_STEP, NOISE_STEP_FROM = 4, 40_000  # the noise is measured on every 4th row and column of larger images
+MEDIAN_TO_SIGMA = 1.4826 / math.sqrt(2)  # a Gaussian's sigma from the median |difference| of neighbours
 MIN_CONTRAST = 0.05  # ink must stand out from the background by this much (of full scale) ...
 NOISE_CONTRAST = 8  # ... and by this many times the pixel noise
 NOISE_TARGET = 0.04  # noise above this fraction of the contrast is averaged out (box filter)
@@ -28,7 +32,8 @@ WIDE_FAINT = 2  # ... unless it lies in a faint area wider than this many stroke
 EDGE_PX = 2  # pixels next to a kept stroke are its anti-aliased edge and are kept
 LINE_THRESHOLD = 0.12  # printed lines are looked for among pixels at least this bright
 LINE_LENGTH = 0.9  # a straight run across this fraction of the image may be a printed line ...
-LINE_GAP = 2  # (gaps of up to 2 x this many pixels, noise or JPEG, do not break a run)
+LINE_GAP = 2  # (gaps of up to 2 x this many pixels, noise or JPEG, do not break a run;
+LINE_GAP_PER = 25  # on small images, 1 px of gap per this many px of the side)
 LINE_FAINTER = 0.75  # ... and is one if thinner than the strokes and fainter than this times them,
 LINE_REPEATS = 3  # or thinner and one of this many parallel runs, or if it continues past the digit
 LINE_PAST = 0.05  # on both sides, by two stroke widths and this fraction of the image
@@ -84,7 +89,7 @@ def _make_ink_bright(gray: np.ndarray) -> np.ndarray:
     range than the dark end, the ink is dark, so invert; nearer the dark end, keep; between, the
     detail's side."""
     height, width = gray.shape
-    margin = max(1, min(height, width) // 20)
+    margin = max(1, min(height, width) // BORDER_FRACTION)
     border = np.concatenate([gray[:margin].ravel(), gray[-margin:].ravel(), gray[:, :margin].ravel(), gray[:, -margin:].ravel()])
     low, high = _percentiles(gray, 1, 99)
     background = _percentiles(border, 50)[0]  # not np.median: it imports numpy.ma (12 ms)
@@ -119,7 +124,7 @@ def _flat_paper(ink: np.ndarray) -> float | None:
     """The paper's level if the border is flat paper (half its pixels within 1/255 of its median,
     as in digital images and clean scans), capped by the image's 10th percentile (ink on the border
     of a tight crop must not pass for paper); None otherwise."""
-    margin = max(1, min(ink.shape) // 20)
+    margin = max(1, min(ink.shape) // BORDER_FRACTION)
     border = np.concatenate([ink[:margin].ravel(), ink[-margin:].ravel(), ink[:, :margin].ravel(), ink[:, -margin:].ravel()])
     level = _percentiles(border, 50)[0]
     if 2 * np.count_nonzero(np.abs(border - level) <= 1 / 255) < border.size:
@@ -168,7 +173,7 @@ def _noise(ink: np.ndarray) -> float:
     """The standard deviation of the paper's pixel noise: the median difference between neighbours
     that are both paper (below Otsu's threshold), across rows and down columns, the smaller of the
     two (noise has no direction; the edges of strokes do). Every 4th row and column of large images."""
-    step = 4 if ink.size > 40_000 else 1
+    step = NOISE_STEP if ink.size > NOISE_STEP_FROM else 1
     top = float(ink.max())
     if top <= 0 or min(ink.shape) < 2 * step:
         return 0.0
@@ -180,7 +185,7 @@ def _noise(ink: np.ndarray) -> float:
         both = mask[:, 1:] & mask[:, :-1]
         if both.any():
             spreads.append(_percentiles(np.abs(values[:, 1:] - values[:, :-1])[both], 50)[0])
-    return 1.4826 / math.sqrt(2) * min(spreads) if spreads else 0.0
+    return MEDIAN_TO_SIGMA * min(spreads) if spreads else 0.0
 
 
 def _long_runs(faint: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -199,8 +204,8 @@ def _long_runs(faint: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
                          and rows[-1] - rows[0] + 1 + 2 * LINE_GAP < LINE_LENGTH * faint.shape[0]):
         return none, none
     height, width = faint.shape
-    horizontal = _long_rows(closed(faint, min(LINE_GAP, width // 25)), LINE_LENGTH * width)
-    vertical = _long_rows(closed(faint.T, min(LINE_GAP, height // 25)), LINE_LENGTH * height).T
+    horizontal = _long_rows(closed(faint, min(LINE_GAP, width // LINE_GAP_PER)), LINE_LENGTH * width)
+    vertical = _long_rows(closed(faint.T, min(LINE_GAP, height // LINE_GAP_PER)), LINE_LENGTH * height).T
     return horizontal & faint, vertical & faint
 
 
@@ -320,7 +325,7 @@ def _wide_faint(faint: np.ndarray, stroke_width: float) -> np.ndarray:
 def _contrast(ink: np.ndarray) -> float:
     """The ink's level over the paper (which is 0 here): CONTRAST_PERCENTILE (the maximum on
     small images). Paper pixels are the lowest, so the rank is counted among the others only."""
-    if ink.size <= 1000:
+    if ink.size <= SMALL_IMAGE:
         return float(ink.max())
     positive = ink[ink > 0]
     rank = _rank(ink.size, CONTRAST_PERCENTILE) - (ink.size - positive.size)

@@ -21,6 +21,8 @@ from .images import ImageError, NoDigitFound
 
 MIN_INK_PIXELS = 4
 MAX_WORK_PIXELS = 4_000_000  # larger images are area-averaged down to this first
+CROP_MASS = 0.002  # the crop's core keeps all but this fraction of the ink's mass on each side
+REDUCING_GAP = 3.0  # the scale to the digit box: Pillow's LANCZOS with this reducing_gap
 GRAY_WEIGHTS = (0.299, 0.587, 0.114)  # ITU-R 601 luma: colour -> gray
 
 
@@ -95,8 +97,8 @@ def _crop_to_ink(ink: np.ndarray) -> np.ndarray:
     for axis in (1, 0):
         mass = ink.sum(axis=axis, dtype=np.float64)
         cumulative = np.cumsum(mass) / mass.sum()
-        first = int(np.searchsorted(cumulative, 0.002, side="right"))
-        last = int(np.searchsorted(cumulative, 0.998, side="left"))
+        first = int(np.searchsorted(cumulative, CROP_MASS, side="right"))
+        last = int(np.searchsorted(cumulative, 1 - CROP_MASS, side="left"))
         while first > 0 and mass[first - 1] > 0:
             first -= 1
         while last + 1 < len(mass) and mass[last + 1] > 0:
@@ -114,7 +116,7 @@ def _scale_into_box(digit: np.ndarray, box: int) -> np.ndarray:
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
     if size == (width, height):
         return digit
-    resized = Image.fromarray(digit, mode="F").resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+    resized = Image.fromarray(digit, mode="F").resize(size, Image.Resampling.LANCZOS, reducing_gap=REDUCING_GAP)
     return np.clip(np.asarray(resized), 0.0, 1.0)
 
 

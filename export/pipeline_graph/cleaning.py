@@ -2,20 +2,18 @@
 paper, smooth strong noise, scale the ink to 1, keep the strokes and the faint ink connected to
 them. Gives the cleaned ink and whether any ink stood out at all."""
 
-import math
 
 import numpy as np
 
-from ...runtime.cleaning import (CROSSING_MIN_PX, CROSSING_REACH, EDGE_PX, FAINT_INK, INK_THRESHOLD, MIN_CONTRAST,
-                                 NOISE_CONTRAST, NOISE_FAINT, NOISE_TARGET, WIDE_FAINT, WORK_SIZE)
+from ...runtime.cleaning import (CONTRAST_PERCENTILE, CROSSING_MIN_PX, CROSSING_REACH, EDGE_PX, FAINT_INK, INK_THRESHOLD,
+                                 MEDIAN_TO_SIGMA, MIN_CONTRAST, NOISE_CONTRAST, NOISE_FAINT, NOISE_STEP, NOISE_STEP_FROM,
+                                 NOISE_TARGET, SMALL_IMAGE, WIDE_FAINT, WORK_SIZE)
 from .background import background, odd
 from .builder import BOOL, DOUBLE, FLOAT, INT64, Builder
 from .lines import crossings, printed_lines
 from .morphology import opening, otsu_threshold, reconstruct
 from .ops import box_mean, count, dilate_mask, dims, maximum, percentiles, size
 
-NOISE_STEP_FROM = 40_000  # cleaning._noise looks at every 4th row and column of larger images
-MEDIAN_TO_SIGMA = 1.4826 / math.sqrt(2)
 
 
 def _strided(g: Builder, x: str, step: str, axis: int) -> str:
@@ -38,7 +36,7 @@ def _neighbour_spread(g: Builder, values: str, paper: str) -> str:
 def noise(g: Builder, ink: str) -> str:
     """cleaning._noise (double scalar): the paper's pixel noise."""
     height, width = dims(g, ink)
-    step = g.op("Where", g.op("Greater", size(g, ink), g.scalar(NOISE_STEP_FROM, np.int64)), g.scalar(4, np.int64), g.scalar(1, np.int64))
+    step = g.op("Where", g.op("Greater", size(g, ink), g.scalar(NOISE_STEP_FROM, np.int64)), g.scalar(NOISE_STEP, np.int64), g.scalar(1, np.int64))
     top = maximum(g, ink)
     rows = _strided(g, ink, step, 0)
     equal_neighbours = g.op("Less", g.op("Mul", count(g, g.op("Not", g.op("Equal",
@@ -60,9 +58,9 @@ def noise(g: Builder, ink: str) -> str:
 
 
 def contrast(g: Builder, ink: str) -> str:
-    """The 99.9th percentile (the maximum for images of 1,000 pixels or fewer), double."""
-    (high,) = percentiles(g, ink, 99.9, sampled=True)
-    return g.cast(g.op("Where", g.op("Greater", size(g, ink), g.scalar(1000, np.int64)), high, maximum(g, ink)), DOUBLE)
+    """cleaning._contrast: CONTRAST_PERCENTILE (the maximum on images of SMALL_IMAGE pixels or fewer), double."""
+    (high,) = percentiles(g, ink, CONTRAST_PERCENTILE, sampled=True)
+    return g.cast(g.op("Where", g.op("Greater", size(g, ink), g.scalar(SMALL_IMAGE, np.int64)), high, maximum(g, ink)), DOUBLE)
 
 
 def _smoothed(g: Builder, ink: str, sigma: str, level: str, stroke_width: str):

@@ -5,7 +5,7 @@ along rows; the groups of adjacent runs are judged one by one in a Loop."""
 import numpy as np
 import onnx
 
-from ...runtime.cleaning import (LINE_FAINTER, LINE_GAP, LINE_LENGTH, LINE_PAST, LINE_REPEATS, LINE_ROWS_GAP, LINE_SIDE,
+from ...runtime.cleaning import (LINE_FAINTER, LINE_GAP, LINE_GAP_PER, LINE_LENGTH, LINE_PAST, LINE_REPEATS, LINE_ROWS_GAP, LINE_SIDE,
                                  LINE_THRESHOLD)
 from .builder import BOOL, DOUBLE, FLOAT, INT32, INT64, Builder
 from .ops import count, dims, percentiles
@@ -37,12 +37,12 @@ def window_sum(g: Builder, x: str, before: str, after: str) -> str:
 
 def _runs_along_rows(g: Builder, mask: str, filled: str) -> str:
     """The pixels of mask on horizontal runs at least LINE_LENGTH of the width long, after a closing
-    along the rows that bridges gaps of up to 2 x min(LINE_GAP, width // 25) px (filled: the number of
+    along the rows that bridges gaps of up to 2 x min(LINE_GAP, width // LINE_GAP_PER) px (filled: the number of
     mask pixels in each row, float32). As in cleaning._long_rows, only the rows that can hold such a
     run are searched: the closing adds at most 2 gap pixels after each run, so a row needs
     length / (2 gap + 1) pixels of the mask."""
     _, width = dims(g, mask)
-    gap = g.op("Min", g.scalar(LINE_GAP, np.int64), g.op("Div", width, g.scalar(25, np.int64)))
+    gap = g.op("Min", g.scalar(LINE_GAP, np.int64), g.op("Div", width, g.scalar(LINE_GAP_PER, np.int64)))
     length = g.cast(g.op("Ceil", g.op("Mul", g.cast(width, DOUBLE), g.scalar(LINE_LENGTH, np.float64))), INT64)
     length = g.op("Max", length, g.scalar(1, np.int64))
     reach = g.op("Add", g.op("Mul", gap, g.scalar(2, np.int64)), g.scalar(1, np.int64))

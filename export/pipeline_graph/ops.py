@@ -3,6 +3,7 @@
 
 import numpy as np
 
+from ...runtime.cleaning import BORDER_FRACTION
 from .builder import BOOL, DOUBLE, FLOAT, INT64, Builder
 
 
@@ -101,9 +102,9 @@ def maximum(g: Builder, x: str) -> str:
 
 
 def border(g: Builder, image: str) -> str:
-    """The pixels within max(1, min(h, w) // 20) of each edge, flattened (corners twice, as cleaning.py)."""
+    """The pixels within max(1, min(h, w) // BORDER_FRACTION) of each edge, flattened (corners twice, as cleaning.py)."""
     height, width = dims(g, image)
-    margin = g.op("Max", g.op("Div", g.op("Min", height, width), g.scalar(20, np.int64)), g.scalar(1, np.int64))
+    margin = g.op("Max", g.op("Div", g.op("Min", height, width), g.scalar(BORDER_FRACTION, np.int64)), g.scalar(1, np.int64))
     m = g.op("Reshape", margin, g.ints(1))
     minus = g.op("Neg", m)
     big = g.ints(2**62)

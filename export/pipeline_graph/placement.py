@@ -4,12 +4,11 @@ the canvas by centre of mass."""
 
 import numpy as np
 
+from ...runtime.preprocess import CROP_MASS, REDUCING_GAP
 from . import resample
 from .builder import DOUBLE, FLOAT, INT64, Builder
 from .ops import dims
 
-CROP_MASS = 0.002  # preprocess._crop_to_ink: each side's core keeps all but this fraction of the mass
-REDUCING_GAP = 3.0  # preprocess._scale_into_box: Image.resize(..., LANCZOS, reducing_gap=3.0)
 
 
 def _bounds(g: Builder, mass: str) -> tuple[str, str]:

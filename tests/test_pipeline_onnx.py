@@ -10,13 +10,14 @@ from pathlib import Path
 
 import numpy as np
 import onnx
+import onnxruntime
 import pytest
 from onnx.reference import ReferenceEvaluator
 from PIL import Image
 
 from lstm_digits.export.pipeline_graph import write_pipeline
 from lstm_digits.export.pipeline_graph.parity import compare, pipeline_session
-from lstm_digits.export.pipeline_graph.test_data import differences, read_test_data
+from lstm_digits.export.pipeline_graph.test_data import differences, read_test_data, runtime_outputs
 from lstm_digits.models import (DEFAULT_DIR, DEFAULT_MODEL, OPSET, PIPELINE, PIPELINE_INPUT_NAME, PIPELINE_OUTPUT_NAMES,
                                 PIPELINE_TEST_SETS)
 from lstm_digits.runtime.classifier import DigitClassifier
@@ -121,11 +122,19 @@ def test_nothing_to_classify_is_an_output_not_an_error(session, shape, value):
     assert out["probabilities"].shape == (1, 10) and np.isfinite(out["logits"]).all()
 
 
-def test_noise_and_transparent_images_run(session):
+def test_noise_transparent_and_tiny_images_give_the_runtimes_answers(session):
+    """Odd inputs run (never a runtime error) and give the Python runtime's outputs: random RGBA
+    noise, a wholly transparent image, a 1x1 pixel, a 2 px high strip, opaque noise."""
+    model = onnxruntime.InferenceSession(str(DEFAULT_MODEL), providers=["CPUExecutionProvider"])
     rng = np.random.default_rng(0)
-    for pixels in (rng.integers(0, 256, (37, 53, 4), dtype=np.uint8), np.zeros((30, 30, 4), np.uint8)):
-        out = run(session, pixels)
-        assert out["image"].shape == (28, 28) and out["rejected"].dtype == np.bool_
+
+    def opaque(rgb):
+        return np.concatenate([rgb, np.full(rgb.shape[:2] + (1,), 255, np.uint8)], axis=2)
+    cases = [rng.integers(0, 256, (37, 53, 4), dtype=np.uint8), np.zeros((30, 30, 4), np.uint8),
+             opaque(np.full((1, 1, 3), 255, np.uint8)), opaque(rng.integers(0, 256, (2, 300, 3), dtype=np.uint8)),
+             opaque(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8))]
+    for pixels in cases:
+        assert differences(runtime_outputs(model, pixels), run(session, pixels)) == [], pixels.shape
 
 
 def _pngs(arrays):

@@ -103,7 +103,8 @@ async function main(argv) {
   const pipeline = await openPipeline(ort, fs.readFileSync(options.model), SESSION_OPTIONS)
     .catch((error) => { throw new Error(`${options.model}: ${error.message}`); });
   const { labels, rejection } = pipeline;
-  const rule = rejection.minConfidence > 0 ? `'${rejection.label}' below ${options.minConfidence ?? rejection.minConfidence}` : 'no rejection';
+  const threshold = options.minConfidence ?? rejection.minConfidence;
+  const rule = threshold > 0 ? `'${rejection.label}' below ${threshold}` : 'no rejection';
   console.error(`${path.basename(options.model)}: labels ${labels.join('')}, ${rule}, onnxruntime-node ${ort.env.versions.common}`);
   return (await classify(pipeline, options.files, options.minConfidence)) ? 1 : 0;
 }

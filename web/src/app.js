@@ -6,7 +6,6 @@ import * as ort from 'onnxruntime-web/wasm';
 import { openPipeline, PIPELINE_FILE } from './pipeline.js';
 
 ort.env.wasm.numThreads = 1; // threads need cross-origin isolation; one is plenty for one image
-ort.env.wasm.proxy = false;
 
 const pad = document.getElementById('pad');
 const seen = document.getElementById('seen');

@@ -9,6 +9,7 @@ import onnxruntime
 from PIL import ImageOps
 
 from ...models import PIPELINE_INPUT_NAME, PIPELINE_OUTPUT_NAMES
+from ...runtime.classifier import session_options
 from ...runtime.images import NoDigitFound, open_image
 
 NO_DIGIT = "no digit"
@@ -22,10 +23,7 @@ def host_pixels(data: bytes) -> np.ndarray:
 
 
 def pipeline_session(path, threads: int = 1) -> onnxruntime.InferenceSession:
-    options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
-    options.log_severity_level = 3  # no warnings about initializers the optimiser folds away
-    return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    return onnxruntime.InferenceSession(str(path), session_options(threads), providers=["CPUExecutionProvider"])
 
 
 def pipeline_outcome(session: onnxruntime.InferenceSession, pixels: np.ndarray, labels) -> tuple[str, np.ndarray]:

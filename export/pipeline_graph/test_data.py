@@ -34,20 +34,12 @@ def inputs() -> dict[str, np.ndarray]:
     return {name: pixels[name] for name in PIPELINE_TEST_SETS}
 
 
-def as_host_image(pixels: np.ndarray) -> Image.Image:
-    """The PIL image a host decoder would give for these pixels: RGB when opaque (as Pillow decodes
-    JPEGs and RGB PNGs), RGBA otherwise."""
-    if pixels[..., 3].min() == 255:
-        return Image.fromarray(np.ascontiguousarray(pixels[..., :3]), "RGB")
-    return Image.fromarray(pixels, "RGBA")
-
-
 def runtime_outputs(classifier: onnxruntime.InferenceSession, pixels: np.ndarray) -> dict[str, np.ndarray]:
     """What the Python runtime gives for these pixels, under the pipeline's output names."""
     metadata = classifier.get_modelmeta().custom_metadata_map
     form = Form.from_metadata(__import__("json").loads(metadata["preprocessing"]))
     try:
-        image, no_digit = to_mnist_form(as_host_image(pixels), form), False
+        image, no_digit = to_mnist_form(Image.fromarray(pixels, "RGBA"), form), False
     except NoDigitFound:
         image, no_digit = np.zeros((form.canvas, form.canvas), np.float32), True
     logits, probabilities = classifier.run(None, {INPUT_NAME: image[None]})

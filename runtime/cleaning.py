@@ -1,5 +1,5 @@
 """Steps 4-5 of the preprocessing: polarity, then what is ink and what is paper, shading, noise
-and printed lines. The rules and a picture of each kind of input: docs/PREPROCESSING.md.
+and printed lines (printed_lines.py). The rules and a picture of each kind of input: docs/PREPROCESSING.md.
 """
 
 import math
@@ -8,7 +8,8 @@ import numpy as np
 from PIL import Image
 
 from .images import NoDigitFound
-from .morphology import box_mean, otsu_threshold, reconstruct, run_lengths, square_filter, window_rows
+from .morphology import box_mean, otsu_threshold, percentiles, rank, reconstruct, square_filter
+from .printed_lines import CROSSING_MIN_PX, CROSSING_REACH, crossings, printed_lines
 
 WORK_SIZE = 128  # the paper's brightness is estimated on a copy at most this many pixels across
 OPENING_FRACTION = 0.3  # ... with a filter at least this fraction of the image wide
@@ -30,31 +31,6 @@ FAINT_INK = 0.08  # fainter ink is kept where it is connected to clear strokes .
 NOISE_FAINT = 5  # ... if it is also this many times the noise
 WIDE_FAINT = 2  # ... unless it lies in a faint area wider than this many stroke widths (shading)
 EDGE_PX = 2  # pixels next to a kept stroke are its anti-aliased edge and are kept
-LINE_THRESHOLD = 0.12  # printed lines are looked for among pixels at least this bright
-LINE_LENGTH = 0.9  # a straight run across this fraction of the image may be a printed line ...
-LINE_GAP = 2  # (gaps of up to 2 x this many pixels, noise or JPEG, do not break a run;
-LINE_GAP_PER = 25  # on small images, 1 px of gap per this many px of the side)
-LINE_FAINTER = 0.75  # ... and is one if thinner than the strokes and fainter than this times them,
-LINE_REPEATS = 3  # or thinner and one of this many parallel runs, or if it continues past the digit
-LINE_PAST = 0.05  # on both sides, by two stroke widths and this fraction of the image
-LINE_SIDE = 1  # the rest of the digit: clear ink off the runs' rows and columns and this many beside them
-LINE_ROWS_GAP = 2  # runs in rows more than this many apart are separate candidates
-CROSSING_REACH = 0.5  # a stroke crosses a line where it has ink this many stroke widths (and ...
-CROSSING_MIN_PX = 2  # ... at least this many px) away on both sides: those pixels stay ink
-
-
-def _percentiles(values: np.ndarray, *qs: float) -> list[float]:
-    """np.percentile's "nearest" values by partial sort: a fraction of its cost on small images."""
-    flat = values.ravel()
-    ranks = [_rank(len(flat), q) for q in qs]
-    part = np.partition(flat, ranks)
-    return [float(part[r]) for r in ranks]
-
-
-def _rank(count: int, q: float) -> int:
-    """The index of the q-th percentile ("nearest") among `count` sorted values."""
-    return min(count - 1, round(q / 100 * (count - 1)))
-
 # --- 4: polarity ---
 
 def _work_copy(image: np.ndarray) -> tuple[np.ndarray, float]:
@@ -78,7 +54,7 @@ def _dark_ink_evidence(gray: np.ndarray) -> float:
     Over 1: dark ink."""
     small, _ = _work_copy(gray)
     detail = small - box_mean(small, max(1, round(POLARITY_RADIUS * max(small.shape))))
-    darkest, brightest = _percentiles(detail, 0.5, 99.5)
+    darkest, brightest = percentiles(detail, 0.5, 99.5)
     return -darkest / max(brightest, 1e-6)
 
 
@@ -91,8 +67,8 @@ def _make_ink_bright(gray: np.ndarray) -> np.ndarray:
     height, width = gray.shape
     margin = max(1, min(height, width) // BORDER_FRACTION)
     border = np.concatenate([gray[:margin].ravel(), gray[-margin:].ravel(), gray[:, :margin].ravel(), gray[:, -margin:].ravel()])
-    low, high = _percentiles(gray, 1, 99)
-    background = _percentiles(border, 50)[0]  # not np.median: it imports numpy.ma (12 ms)
+    low, high = percentiles(gray, 1, 99)
+    background = percentiles(border, 50)[0]  # not np.median: it imports numpy.ma (12 ms)
     evidence = None
     if 2 * np.count_nonzero(np.abs(border - background) <= 1 / 255) < border.size:  # shaded or noisy paper
         evidence = _dark_ink_evidence(gray)
@@ -126,12 +102,12 @@ def _flat_paper(ink: np.ndarray) -> float | None:
     of a tight crop must not pass for paper); None otherwise."""
     margin = max(1, min(ink.shape) // BORDER_FRACTION)
     border = np.concatenate([ink[:margin].ravel(), ink[-margin:].ravel(), ink[:, :margin].ravel(), ink[:, -margin:].ravel()])
-    level = _percentiles(border, 50)[0]
+    level = percentiles(border, 50)[0]
     if 2 * np.count_nonzero(np.abs(border - level) <= 1 / 255) < border.size:
         return None
-    if np.count_nonzero(ink < level) <= _rank(ink.size, 10):  # the 10th percentile is >= level
+    if np.count_nonzero(ink < level) <= rank(ink.size, 10):  # the 10th percentile is >= level
         return level  # (counting is cheaper than a partial sort)
-    return min(level, _percentiles(ink, 10)[0])
+    return min(level, percentiles(ink, 10)[0])
 
 
 def _background(ink: np.ndarray) -> tuple[np.ndarray, float, bool]:
@@ -160,7 +136,7 @@ def _background(ink: np.ndarray) -> tuple[np.ndarray, float, bool]:
     stroke_width = _stroke_width(strokes)
     needed = int(OPENING_STROKES * stroke_width) | 1
     if needed > FLAT_FRACTION * max(size):
-        level = _percentiles(small[~strokes], 50)[0] if not strokes.all() else float(small.min())
+        level = percentiles(small[~strokes], 50)[0] if not strokes.all() else float(small.min())
         return np.minimum(ink, np.float32(level)), stroke_width / scale, False
     if needed > kernel:
         paper = _opening(small, needed)
@@ -184,97 +160,8 @@ def _noise(ink: np.ndarray) -> float:
     for values, mask in ((ink[::step], paper[::step]), (ink[:, ::step].T, paper[:, ::step].T)):
         both = mask[:, 1:] & mask[:, :-1]
         if both.any():
-            spreads.append(_percentiles(np.abs(values[:, 1:] - values[:, :-1])[both], 50)[0])
+            spreads.append(percentiles(np.abs(values[:, 1:] - values[:, :-1])[both], 50)[0])
     return MEDIAN_TO_SIGMA * min(spreads) if spreads else 0.0
-
-
-def _long_runs(faint: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(horizontal, vertical): pixels on straight runs across LINE_LENGTH of the image, gaps of up
-    to 2 x LINE_GAP px (noise, JPEG) bridged; the gap shrinks on small images (1 px per 25)."""
-    def closed(mask, gap):  # morphological closing along each row
-        size = 2 * gap + 1
-        return window_rows(window_rows(mask.T, size, np.maximum), size, np.minimum).T if gap else mask
-
-    none = np.zeros_like(faint)
-    # A closed run stays within LINE_GAP px of the faint pixels at its ends. If the faint pixels'
-    # bounding box cannot hold a line in either direction (an MNIST-like digit, 20 px in 28), no
-    # run can be long enough: skip the search, which is most of the time spent on small images.
-    rows, cols = np.flatnonzero(faint.any(axis=1)), np.flatnonzero(faint.any(axis=0))
-    if not len(rows) or (cols[-1] - cols[0] + 1 + 2 * LINE_GAP < LINE_LENGTH * faint.shape[1]
-                         and rows[-1] - rows[0] + 1 + 2 * LINE_GAP < LINE_LENGTH * faint.shape[0]):
-        return none, none
-    height, width = faint.shape
-    horizontal = _long_rows(closed(faint, min(LINE_GAP, width // LINE_GAP_PER)), LINE_LENGTH * width)
-    vertical = _long_rows(closed(faint.T, min(LINE_GAP, height // LINE_GAP_PER)), LINE_LENGTH * height).T
-    return horizontal & faint, vertical & faint
-
-
-def _long_rows(mask: np.ndarray, length: float) -> np.ndarray:
-    """The pixels of `mask` on horizontal runs of at least `length`. Only rows with that many
-    pixels can hold one, and on a photo few do: the run lengths are measured on those rows alone."""
-    out = np.zeros_like(mask)
-    rows = np.flatnonzero(np.count_nonzero(mask, axis=1) >= length)
-    if len(rows):
-        out[rows] = run_lengths(mask[rows]) >= length
-    return out
-
-
-def _ruled_lines(faint: np.ndarray) -> np.ndarray:
-    """Pixels on straight horizontal or vertical runs across nearly the whole image: candidates for
-    printed lines (`_printed_lines` decides which are)."""
-    horizontal, vertical = _long_runs(faint)
-    return horizontal | vertical
-
-
-def _band(lines: np.ndarray, reach: int) -> np.ndarray:
-    """Rows (a 1-D mask) within `reach` rows of a True one."""
-    return window_rows(lines[:, None], 2 * reach + 1, np.maximum)[:, 0] if reach else lines
-
-
-def _printed_lines(ink: np.ndarray, strong: np.ndarray, stroke_width: float, faint_level: float) -> np.ndarray:
-    """The long straight runs that are printed lines, by evidence, not by length alone. Runs are
-    looked for among pixels at LINE_THRESHOLD, or at faint_level if that is lower. The rest of the
-    digit is the clear ink off the runs' rows and columns (and LINE_SIDE beside them). A run is a line if it
-    continues past the rest of the digit on both sides (by LINE_PAST); or if it is thinner than the strokes and
-    either fainter than them or one of LINE_REPEATS or more parallel runs with paper between them.
-    Runs with no other ink beside them are the digit (the bar of a 1 cropped tight)."""
-    horizontal, vertical = _long_runs(ink >= min(LINE_THRESHOLD, faint_level))
-    lines = np.zeros_like(strong)
-    if not (horizontal.any() or vertical.any()):
-        return lines
-    rest = strong & ~_band(horizontal.any(axis=1), LINE_SIDE)[:, None] & ~_band(vertical.any(axis=0), LINE_SIDE)[None, :]
-    if not rest.any():
-        return lines
-    stroke_level = _percentiles(ink[rest], 50)[0]
-    for runs, other, values, out in ((horizontal, rest, ink, lines), (vertical.T, rest.T, ink.T, lines.T)):
-        rows = np.flatnonzero(runs.any(axis=1))
-        if not len(rows):
-            continue
-        groups = np.split(rows, np.flatnonzero(np.diff(rows) > LINE_ROWS_GAP) + 1)
-        inked = np.flatnonzero(other.any(axis=0))
-        first, last = (inked[0], inked[-1]) if len(inked) else (runs.shape[1], -1)
-        margin = max(2 * stroke_width, LINE_PAST * runs.shape[1])
-        for group in groups:
-            pixels = runs[group[0] : group[-1] + 1]
-            cols = np.flatnonzero(pixels.any(axis=0))
-            past = cols[0] < first - margin and cols[-1] > last + margin
-            thinner = len(group) < stroke_width
-            fainter = _percentiles(values[group[0] : group[-1] + 1][pixels], 50)[0] < LINE_FAINTER * stroke_level
-            if past or (thinner and (fainter or len(groups) >= LINE_REPEATS)):
-                out[group[0] : group[-1] + 1] |= pixels
-    return lines
-
-
-def _crossings(strokes: np.ndarray, reach: int) -> np.ndarray:
-    """Where a stroke crosses a printed line: pixels with stroke ink within `reach` px on both
-    sides, above and below or left and right. Those stay ink when the line is removed."""
-    def between(mask):  # rows with mask within reach above and within reach below
-        above, below = np.zeros_like(mask), np.zeros_like(mask)
-        for step in range(1, reach + 1):
-            above[step:] |= mask[:-step]
-            below[:-step] |= mask[step:]
-        return above & below
-    return between(strokes) | between(strokes.T).T
 
 
 def _block_counts(mask: np.ndarray, factor: int) -> np.ndarray:
@@ -328,8 +215,8 @@ def _contrast(ink: np.ndarray) -> float:
     if ink.size <= SMALL_IMAGE:
         return float(ink.max())
     positive = ink[ink > 0]
-    rank = _rank(ink.size, CONTRAST_PERCENTILE) - (ink.size - positive.size)
-    return float(np.partition(positive, rank)[rank]) if rank >= 0 else 0.0
+    among_ink = rank(ink.size, CONTRAST_PERCENTILE) - (ink.size - positive.size)
+    return float(np.partition(positive, among_ink)[among_ink]) if among_ink >= 0 else 0.0
 
 
 def _suppress_background(ink: np.ndarray) -> np.ndarray:
@@ -351,9 +238,9 @@ def _suppress_background(ink: np.ndarray) -> np.ndarray:
     strong = ink >= INK_THRESHOLD
     faint_level = max(FAINT_INK, NOISE_FAINT * sigma / contrast)
     faint = ink >= faint_level
-    lines = _printed_lines(ink, strong, stroke_width, faint_level)
+    lines = printed_lines(ink, strong, stroke_width, faint_level)
     if lines.any():
-        lines &= ~_crossings(strong & ~lines, max(CROSSING_MIN_PX, round(stroke_width * CROSSING_REACH)))
+        lines &= ~crossings(strong & ~lines, max(CROSSING_MIN_PX, round(stroke_width * CROSSING_REACH)))
     strong &= ~lines
     near_strokes = square_filter(strong, 2 * EDGE_PX + 1, np.maximum)
     if (faint & ~near_strokes).any():

@@ -1,5 +1,5 @@
 """Small image filters for the preprocessing: square minimum/maximum, box mean, horizontal run
-lengths, binary reconstruction, Otsu's threshold. Hand-written because the runtime is numpy and
+lengths, binary reconstruction, Otsu's threshold, percentiles. Hand-written because the runtime is numpy and
 Pillow only (no scipy or OpenCV), and Pillow's rank filters are O(k^2) per pixel and 8-bit only.
 """
 
@@ -86,3 +86,16 @@ def otsu_threshold(values: np.ndarray, bins: int = 64) -> float:
     with np.errstate(divide="ignore", invalid="ignore"):
         between = (mass * float(total) - total_mass * below.astype(np.float64)) ** 2 / (below * (total - below))
     return float((np.nanargmax(np.where(np.isfinite(between), between, 0)) + 1) / bins)
+
+
+def percentiles(values: np.ndarray, *qs: float) -> list[float]:
+    """np.percentile's "nearest" values by partial sort: a fraction of its cost on small images."""
+    flat = values.ravel()
+    ranks = [rank(len(flat), q) for q in qs]
+    part = np.partition(flat, ranks)
+    return [float(part[r]) for r in ranks]
+
+
+def rank(count: int, q: float) -> int:
+    """The index of the q-th percentile ("nearest") among `count` sorted values."""
+    return min(count - 1, round(q / 100 * (count - 1)))

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageOps
 
-from .cleaning import _make_ink_bright, _percentiles, _suppress_background
+from .cleaning import _make_ink_bright, _suppress_background
 from .images import ImageError, NoDigitFound
+from .morphology import percentiles
 
 MIN_INK_PIXELS = 4
 MAX_WORK_PIXELS = 4_000_000  # larger images are area-averaged down to this first
@@ -79,7 +80,7 @@ def _grayscale(image: Image.Image) -> np.ndarray:
         # Transparent pixels take the background that makes the opaque strokes stand out:
         # white behind dark strokes, black behind light ones.
         opaque = alpha >= 0.5 * alpha.max()  # the strokes, even when drawn semi-transparent
-        strokes_are_dark = opaque.any() and _percentiles(gray[opaque], 50)[0] < 0.5
+        strokes_are_dark = opaque.any() and percentiles(gray[opaque], 50)[0] < 0.5
         background = 1.0 if strokes_are_dark else 0.0
         return gray * alpha + background * (1.0 - alpha)
     return np.asarray(image.convert("L"), dtype=np.float32) / 255.0

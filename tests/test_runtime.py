@@ -239,18 +239,18 @@ def test_very_large_photos_are_area_averaged_before_processing(mnist, monkeypatc
 
 
 def test_ruled_lines_survive_small_gaps_but_digit_strokes_are_not_lines():
-    from lstm_digits.runtime.cleaning import LINE_GAP, _ruled_lines
+    from lstm_digits.runtime.printed_lines import LINE_GAP, ruled_lines
 
     page = np.zeros((40, 100), bool)
     page[20] = True
     page[20, 30 : 30 + 2 * LINE_GAP] = False  # JPEG noise: a gap of 4 px
     page[20, 60:63] = False
-    assert _ruled_lines(page)[20].sum() == page[20].sum()
+    assert ruled_lines(page)[20].sum() == page[20].sum()
     page[20, 30 : 31 + 2 * LINE_GAP + 1] = False  # a gap of 6 px: two pieces, neither 90% long
-    assert not _ruled_lines(page).any()
+    assert not ruled_lines(page).any()
     stroke = np.zeros((40, 100), bool)
     stroke[5:35, 50] = True  # a long straight stroke of a 1, 75% of the height
-    assert not _ruled_lines(stroke).any()
+    assert not ruled_lines(stroke).any()
 
 
 def test_an_opaque_rgba_image_is_read_exactly_as_the_same_rgb_image():

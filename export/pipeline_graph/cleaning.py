@@ -5,9 +5,10 @@ them. Gives the cleaned ink and whether any ink stood out at all."""
 
 import numpy as np
 
-from ...runtime.cleaning import (CONTRAST_PERCENTILE, CROSSING_MIN_PX, CROSSING_REACH, EDGE_PX, FAINT_INK, INK_THRESHOLD,
-                                 MEDIAN_TO_SIGMA, MIN_CONTRAST, NOISE_CONTRAST, NOISE_FAINT, NOISE_STEP, NOISE_STEP_FROM,
-                                 NOISE_TARGET, SMALL_IMAGE, WIDE_FAINT, WORK_SIZE)
+from ...runtime.cleaning import (CONTRAST_PERCENTILE, EDGE_PX, FAINT_INK, INK_THRESHOLD, MEDIAN_TO_SIGMA, MIN_CONTRAST,
+                                 NOISE_CONTRAST, NOISE_FAINT, NOISE_STEP, NOISE_STEP_FROM, NOISE_TARGET, SMALL_IMAGE,
+                                 WIDE_FAINT, WORK_SIZE)
+from ...runtime.printed_lines import CROSSING_MIN_PX, CROSSING_REACH
 from .background import background, odd
 from .builder import BOOL, DOUBLE, FLOAT, INT64, Builder
 from .lines import crossings, printed_lines

@@ -1,11 +1,11 @@
-"""Printed lines (runtime/cleaning.py, _long_runs and _printed_lines): long straight runs of faint
+"""Printed lines (runtime/printed_lines.py: long_runs and printed_lines): long straight runs of faint
 ink, and which of them are printed lines by evidence. Runs are found with running counts (CumSum)
 along rows; the groups of adjacent runs are judged one by one in a Loop."""
 
 import numpy as np
 import onnx
 
-from ...runtime.cleaning import (LINE_FAINTER, LINE_GAP, LINE_GAP_PER, LINE_LENGTH, LINE_PAST, LINE_REPEATS, LINE_ROWS_GAP, LINE_SIDE,
+from ...runtime.printed_lines import (LINE_FAINTER, LINE_GAP, LINE_GAP_PER, LINE_LENGTH, LINE_PAST, LINE_REPEATS, LINE_ROWS_GAP, LINE_SIDE,
                                  LINE_THRESHOLD)
 from .builder import BOOL, DOUBLE, FLOAT, INT32, INT64, Builder
 from .ops import count, dims, percentiles
@@ -38,7 +38,7 @@ def window_sum(g: Builder, x: str, before: str, after: str) -> str:
 def _runs_along_rows(g: Builder, mask: str, filled: str) -> str:
     """The pixels of mask on horizontal runs at least LINE_LENGTH of the width long, after a closing
     along the rows that bridges gaps of up to 2 x min(LINE_GAP, width // LINE_GAP_PER) px (filled: the number of
-    mask pixels in each row, float32). As in cleaning._long_rows, only the rows that can hold such a
+    mask pixels in each row, float32). As in printed_lines._long_rows, only the rows that can hold such a
     run are searched: the closing adds at most 2 gap pixels after each run, so a row needs
     length / (2 gap + 1) pixels of the mask."""
     _, width = dims(g, mask)
@@ -99,7 +99,7 @@ def _extent(g: Builder, mask: str) -> str:
 
 
 def long_runs(g: Builder, faint: str) -> tuple[str, str]:
-    """cleaning._long_runs: (horizontal, vertical) bool masks. Skipped when the faint pixels'
+    """printed_lines.long_runs: (horizontal, vertical) bool masks. Skipped when the faint pixels'
     bounding box cannot hold a line in either direction (most digits)."""
     height, width = dims(g, faint)
     pixels = g.cast(faint, FLOAT)
@@ -187,7 +187,7 @@ def _judged(g: Builder, ink: str, strong: str, stroke_width: str, horizontal: st
 
 
 def printed_lines(g: Builder, ink: str, strong: str, stroke_width: str, faint_level: str) -> str:
-    """cleaning._printed_lines: a bool mask [h, w] of the pixels on printed lines (faint_level: double)."""
+    """printed_lines.printed_lines: a bool mask [h, w] of the pixels on printed lines (faint_level: double)."""
     threshold = g.cast(g.op("Min", g.scalar(LINE_THRESHOLD, np.float64), faint_level), FLOAT)
     horizontal, vertical = long_runs(g, g.op("GreaterOrEqual", ink, threshold))
     found = g.op("Greater", g.op("Add", count(g, horizontal), count(g, vertical)), g.scalar(0, np.int64))
@@ -197,7 +197,7 @@ def printed_lines(g: Builder, ink: str, strong: str, stroke_width: str, faint_le
 
 
 def crossings(g: Builder, strokes: str, reach: str) -> str:
-    """cleaning._crossings: pixels with stroke ink within `reach` px on both sides, above and below or
+    """printed_lines.crossings: pixels with stroke ink within `reach` px on both sides, above and below or
     left and right (where a stroke crosses a printed line; they stay ink)."""
     def beside(mask):  # True within reach on the left and within reach on the right (along rows)
         x = g.cast(mask, INT32)

@@ -1,5 +1,5 @@
 """The numpy building blocks of runtime/cleaning.py and runtime/morphology.py as ONNX: percentiles
-("nearest", as cleaning._percentiles), the border, square filters, box means, counts."""
+("nearest", as morphology.percentiles), the border, square filters, box means, counts."""
 
 import numpy as np
 
@@ -79,7 +79,7 @@ def _kth_in_band(g: Builder, values: str, k: str, largest: int = 0) -> str:
 
 
 def percentiles(g: Builder, values: str, *qs: float, sampled: bool = False, band: bool = False) -> list[str]:
-    """cleaning._percentiles: the value of rank min(n-1, round(q/100 (n-1))) of the flattened values,
+    """morphology.percentiles: the value of rank min(n-1, round(q/100 (n-1))) of the flattened values,
     one float32 scalar per q, found from whichever end is nearer (TopK unsorted: several times faster
     than sorted). For large arrays: sampled, for percentiles near either end (see _kth_by_sample);
     band, for the median (see _kth_in_band)."""

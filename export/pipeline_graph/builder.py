@@ -44,11 +44,9 @@ class Builder:
         return Builder(f"{self.prefix}/{hint}", self.counter)
 
     def graph(self, name: str, inputs: list, outputs: list):
-        """This builder's nodes as a GraphProto; inputs/outputs: ValueInfoProtos (or (name, type) pairs)."""
+        """This builder's nodes as a GraphProto; inputs/outputs: (name, type) or (name, type, shape)."""
         def info(item):
-            if isinstance(item, tuple):  # (name, type) or (name, type, shape)
-                return helper.make_tensor_value_info(item[0], item[1], item[2] if len(item) > 2 else None)
-            return item
+            return helper.make_tensor_value_info(item[0], item[1], item[2] if len(item) > 2 else None)
         return helper.make_graph(self.nodes, name, [info(i) for i in inputs], [info(o) for o in outputs])
 
     # --- the few compound operations every step uses ---

@@ -47,8 +47,7 @@ def noise(g: Builder, ink: str) -> str:
                             g.op("Less", g.op("Min", height, width), g.op("Mul", step, g.scalar(2, np.int64)))), equal_neighbours)
     none_b, measure = g.sub("no_noise"), g.sub("measure_noise")  # as cleaning.py: measured only when not quiet
     m = measure
-    safe_top = m.op("Where", m.op("LessOrEqual", top, m.scalar(0.0)), m.scalar(1.0), top)
-    level = m.op("Mul", otsu_threshold(m, m.op("Div", _strided(m, rows, step, 1), safe_top)), safe_top)
+    level = m.op("Mul", otsu_threshold(m, m.op("Div", _strided(m, rows, step, 1), top)), top)  # top > 0: not quiet
     paper = m.op("LessOrEqual", ink, level)
     cols = m.op("Transpose", _strided(m, ink, step, 1), perm=[1, 0])
     cols_paper = m.op("Transpose", _strided(m, paper, step, 1), perm=[1, 0])

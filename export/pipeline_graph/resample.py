@@ -9,7 +9,7 @@ import numpy as np
 
 from .builder import DOUBLE, FLOAT, INT64, Builder
 
-SUPPORT = {"box": 0.5, "bilinear": 1.0, "lanczos": 3.0}
+SUPPORT = {"box": 0.5, "lanczos": 3.0}
 
 
 def _sinc(g: Builder, x: str) -> str:
@@ -25,8 +25,6 @@ def _filter(g: Builder, x: str, kind: str) -> str:
     if kind == "box":  # 1 on (-0.5, 0.5]
         inside = g.op("And", g.op("Greater", x, g.scalar(-0.5, np.float64)), g.op("LessOrEqual", x, g.scalar(0.5, np.float64)))
         return g.op("Where", inside, g.scalar(1.0, np.float64), zero)
-    if kind == "bilinear":  # triangle
-        return g.op("Max", zero, g.op("Sub", g.scalar(1.0, np.float64), g.op("Abs", x)))
     if kind == "lanczos":  # sinc(x) sinc(x/3) on [-3, 3)
         inside = g.op("And", g.op("GreaterOrEqual", x, g.scalar(-3.0, np.float64)), g.op("Less", x, g.scalar(3.0, np.float64)))
         value = g.op("Mul", _sinc(g, x), _sinc(g, g.op("Div", x, g.scalar(3.0, np.float64))))

@@ -30,12 +30,18 @@ def stroke_width(g: Builder, strokes: str) -> str:
     return g.op("Div", g.op("Mul", area, g.scalar(2.0, np.float64)), g.cast(g.op("Max", edges, g.scalar(1, np.int64)), DOUBLE))
 
 
+def above(g: Builder, ink: str, paper: str) -> str:
+    """ink - min(paper, ink), as Relu(ink - paper): the same floats (ink - paper is negative exactly
+    where paper > ink), one pass over the image fewer."""
+    return g.op("Relu", g.op("Sub", ink, paper))
+
+
 def _flat(g: Builder, ink: str, level: str) -> tuple[str, str]:
     """Digital paper: one level, capped by the image's 10th percentile."""
     (tenth,) = percentiles(g, ink, 10)
     level = g.op("Min", level, tenth)
     middle = g.cast(g.op("Div", g.op("Add", g.cast(level, DOUBLE), g.cast(maximum(g, ink), DOUBLE)), g.scalar(2.0, np.float64)), FLOAT)
-    return g.op("Min", ink, level), stroke_width(g, g.op("Greater", ink, middle))
+    return above(g, ink, level), stroke_width(g, g.op("Greater", ink, middle))
 
 
 def odd(g: Builder, value: str) -> str:
@@ -46,7 +52,7 @@ def odd(g: Builder, value: str) -> str:
 
 def _opened(g: Builder, ink: str) -> tuple[str, str, str]:
     """Shaded paper: a morphological opening of a small copy, scaled back up (or one level for a
-    tight crop, where the window would cover most of the image)."""
+    tight crop, where the window would cover most of the image); the ink above it."""
     height, width = dims(g, ink)
     small, scale = work_copy(g, ink)
     small_h, small_w = dims(g, small)
@@ -62,30 +68,31 @@ def _opened(g: Builder, ink: str) -> tuple[str, str, str]:
     needed = odd(g, g.op("Mul", g.scalar(float(OPENING_STROKES), np.float64), width_px))
     wider, same = g.sub("wider_opening"), g.sub("same_opening")  # a second opening only if the strokes need a wider one
     (paper,) = g.if_(g.op("Greater", needed, kernel), wider, [opening(wider, small, needed)], same, [first], [FLOAT])
+    # No residual at all: the opened copy is the paper (scaled: its minimum), strokes 0 wide.
+    unscaled = g.op("Equal", scale, g.scalar(1.0, np.float64))
+    width_px = g.op("Where", no_residual, g.scalar(0.0, np.float64), g.op("Div", width_px, scale))
+    smallest = g.op("ReduceMin", small, keepdims=0)
+    minimum, opened = g.sub("minimum_level"), g.sub("opened_paper")
     # A window over FLAT_FRACTION of the image: the paper is the median of the pixels that are not strokes.
     too_wide = g.op("Greater", g.cast(needed, DOUBLE), g.op("Mul", g.scalar(FLAT_FRACTION, np.float64), longest))
-    smallest = g.op("ReduceMin", small, keepdims=0)
-    one_level, follows = g.sub("one_level"), g.sub("follows_shading")
+    one_level, follows = opened.sub("one_level"), opened.sub("follows_shading")
     o = one_level
     not_strokes = o.op("Compress", o.op("Reshape", small, o.ints(-1)), o.op("Reshape", o.op("Not", strokes), o.ints(-1)), axis=0)
     all_strokes = o.op("Equal", o.op("Size", not_strokes), o.scalar(0, np.int64))
     safe_values = o.op("Where", all_strokes, o.op("Reshape", smallest, o.ints(1)), not_strokes)
     (median,) = percentiles(o, safe_values, 50)
     level = o.op("Where", all_strokes, smallest, median)
-    (paper,) = g.if_(too_wide, one_level, [o.op("Min", ink, level)],
-                     follows, [follows.op("Min", resample.enlarge_bilinear(follows, paper, height, width), ink)], [FLOAT])
-    # No residual at all: the opened copy is the paper (scaled: its minimum), strokes 0 wide.
-    unscaled = g.op("Equal", scale, g.scalar(1.0, np.float64))
-    width_px = g.op("Where", no_residual, g.scalar(0.0, np.float64), g.op("Div", width_px, scale))
-    shaded = g.op("Not", g.op("Or", no_residual, too_wide))  # the paper follows the shading
-    flat, opened = g.sub("minimum_level"), g.sub("opened_paper")
-    (paper,) = g.if_(g.op("And", no_residual, g.op("Not", unscaled)), flat, [flat.op("Expand", smallest, flat.op("Shape", ink))],
-                     opened, [paper], [FLOAT])
-    return paper, width_px, shaded
+    (ink_above,) = opened.if_(too_wide, one_level, [above(o, ink, level)],
+                              follows, [above(follows, ink, resample.enlarge_bilinear(follows, paper, height, width))], [FLOAT])
+    shaded = g.op("Not", g.op("Or", no_residual, too_wide))  # the paper follows shading
+    (ink_above,) = g.if_(g.op("And", no_residual, g.op("Not", unscaled)), minimum, [minimum.op("Sub", ink, smallest)],
+                         opened, [ink_above], [FLOAT])
+    return ink_above, width_px, shaded
 
 
 def background(g: Builder, ink: str) -> tuple[str, str, str]:
-    """cleaning._background: (the paper's brightness [h, w], the strokes' width in px (double),
+    """cleaning._background, and the paper subtracted as _suppress_background does: (the ink above
+    the paper's brightness [h, w], the strokes' width in px (double),
     shaded: bool scalar, True where the paper follows shading, False where it is one level)."""
     edge = border(g, ink)
     (level,) = percentiles(g, edge, 50, band=True)

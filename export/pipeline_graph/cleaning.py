@@ -13,7 +13,7 @@ from .background import background, odd
 from .builder import BOOL, DOUBLE, FLOAT, INT64, Builder
 from .lines import crossings, printed_lines
 from .morphology import opening, otsu_threshold, reconstruct
-from .ops import box_mean, count, dilate_mask, dims, maximum, percentiles, size
+from .ops import block_sums, box_mean, count, dilate_mask, dims, maximum, percentiles, size
 
 
 
@@ -21,16 +21,21 @@ def _strided(g: Builder, x: str, step: str, axis: int) -> str:
     return g.op("Slice", x, g.ints(0), g.ints(2**62), g.ints(axis), g.op("Reshape", step, g.ints(1)))
 
 
+LEFT_OUT = 4.0  # added to the |differences| left out of a median: above any of the ink's, which is in [-1, 1]
+
+
 def _neighbour_spread(g: Builder, values: str, paper: str) -> str:
-    """The median |difference| of horizontal neighbours that are both paper; +inf if there are none."""
+    """The median |difference| of horizontal neighbours that are both paper; +inf if there are none.
+    The others stay in, raised by LEFT_OUT above all of these (cheaper than Compress)."""
     big = g.ints(2**62)
     right, left = (g.op("Slice", values, g.ints(s), g.ints(e), g.ints(1)) for s, e in ((1, 2**62), (0, -1)))
     both = g.op("And", g.op("Slice", paper, g.ints(1), big, g.ints(1)), g.op("Slice", paper, g.ints(0), g.ints(-1), g.ints(1)))
-    none = g.op("Equal", count(g, both), g.scalar(0, np.int64))
+    pairs = count(g, both)
+    none = g.op("Equal", pairs, g.scalar(0, np.int64))
     nothing, spread = g.sub("no_pairs"), g.sub("pairs")
-    diffs = spread.op("Compress", spread.op("Reshape", spread.op("Abs", spread.op("Sub", right, left)), spread.ints(-1)),
-                      spread.op("Reshape", both, spread.ints(-1)), axis=0)
-    (median,) = percentiles(spread, diffs, 50, band=True)
+    left_out = spread.op("Mul", spread.cast(spread.op("Not", both), FLOAT), spread.scalar(LEFT_OUT))
+    diffs = spread.op("Add", spread.op("Abs", spread.op("Sub", right, left)), left_out)
+    (median,) = percentiles(spread, diffs, 50, band=True, among=pairs)
     return g.if_(none, nothing, [nothing.scalar(np.inf, np.float64)], spread, [spread.cast(median, DOUBLE)], [DOUBLE])[0]
 
 
@@ -48,10 +53,9 @@ def noise(g: Builder, ink: str) -> str:
     none_b, measure = g.sub("no_noise"), g.sub("measure_noise")  # as cleaning.py: measured only when not quiet
     m = measure
     level = m.op("Mul", otsu_threshold(m, m.op("Div", _strided(m, rows, step, 1), top)), top)  # top > 0: not quiet
-    paper = m.op("LessOrEqual", ink, level)
     cols = m.op("Transpose", _strided(m, ink, step, 1), perm=[1, 0])
-    cols_paper = m.op("Transpose", _strided(m, paper, step, 1), perm=[1, 0])
-    spread = m.op("Min", _neighbour_spread(m, rows, _strided(m, paper, step, 0)), _neighbour_spread(m, cols, cols_paper))
+    # Paper: at or below Otsu's level (compared on the rows and columns measured only).
+    spread = m.op("Min", *(_neighbour_spread(m, v, m.op("LessOrEqual", v, level)) for v in (rows, cols)))
     spread = m.op("Where", m.op("IsInf", spread), m.scalar(0.0, np.float64), spread)
     sigma = m.op("Mul", spread, m.scalar(MEDIAN_TO_SIGMA, np.float64))
     return g.if_(quiet, none_b, [none_b.scalar(0.0, np.float64)], measure, [sigma], [DOUBLE])[0]
@@ -63,8 +67,18 @@ def contrast(g: Builder, ink: str) -> str:
     return g.cast(g.op("Where", g.op("Greater", size(g, ink), g.scalar(SMALL_IMAGE, np.int64)), high, maximum(g, ink)), DOUBLE)
 
 
+def _safe(g: Builder, level: str) -> str:
+    return g.op("Where", g.op("Greater", level, g.scalar(0.0, np.float64)), level, g.scalar(1.0, np.float64))
+
+
+def _scaled(g: Builder, ink: str, level: str) -> str:
+    """The ink over its level (1 where it is not positive), clipped to [0, 1]."""
+    return g.op("Clip", g.op("Div", ink, g.cast(_safe(g, level), FLOAT)), g.scalar(0.0), g.scalar(1.0))
+
+
 def _smoothed(g: Builder, ink: str, sigma: str, level: str, stroke_width: str):
-    """Noise too strong for per-pixel decisions is averaged out by a box mean: (ink, sigma, contrast)."""
+    """Noise too strong for per-pixel decisions is averaged out by a box mean: (ink scaled to its
+    level (in each branch: no copy of the image on the way out), sigma, level)."""
     then_b, else_b = g.sub("smooth"), g.sub("keep")
     t = then_b
     wanted = t.op("Ceil", t.op("Div", t.op("Sub", t.op("Div", sigma, t.op("Mul", level, t.scalar(NOISE_TARGET, np.float64))),
@@ -72,23 +86,13 @@ def _smoothed(g: Builder, ink: str, sigma: str, level: str, stroke_width: str):
     cap = t.op("Max", t.scalar(1.0, np.float64), t.op("Floor", t.op("Div", stroke_width, t.scalar(3.0, np.float64))))
     radius = t.cast(t.op("Min", wanted, cap), INT64)
     smooth = box_mean(t, ink, radius)
-    then_out = [smooth, t.op("Div", sigma, t.cast(t.op("Add", t.op("Mul", radius, t.scalar(2, np.int64)), t.scalar(1, np.int64)), DOUBLE)),
-                contrast(t, smooth)]
+    smooth_level = contrast(t, smooth)
+    then_out = [_scaled(t, smooth, smooth_level),
+                t.op("Div", sigma, t.cast(t.op("Add", t.op("Mul", radius, t.scalar(2, np.int64)), t.scalar(1, np.int64)), DOUBLE)),
+                smooth_level]
     target = g.op("Mul", level, g.scalar(NOISE_TARGET, np.float64))
     noisy = g.op("And", g.op("Greater", sigma, target), g.op("Greater", target, g.scalar(0.0, np.float64)))
-    return g.if_(noisy, then_b, then_out, else_b, [ink, sigma, level], [FLOAT, DOUBLE, DOUBLE])
-
-
-def _block_counts(g: Builder, mask: str, factor: str) -> str:
-    """How many pixels of a bool mask [h, w] each factor x factor block holds (the last blocks padded
-    with zeros): float32 [ceil(h / factor), ceil(w / factor)]."""
-    height, width = dims(g, mask)
-    one = lambda v: g.op("Reshape", v, g.ints(1))  # noqa: E731
-    pad_h, pad_w = (g.op("Mod", g.op("Sub", factor, g.op("Mod", side, factor)), factor) for side in (height, width))
-    blocks_h, blocks_w = (g.op("Div", g.op("Add", side, pad), factor) for side, pad in ((height, pad_h), (width, pad_w)))
-    padded = g.op("Pad", g.cast(mask, FLOAT), g.op("Concat", g.ints(0, 0), one(pad_h), one(pad_w), axis=0))
-    shape = g.op("Concat", one(blocks_h), one(factor), one(blocks_w), one(factor), axis=0)
-    return g.op("ReduceSum", g.op("Reshape", padded, shape), g.ints(1, 3), keepdims=0)
+    return g.if_(noisy, then_b, then_out, else_b, [_scaled(else_b, ink, level), sigma, level], [FLOAT, DOUBLE, DOUBLE])
 
 
 def _unblocked(g: Builder, blocks: str, factor: str, like: str) -> str:
@@ -112,8 +116,8 @@ def _connected(g: Builder, strong: str, faint: str) -> str:
     height, width = dims(g, faint)
     longest = g.cast(g.op("Max", height, width), DOUBLE)
     factor = g.cast(g.op("Ceil", g.op("Div", longest, g.scalar(2.0 * WORK_SIZE, np.float64))), INT64)
-    seeds = g.op("GreaterOrEqual", _block_counts(g, strong, factor), g.scalar(1.0))
-    allowed = g.op("GreaterOrEqual", _block_counts(g, faint, factor), g.cast(factor, FLOAT))  # a line's worth
+    seeds = g.op("GreaterOrEqual", block_sums(g, strong, factor, mask=True), g.scalar(1.0))
+    allowed = g.op("GreaterOrEqual", block_sums(g, faint, factor, mask=True), g.cast(factor, FLOAT))  # a line's worth
     return g.op("And", _unblocked(g, reconstruct(g, seeds, allowed), factor, faint), faint)
 
 
@@ -122,21 +126,19 @@ def _wide_faint(g: Builder, faint: str, stroke_width: str) -> str:
     on blocks a quarter of a stroke wide, a block being faint where half its pixels are."""
     factor = g.op("Max", g.scalar(1, np.int64), g.cast(g.op("Floor", g.op("Div", stroke_width, g.scalar(4.0, np.float64))), INT64))
     area = g.cast(g.op("Mul", factor, factor), FLOAT)
-    blocks = g.cast(g.op("GreaterOrEqual", g.op("Mul", _block_counts(g, faint, factor), g.scalar(2.0)), area), FLOAT)
+    blocks = g.cast(g.op("GreaterOrEqual", g.op("Mul", block_sums(g, faint, factor, mask=True), g.scalar(2.0)), area), FLOAT)
     size = odd(g, g.op("Div", g.op("Mul", g.scalar(float(WIDE_FAINT), np.float64), stroke_width), g.cast(factor, DOUBLE)))
     return _unblocked(g, g.cast(opening(g, blocks, size), BOOL), factor, faint)
 
 
 def suppress_background(g: Builder, ink: str) -> tuple[str, str]:
     """(the cleaned ink [h, w] float32, no_digit: bool scalar, True when no ink stands out)."""
-    paper, stroke_width, shaded = background(g, ink)
-    ink = g.op("Sub", ink, paper)
+    ink, stroke_width, shaded = background(g, ink)
     sigma = noise(g, ink)
     ink, sigma, level = _smoothed(g, ink, sigma, contrast(g, ink), stroke_width)
     needed = g.op("Max", g.scalar(MIN_CONTRAST, np.float64), g.op("Mul", g.scalar(float(NOISE_CONTRAST), np.float64), sigma))
     no_digit = g.op("Less", level, needed)
-    safe_level = g.op("Where", g.op("Greater", level, g.scalar(0.0, np.float64)), level, g.scalar(1.0, np.float64))
-    ink = g.op("Clip", g.op("Div", ink, g.cast(safe_level, FLOAT)), g.scalar(0.0), g.scalar(1.0))
+    safe_level = _safe(g, level)
     strong = g.op("GreaterOrEqual", ink, g.scalar(INK_THRESHOLD))
     faint_level = g.op("Max", g.scalar(FAINT_INK, np.float64), g.op("Div", g.op("Mul", g.scalar(float(NOISE_FAINT), np.float64), sigma), safe_level))
     faint = g.op("GreaterOrEqual", ink, g.cast(faint_level, FLOAT))

@@ -218,3 +218,51 @@ def render_blurred(digit: np.ndarray, seed: int, blur: float, contrast: str) -> 
     buffer = io.BytesIO()
     image.save(buffer, "PNG", compress_level=1)
     return buffer.getvalue(), drawn
+
+
+# --- `python tests/robustness.py`: the set's accuracy for one or more models ---
+
+def main() -> None:
+    """The first `--split` digits (the tests' set) and the rest, per style, rejection off; and how
+    many of the misread renderings the model also misreads as raw MNIST tensors."""
+    import argparse
+
+    from lstm_digits.runtime import DigitClassifier
+    from lstm_digits.runtime.images import ImageError
+    from lstm_digits.training.data import load_mnist
+
+    parser = argparse.ArgumentParser(description=main.__doc__.split(";")[0])
+    parser.add_argument("models", nargs="*", help="model.onnx files (default: the shipped model)")
+    parser.add_argument("--data-dir", help="MNIST archives (default $LSTM_DIGITS_DATA)")
+    parser.add_argument("--count", type=int, default=4000, help="test digits rendered")
+    parser.add_argument("--split", type=int, default=1000, help="the tests use the first this many")
+    args = parser.parse_args()
+    test = load_mnist(args.data_dir).test
+    images, labels = test.images.numpy()[: args.count], test.labels.numpy()[: args.count]
+    items = build(images, labels, args.count)
+    styles = np.array([style for _, _, style, _ in items])
+    form = DigitClassifier(min_confidence=0)
+    inputs, readable = [], []
+    for data, *_ in items:
+        try:
+            inputs.append(form.model_input(data))
+            readable.append(True)
+        except ImageError:  # "no digit found": a miss
+            inputs.append(np.zeros((form.form.canvas,) * 2, np.float32))
+            readable.append(False)
+    inputs = np.stack(inputs)
+    print("| model | digits | all | " + " | ".join(STYLES) + " | misread | of them misread as raw MNIST too |")
+    print("|---|---|---:|" + "---:|" * len(STYLES) + "---:|---:|")
+    for model in args.models or [None]:
+        classifier = DigitClassifier(model, min_confidence=0)
+        right = (classifier.probabilities(inputs).argmax(1) == labels) & np.array(readable)
+        raw_wrong = classifier.probabilities(images.astype(np.float32) / 255).argmax(1) != labels
+        for part in (slice(0, args.split), slice(args.split, args.count)):
+            ok, style = right[part], styles[part]
+            cells = " | ".join(f"{ok[style == s].mean():.1%}" for s in STYLES)
+            print(f"| {model or 'shipped'} | {part.start:,}-{part.stop - 1:,} | {ok.mean():.2%} | {cells} "
+                  f"| {(~ok).sum()} | {(~ok & raw_wrong[part]).sum()} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,2 +1,2 @@
 
-BprobabilitiesJ(º ¶8-ì­84¤Ÿ8{Ë?òY±8åŞÌ8L»8°Â8gCÏ8æÁ8
+BprobabilitiesJ(IŞŒ8Mºk8G°w8ìØ?Ó–‹8PUƒ81g8	”ˆ8¶Ø»8-Ãœ8

@@ -1,2 +1,2 @@
 
-BprobabilitiesJ(Äbº=²¾Æ=NÄ<=Œ=W*>Ò”_=Ü6=fô> œ=2X>
+BprobabilitiesJ(’$q=óÄ—>Ì5=ôÈ–=Â">ÿì•=©êÅ=NàQ=›¼U=D¿Ø=

@@ -23,6 +23,7 @@ source scripts/common.sh
 need qemu-aarch64-static "install it: apt-get install qemu-user-static"
 need debootstrap "install it: apt-get install debootstrap"
 need python3 "install Python 3 with pip"
+need git "install git: the wheel is built from the files git tracks"
 [ -n "${LSTM_DIGITS_DATA:-}" ] || { echo "check_aarch64: set LSTM_DIGITS_DATA to the folder with the MNIST archives" >&2; exit 1; }
 cache="${LSTM_DIGITS_AARCH64_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/lstm-digits/aarch64}"
 suite=bookworm
@@ -80,7 +81,11 @@ pip_or_fail() {
   python3 -m pip "$@" "${pip_quiet[@]}" > "$work/pip.log" 2>&1 \
     || { cat "$work/pip.log" >&2; echo "check_aarch64: $what failed" >&2; exit 1; }
 }
-pip_or_fail "building the wheel" wheel --no-deps -w "$work/dist" .
+# The wheel is built from a copy of the tracked files, so that this script never writes into the
+# tree (setuptools' egg-info and build/) and can run beside another install of it (.ci/run does).
+mkdir "$work/src"
+git ls-files -z | tar --null -T - -cf - | tar -xf - -C "$work/src"
+pip_or_fail "building the wheel" wheel --no-deps -w "$work/dist" "$work/src"
 wheel="$(ls "$work"/dist/lstm_digits-*.whl)"
 aarch64=(--only-binary=:all: --python-version 3.11 --implementation cp
          --platform manylinux_2_28_aarch64 --platform manylinux_2_17_aarch64 --platform manylinux2014_aarch64)

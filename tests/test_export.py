@@ -190,8 +190,9 @@ def test_a_failed_parity_check_fails_the_export_and_writes_nothing(data_dir, tmp
 def test_an_interrupted_run_is_refused_in_one_line_that_says_how_to_finish_it(data_dir, tmp_path):
     # The reproduction: digit-train in the background, Ctrl-C (SIGINT) once it has saved, then export.
     checkpoint = tmp_path / "run.pt"
+    # The tutorial recipe (no augmentation) reaches the first save, at iteration 500, the soonest.
     command = [sys.executable, "-m", "lstm_digits.cli.train", "--data-dir", str(data_dir), "--output", str(checkpoint),
-               "--iterations", "100000", "--hidden", "8", "--train-limit", "2000", "--quiet"]
+               "--recipe", "tutorial", "--iterations", "100000", "--hidden", "8", "--train-limit", "2000", "--quiet"]
     # Ctrl-C's default action in the child, even when this suite runs where SIGINT is ignored (a
     # background job of a shell without job control), which Python would otherwise inherit.
     training = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

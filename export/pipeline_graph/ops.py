@@ -27,7 +27,7 @@ def size(g: Builder, x: str) -> str:
     return g.op("Size", x)
 
 
-SAMPLE_STEP = 16  # percentiles of large arrays: a first guess from every 16th value ...
+SAMPLE_STEP = 32  # percentiles of large arrays: a first guess from every 32nd value ...
 SAMPLE_MARGIN = 2.0  # ... at twice the rank, so that the guess bounds the answer nearly always
 SAMPLE_SPREAD = 4.0  # medians: a band of this many standard deviations of the sampled rank either side
 

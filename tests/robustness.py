@@ -226,8 +226,10 @@ def main() -> None:
     """The first `--split` digits (the tests' set) and the rest, per style, rejection off; and how
     many of the misread renderings the model also misreads as raw MNIST tensors."""
     import argparse
+    import functools
 
     from lstm_digits.runtime import DigitClassifier
+    from lstm_digits.runtime.classifier import model_input
     from lstm_digits.runtime.images import ImageError
     from lstm_digits.training.data import load_mnist
 
@@ -241,21 +243,26 @@ def main() -> None:
     images, labels = test.images.numpy()[: args.count], test.labels.numpy()[: args.count]
     items = build(images, labels, args.count)
     styles = np.array([style for _, _, style, _ in items])
-    form = DigitClassifier(min_confidence=0)
-    inputs, readable = [], []
-    for data, *_ in items:
-        try:
-            inputs.append(form.model_input(data))
-            readable.append(True)
-        except ImageError:  # "no digit found": a miss
-            inputs.append(np.zeros((form.form.canvas,) * 2, np.float32))
-            readable.append(False)
-    inputs = np.stack(inputs)
+
+    @functools.cache
+    def model_inputs(form) -> tuple[np.ndarray, np.ndarray]:
+        """(the renderings in this model form, whether each could be made): once per form, not per model."""
+        inputs, readable = [], []
+        for data, *_ in items:
+            try:
+                inputs.append(model_input(data, form))
+                readable.append(True)
+            except ImageError:  # "no digit found": a miss
+                inputs.append(np.zeros((form.canvas,) * 2, np.float32))
+                readable.append(False)
+        return np.stack(inputs), np.array(readable)
+
     print("| model | digits | all | " + " | ".join(STYLES) + " | misread | of them misread as raw MNIST too |")
     print("|---|---|---:|" + "---:|" * len(STYLES) + "---:|---:|")
     for model in args.models or [None]:
         classifier = DigitClassifier(model, min_confidence=0)
-        right = (classifier.probabilities(inputs).argmax(1) == labels) & np.array(readable)
+        inputs, readable = model_inputs(classifier.form)
+        right = (classifier.probabilities(inputs).argmax(1) == labels) & readable
         raw_wrong = classifier.probabilities(images.astype(np.float32) / 255).argmax(1) != labels
         for part in (slice(0, args.split), slice(args.split, args.count)):
             ok, style = right[part], styles[part]

@@ -22,7 +22,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 from lstm_digits.export.formats import export_onnx
 from lstm_digits.models import INPUT_NAME, OPSET, OUTPUT_NAMES
-from lstm_digits.runtime.classifier import session_options
+from lstm_digits.runtime.model_file import session_options
 from lstm_digits.training.contract import IMAGE_SIZE as ROWS  # time steps per image, pixels per step
 from lstm_digits.training.model import DigitRNN, ModelConfig
 

@@ -151,7 +151,8 @@ def main(paths, model, int8, top_k, as_json, threads, workers, recursive, save_p
     or - for image bytes on stdin."""
     _quiet_libraries()  # first: onnxruntime may write to descriptor 2 when it is imported
     from ..runtime import images
-    from ..runtime.classifier import DigitClassifier, ModelError
+    from ..runtime.classifier import DigitClassifier
+    from ..runtime.model_file import ModelError
 
     images.guard_nested_images = True  # one decoding thread per process here
     sys.stdout.reconfigure(errors="backslashreplace")  # whatever the locale's encoding, never a crash

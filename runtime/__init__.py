@@ -1,7 +1,8 @@
 """The runtime: classify digit images with an exported ONNX model. onnxruntime, numpy and pillow
 only; it never imports torch and knows nothing of training."""
 
-from .classifier import DigitClassifier, ModelError, Prediction, default_model_path, session_options
+from .classifier import DigitClassifier, Prediction
+from .model_file import ModelError, default_model_path, session_options
 from .images import ImageError, NoDigitFound, image_suffixes, open_image
 from .preprocess import Form, to_mnist_form
 

@@ -9,7 +9,7 @@ import onnxruntime
 from PIL import ImageOps
 
 from ...models import PIPELINE_INPUT_NAME, PIPELINE_OUTPUT_NAMES
-from ...runtime.classifier import session_options
+from ...runtime.model_file import session_options
 from ...runtime.images import NoDigitFound, open_image
 
 NO_DIGIT = "no digit"

@@ -2,7 +2,8 @@
 # Prove examples/node: install it from its lock file; run the shipped pipeline's test data (and
 # model.onnx's) in onnxruntime-node within the export's tolerances; then decode and classify, in
 # JavaScript, the samples, robustness renderings of MNIST test digits, the same photo with EXIF
-# orientations, and a blank page, and require digit-classify's answers for every one of them.
+# orientations, and a blank page, and require digit-classify's answers for every one of them, with
+# nothing written into a fresh home folder (onnxruntime's telemetry stays off).
 #
 #   scripts/check_node.sh [PYTHON]   # a Python with lstm-digits installed (default .venv/bin/python;
 #                                    # the runtime alone is enough); needs $LSTM_DIGITS_DATA (MNIST)
@@ -70,7 +71,11 @@ status=0
 [ "$status" -eq 1 ] && grep -q "blank.png: no digit found" "$work/python.err" \
   || { echo "check_node: digit-classify should fail on blank.png alone (exit $status):" >&2; cat "$work/python.err" >&2; exit 1; }
 status=0
-"${classify[@]}" "${images[@]}" > "$work/node.tsv" 2> "$work/node.err" || status=$?
+mkdir "$work/home"  # a fresh home folder: onnxruntime-node's telemetry must write nothing there (README, "Privacy")
+env -u ORT_DISABLE_TELEMETRY HOME="$work/home" "${classify[@]}" "${images[@]}" > "$work/node.tsv" 2> "$work/node.err" || status=$?
+if [ -n "$(find "$work/home" -type f)" ]; then
+  echo "check_node: classify.js wrote into the home folder (onnxruntime telemetry?):" >&2; find "$work/home" -type f >&2; exit 1
+fi
 [ "$status" -eq 1 ] && grep -q "blank.png: no digit found" "$work/node.err" && [ "$(grep -c '^classify.js: ' "$work/node.err")" -eq 1 ] \
   || { echo "check_node: classify.js should fail on blank.png alone (exit $status):" >&2; cat "$work/node.err" >&2; exit 1; }
 if ! diff <(cut -f1,2 "$work/python.tsv") <(cut -f1,2 "$work/node.tsv") > "$work/diff.txt"; then

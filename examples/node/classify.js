@@ -11,6 +11,7 @@
 // --check runs each test_data_set_N folder (ONNX model zoo layout: input_k.pb, output_k.pb) through
 // any ONNX file and compares each output with the stored one, within the tolerance given: a number
 // for every floating-point output, or a JSON object {output name: number}; other outputs exactly.
+import './no-telemetry.js';  // first: before onnxruntime-node loads
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';

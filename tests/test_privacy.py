@@ -1,0 +1,46 @@
+"""Issue 22, item 13: onnxruntime's telemetry stays off. onnxruntime 1.32 on Linux (and
+onnxruntime-node) write a persistent device id and a ProcessInfo event under
+~/.cache/Microsoft/DeveloperTools/.onnxruntime/ unless ORT_DISABLE_TELEMETRY is set before it loads;
+importing lstm_digits sets it, unless the user has set it themselves. Each run here gets a fresh,
+empty home folder and must leave it empty. (The Node.js example is checked by scripts/check_node.sh,
+which installs its dependencies.)"""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from test_classify_cli import SAMPLES
+
+TELEMETRY_FOLDER = Path(".cache/Microsoft/DeveloperTools/.onnxruntime")  # under the home folder
+
+
+def run_with_fresh_home(home: Path, arguments: list, telemetry_setting: str | None = None) -> list[Path]:
+    """Run `python ARGUMENTS` with HOME an empty folder; return the files it left there."""
+    home.mkdir()
+    environment = {**os.environ, "HOME": str(home)}
+    environment.pop("ORT_DISABLE_TELEMETRY", None)
+    environment.pop("XDG_CACHE_HOME", None)
+    if telemetry_setting is not None:
+        environment["ORT_DISABLE_TELEMETRY"] = telemetry_setting
+    result = subprocess.run([sys.executable, *arguments], capture_output=True, env=environment, timeout=120)
+    assert result.returncode == 0, result.stderr.decode()
+    return sorted(path.relative_to(home) for path in home.rglob("*") if path.is_file())
+
+
+def test_digit_classify_writes_nothing_in_the_home_folder(tmp_path):
+    left = run_with_fresh_home(tmp_path / "home", ["-m", "lstm_digits.cli.classify", SAMPLES[0]])
+    assert left == []
+
+
+def test_the_python_api_writes_nothing_in_the_home_folder(tmp_path):
+    program = f"from lstm_digits.runtime import DigitClassifier; print(DigitClassifier().predict({str(SAMPLES[0])!r}).digit)"
+    assert run_with_fresh_home(tmp_path / "home", ["-c", program]) == []
+
+
+def test_a_user_who_sets_the_variable_keeps_their_choice(tmp_path):
+    # ORT_DISABLE_TELEMETRY=0 is how a user opts in: onnxruntime then writes its device id, which
+    # also shows that the tests above would see it.
+    program = "import os, lstm_digits.runtime; print(os.environ['ORT_DISABLE_TELEMETRY'])"
+    left = run_with_fresh_home(tmp_path / "home", ["-c", program], telemetry_setting="0")
+    assert TELEMETRY_FOLDER / "deviceid" in left

@@ -81,12 +81,7 @@ pip_or_fail() {
   python3 -m pip "$@" "${pip_quiet[@]}" > "$work/pip.log" 2>&1 \
     || { cat "$work/pip.log" >&2; echo "check_aarch64: $what failed" >&2; exit 1; }
 }
-# The wheel is built from a copy of the tracked files, so that this script never writes into the
-# tree (setuptools' egg-info and build/) and can run beside another install of it (.ci/run does).
-mkdir "$work/src"
-git ls-files -z | tar --null -T - -cf - | tar -xf - -C "$work/src"
-pip_or_fail "building the wheel" wheel --no-deps -w "$work/dist" "$work/src"
-wheel="$(ls "$work"/dist/lstm_digits-*.whl)"
+wheel="$(build_wheel "$work")"
 aarch64=(--only-binary=:all: --python-version 3.11 --implementation cp
          --platform manylinux_2_28_aarch64 --platform manylinux_2_17_aarch64 --platform manylinux2014_aarch64)
 onnxruntime="onnxruntime${ONNXRUNTIME_VERSION:+==$ONNXRUNTIME_VERSION}"

@@ -30,3 +30,15 @@ need_js_tools() {
   need npm "install Node.js 18 or newer with npm"
   [ -x "$1" ] || need "$1" "pass a Python with lstm-digits installed"
 }
+
+# build_wheel FOLDER: the project's wheel, built from a copy of the files git tracks in FOLDER/src,
+# so that a check never writes into the tree (setuptools' egg-info and build/) and can run beside
+# another install of it (.ci/run does); prints the wheel's path. pip's output goes to FOLDER/pip.log.
+build_wheel() {
+  local folder="$1"
+  mkdir "$folder/src"
+  git ls-files -z | tar --null -T - -cf - | tar -xf - -C "$folder/src"
+  python3 -m pip wheel --quiet --disable-pip-version-check --no-deps -w "$folder/dist" "$folder/src" > "$folder/pip.log" 2>&1 \
+    || { cat "$folder/pip.log" >&2; echo "$(basename "$0"): building the wheel failed" >&2; return 1; }
+  ls "$folder"/dist/lstm_digits-*.whl
+}

@@ -1,14 +1,16 @@
 """Shared fixtures. Tests that need MNIST read it from $LSTM_DIGITS_DATA and fail, never skip,
 when it is missing: a suite that silently skips its real-data tests proves nothing."""
 
+import gzip
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from lstm_digits.training.mnist_files import ENV_VAR, find_archives
+from lstm_digits.training.mnist_files import ENV_VAR, TEST_IMAGES, TEST_LABELS, find_archives
 
-MNIST_FIXTURES = {"data_dir", "mnist"}
+MNIST_FIXTURES = {"data_dir", "mnist", "mnist_test_digits"}
 
 
 def pytest_collection_modifyitems(items):
@@ -34,6 +36,19 @@ def mnist(data_dir):
     from lstm_digits.training.data import load_mnist
 
     return load_mnist(data_dir)
+
+
+@pytest.fixture(scope="session")
+def mnist_test_digits(data_dir) -> tuple[np.ndarray, np.ndarray]:
+    """The MNIST test set as numpy arrays (images uint8 [10000, 28, 28], labels uint8 [10000]), read
+    from the archives without torch: the runtime's tests run in a runtime-only install too."""
+    folder = find_archives(data_dir)
+
+    def idx(name: str, header: int) -> np.ndarray:  # the IDX format: a big-endian header, then the bytes
+        with gzip.open(folder / name) as archive:
+            return np.frombuffer(archive.read(), np.uint8, offset=header)
+
+    return idx(TEST_IMAGES, 16).reshape(-1, 28, 28), idx(TEST_LABELS, 8)
 
 
 @pytest.fixture

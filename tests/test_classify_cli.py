@@ -7,6 +7,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+pytestmark = pytest.mark.runtime  # runs in a runtime-only install (every supported Python, .ci/run)
+
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = sorted((ROOT / "samples").glob("*.*g"))
 

@@ -18,7 +18,7 @@ from lstm_digits.runtime import images
 from lstm_digits.runtime.images import image_suffixes
 from test_classify_cli import ROOT, SAMPLES
 
-pytestmark = pytest.mark.corpus
+pytestmark = [pytest.mark.corpus, pytest.mark.runtime]  # runtime: also run in a runtime-only install
 
 # Issue 15's files that gave tracebacks, by name (globs), and what each must come to.
 NAMED = ["crash-2020-10-test.tif", "crash-63b1*.tif", "seek_too_large.tif", "png_decompression_dos.png",

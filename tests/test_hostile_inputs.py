@@ -24,6 +24,8 @@ from lstm_digits.runtime.preprocess import MAX_WORK_PIXELS
 from lstm_digits.runtime.images import BYTES_PER_PIXEL, MAX_DECODED_BYTES, MAX_STDIN_BYTES, open_image
 from test_classify_cli import SAMPLES, classify
 
+pytestmark = pytest.mark.runtime  # runs in a runtime-only install (every supported Python, .ci/run)
+
 NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
 
 
@@ -251,6 +253,7 @@ def world_readable_tmp(tmp_path):
     return tmp_path
 
 
+@pytest.mark.unprivileged
 def test_unreadable_folders_are_one_line_each_even_when_recursive(world_readable_tmp):
     root = world_readable_tmp
     (root / "locked").mkdir()
@@ -277,6 +280,7 @@ def test_unreadable_folders_are_one_line_each_even_when_recursive(world_readable
     assert_one_line_errors(err, [str(unreadable_file)])
 
 
+@pytest.mark.unprivileged
 def test_save_preprocessed_into_a_folder_that_cannot_be_written_is_a_usage_error(world_readable_tmp, tmp_path):
     (world_readable_tmp / "read-only").mkdir(mode=0o555)
     for target in (world_readable_tmp / "read-only", world_readable_tmp / "read-only" / "new"):

@@ -22,6 +22,8 @@ from PIL import Image
 from lstm_digits.runtime import DigitClassifier, ImageError
 from test_classify_cli import SAMPLES
 
+pytestmark = pytest.mark.runtime  # runs in a runtime-only install (every supported Python, .ci/run)
+
 EXAMPLES = int(os.environ.get("HYPOTHESIS_EXAMPLES", "60"))
 SETTINGS = settings(max_examples=EXAMPLES, derandomize=True, deadline=None, database=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])

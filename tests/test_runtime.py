@@ -22,8 +22,17 @@ def classifier():
     return DigitClassifier(threads=1)
 
 
+pytestmark = pytest.mark.runtime
+
+
+@pytest.fixture(scope="module")
+def mnist(mnist_test_digits):
+    """The MNIST test images, uint8 [10000, 28, 28], as numpy: no torch needed."""
+    return mnist_test_digits[0]
+
+
 def mnist_digit(mnist, index=0) -> np.ndarray:
-    return mnist.test.images[index].numpy()
+    return mnist[index]
 
 
 def test_runtime_never_imports_torch():
@@ -98,7 +107,7 @@ def test_session_options_are_exposed():
 
 def test_default_threads_one_for_a_few_images_more_for_large_batches(mnist):
     classifier = DigitClassifier()
-    images = mnist.test.images[:64].numpy().astype(np.float32) / 255
+    images = mnist[:64].astype(np.float32) / 255
     one_by_one = np.concatenate([classifier.probabilities(image[None]) for image in images])
     assert classifier.session.get_session_options().intra_op_num_threads == 1
     assert classifier.threads_follow_batch == (os.cpu_count() > 1)

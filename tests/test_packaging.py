@@ -57,5 +57,6 @@ def test_plain_install_requires_only_the_runtime(wheel):
     assert names(None) == {"click", "numpy", "onnxruntime", "pillow"}
     assert {"torch", "torchvision", "onnx", "onnxscript"} <= names("train")
     assert "torch" not in names("nonexistent")
-    assert {"pytest", "packaging", "lstm-digits"} <= names("dev")  # lstm-digits[train]: the training extra too
-    assert any(r.name == "lstm-digits" and r.extras == {"train"} for r in requires)
+    assert {"pytest", "hypothesis", "onnx"} <= names("test") and "torch" not in names("test")  # the runtime's tests
+    assert {"packaging", "lstm-digits"} <= names("dev")  # lstm-digits[train] and [test]: both extras too
+    assert {"train", "test"} <= {extra for r in requires if r.name == "lstm-digits" for extra in r.extras}

@@ -159,5 +159,7 @@ def array_to_image(array: np.ndarray) -> Image.Image:
     if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (3, 4)):
         raise ImageError(f"an array image must be H x W or H x W x 3/4, not shape {array.shape}")
     if array.dtype != np.uint8:
+        if array.dtype.kind == "f" and not np.isfinite(array).all():
+            raise ImageError("an array image holds NaN or infinity")
         array = np.clip(np.asarray(array, dtype=np.float32) * 255.0 + 0.5, 0, 255).astype(np.uint8)
     return Image.fromarray(array)

@@ -11,6 +11,7 @@ import shutil
 import struct
 import subprocess
 import sys
+import warnings
 import zlib
 from pathlib import Path
 
@@ -178,6 +179,16 @@ def test_odd_arrays_are_image_errors_and_never_lose_the_batch(classifier, name):
     first, odd, last = classifier.predict([SAMPLES[0], array, SAMPLES[1]])
     assert first.digit == SAMPLES[0].stem[-1] and last.digit == SAMPLES[1].stem[-1]
     assert not odd.ok and "\n" not in odd.error
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
+def test_a_float_array_holding_nan_or_infinity_is_named_as_such_without_a_warning(classifier, value):
+    array = np.full((28, 28), 0.0, np.float32)
+    array[5:20, 12:15] = value
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # numpy's "invalid value encountered in cast" was the symptom
+        with pytest.raises(ImageError, match="NaN or infinity"):
+            classifier.predict(array)
 
 
 @pytest.mark.parametrize("mode", ["1", "L", "P", "RGB", "RGBA", "CMYK", "YCbCr", "LAB", "HSV", "I", "F", "I;16", "LA", "PA", "RGBa", "La"])

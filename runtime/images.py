@@ -10,6 +10,7 @@ import functools
 import importlib
 import io
 import math
+import os
 import stat
 from pathlib import Path
 
@@ -65,9 +66,14 @@ class NoDigitFound(ImageError):
 
 def open_image(source: str | Path | bytes) -> Image.Image:
     """A decoded PIL image (first frame of an animation), or ImageError saying what is wrong."""
-    stream = _stream(source)
+    suffix = "" if isinstance(source, (bytes, bytearray, memoryview)) else Path(os.fsdecode(source)).suffix.lower()
+    with _stream(source) as stream:  # a file is opened once, here, and closed once its pixels are decoded
+        return _decoded(stream, suffix)
+
+
+def _decoded(stream, suffix: str) -> Image.Image:
     try:
-        image = _identified(stream, Path(stream).suffix.lower() if isinstance(stream, Path) else "")
+        image = _identified(stream, suffix)
     except Image.UnidentifiedImageError:
         raise ImageError("not an image in a format we can read") from None
     except Image.DecompressionBombError:
@@ -95,8 +101,7 @@ def _identified(stream, suffix: str) -> Image.Image:
         try:
             return Image.open(stream, formats=formats)
         except Image.UnidentifiedImageError:
-            if isinstance(stream, io.BytesIO):
-                stream.seek(0)
+            stream.seek(0)
     raise Image.UnidentifiedImageError("no format takes it")
 
 
@@ -110,23 +115,58 @@ def _formats_in_order(suffix: str):
     yield other_formats()
 
 
-def _stream(source: str | Path | bytes):
+# How a path is opened: never waiting, never taking a terminal, not inherited by child processes.
+NONBLOCK = getattr(os, "O_NONBLOCK", 0)  # (not on Windows, where opening a path never waits on a pipe)
+OPEN_FLAGS = os.O_RDONLY | NONBLOCK | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+NOT_FILES = {stat.S_IFDIR: "is a folder", stat.S_IFIFO: "is a FIFO (named pipe), not a file",
+             stat.S_IFSOCK: "is a socket, not a file", stat.S_IFCHR: "is a character device, not a file",
+             stat.S_IFBLK: "is a block device, not a file"}
+
+
+def _stream(source: str | Path | bytes) -> io.BytesIO | io.BufferedReader:
+    """The bytes to decode: image bytes as a stream, or a path opened once, as what it is.
+
+    The path is opened without waiting (O_NONBLOCK: opening a FIFO or a device never blocks) and
+    without taking a terminal (O_NOCTTY); what was opened is checked on its descriptor (fstat), so
+    a file that is swapped for a FIFO between a check and the opening cannot freeze the run; and
+    the pixels are decoded from that descriptor, never from the path again."""
     if isinstance(source, (bytes, bytearray, memoryview)):
         if not len(source):
             raise ImageError("empty input (0 bytes)")
         return io.BytesIO(source)
-    path = Path(source)
     try:
-        info = path.stat()
+        descriptor = os.open(source, OPEN_FLAGS)
     except FileNotFoundError:
         raise ImageError("no such file") from None
-    except OSError as error:
-        raise ImageError(f"cannot read: {error.strerror or first_line(error)}") from None
-    if stat.S_ISDIR(info.st_mode):
-        raise ImageError("is a folder")
-    if info.st_size == 0:  # also FIFOs and devices, which are never waited on
-        raise ImageError("empty file (0 bytes)")
-    return path
+    except IsADirectoryError:  # (Windows cannot open a folder)
+        raise ImageError("is a folder") from None
+    except OSError as error:  # a socket (ENXIO), permission, a symlink loop, ...
+        raise ImageError(_kind_of(source) or f"cannot read: {error.strerror or first_line(error)}") from None
+    try:
+        info = os.fstat(descriptor)
+        if not stat.S_ISREG(info.st_mode):
+            raise ImageError(_not_a_file(info.st_mode))
+        if info.st_size == 0:
+            raise ImageError("empty file (0 bytes)")
+        if OPEN_FLAGS & NONBLOCK:
+            os.set_blocking(descriptor, True)  # a regular file: reads wait for the disk as usual
+        return os.fdopen(descriptor, "rb")
+    except BaseException:
+        os.close(descriptor)
+        raise
+
+
+def _not_a_file(mode: int) -> str:
+    return NOT_FILES.get(stat.S_IFMT(mode), f"is not a regular file (type {stat.S_IFMT(mode):o})")
+
+
+def _kind_of(source) -> str | None:
+    """Why a path that could not be opened is not a file (a socket cannot be opened at all), or None."""
+    try:
+        mode = os.stat(source).st_mode
+    except (OSError, ValueError):
+        return None
+    return None if stat.S_ISREG(mode) else _not_a_file(mode)
 
 
 def _decode(image: Image.Image) -> Image.Image:

@@ -6,6 +6,7 @@ of how the model was trained.
 """
 
 import os
+import re
 from dataclasses import dataclass, field
 from itertools import islice, repeat
 from pathlib import Path
@@ -39,6 +40,8 @@ class Prediction:
 PARALLEL_FROM = 32  # inputs in one call before decoding and preprocessing are spread over processes
 SMALL_BATCH = 3  # up to this many images run on one thread (see DigitClassifier._session_for)
 ARRAY_KINDS = "biuf"  # numpy dtype kinds an array image may have: bool, integers, floats
+QUIET_RUN = onnxruntime.RunOptions()  # onnxruntime logs nothing when a run fails: the ModelError says it
+QUIET_RUN.log_severity_level = 4
 
 
 def model_input(source, form: Form) -> np.ndarray:
@@ -78,6 +81,16 @@ def _model_input_or_error(source, form: Form) -> tuple[np.ndarray | None, str | 
         return model_input(source, form), None
     except ImageError as error:
         return None, str(error)
+
+
+def _onnxruntime_problem(error: Exception) -> str:
+    """onnxruntime's message without its error-code prefix and the C++ check that failed: e.g.
+    "Reshape node: The input tensor cannot be reshaped to the requested shape. Input shape:{1,10}, ..." """
+    text = " ".join(str(error).split())
+    node = re.search(r"running (\S+) node", text)
+    text = re.sub(r"^\[ONNXRuntimeError\] : \d+ : \w+ : ", "", text).split("Status Message: ", 1)[-1]
+    text = re.sub(r"^\S+:\d+ .*? was false\. ", "", text)
+    return first_line(f"{node.group(1)} node: {text}" if node else text)
 
 
 def _quiet_worker() -> None:
@@ -142,13 +155,28 @@ class DigitClassifier:
         return self._large_session
 
     def _run(self, output: str, batch: np.ndarray) -> np.ndarray:
+        """The model's `output` for a batch: [N, len(labels)] floating-point numbers, or ModelError
+        (onnxruntime raised, or the output is of another type or shape). NaN rows are left to the caller."""
         batch = np.ascontiguousarray(batch, dtype=np.float32)
         if 0 < len(batch) <= self.batch_size:  # the common case, and batch 1's hot path: no copies
-            return self._session_for(len(batch)).run([output], {self.input_name: batch})[0]
+            return self._run_part(output, batch, self._session_for(len(batch)))
         session = self._session_for(self.batch_size)
-        parts = [session.run([output], {self.input_name: batch[i : i + self.batch_size]})[0]
+        parts = [self._run_part(output, batch[i : i + self.batch_size], session)
                  for i in range(0, len(batch), self.batch_size)]
         return np.concatenate(parts) if parts else np.zeros((0, len(self.labels)), np.float32)
+
+    def _run_part(self, output: str, batch: np.ndarray, session: onnxruntime.InferenceSession) -> np.ndarray:
+        try:
+            result = session.run([output], {self.input_name: batch}, QUIET_RUN)[0]
+        except Exception as error:  # onnxruntime's own exception types, for what the graph does with this input
+            raise ModelError(f"{self.model_path}: onnxruntime could not run the model ({_onnxruntime_problem(error)})") from None
+        if not isinstance(result, np.ndarray) or result.dtype.kind != "f":
+            kind = result.dtype if isinstance(result, np.ndarray) else type(result).__name__
+            raise ModelError(f"{self.model_path}: output {output} is {kind}, not floating-point numbers")
+        if result.shape != (len(batch), len(self.labels)):
+            raise ModelError(f"{self.model_path}: output {output} is {list(result.shape)} for {len(batch)} images, "
+                             f"not [{len(batch)}, {len(self.labels)}]")
+        return result
 
     def model_input(self, source) -> np.ndarray:
         """A path, image bytes, PIL image or array -> the [canvas, canvas] image the model is given
@@ -196,22 +224,47 @@ class DigitClassifier:
 
     def predict(self, images, top_k: int = 1):
         """One image (path, bytes, PIL image or array) -> Prediction, raising ImageError if it cannot
-        be classified. A list -> list of Prediction in the same order, failures carried in `error`."""
+        be classified and ModelError if the model fails on it. A list -> list of Prediction in the
+        same order, failures carried in `error`."""
         if isinstance(images, (list, tuple)):
             return list(self.predict_iter(images, top_k))
         image = self.model_input(images)
-        return self._prediction(image, self.probabilities(image[None])[0], top_k)
+        return self._prediction(image, self._checked_row(self.probabilities(image[None])[0]), top_k)
 
     def predict_iter(self, sources, top_k: int = 1) -> Iterator[Prediction]:
         """One Prediction per input, in order, as they are ready: while the model runs on one batch,
         the workers are already decoding the next. An ImageError given in place of an input is
-        passed through as that input's error."""
+        passed through as that input's error. When the model fails on a batch, each of its images is
+        run alone, so that an image's answer never depends on the others in its batch."""
         model_inputs = self._model_inputs(list(sources))
         while batch := list(islice(model_inputs, self.batch_size)):
             good = [image for image, error in batch if error is None]
-            rows = iter(self.probabilities(np.stack(good)) if good else ())
+            rows = iter(self._rows(good))
             for image, error in batch:
-                yield Prediction(None, None, error=error) if error is not None else self._prediction(image, next(rows), top_k)
+                row = next(rows) if error is None else error  # probabilities, or why there are none
+                yield Prediction(None, None, error=row) if isinstance(row, str) else self._prediction(image, row, top_k)
+
+    def _rows(self, images: list[np.ndarray]) -> list[np.ndarray | str]:
+        """Per image, its probabilities, or the one-line ModelError saying why the model gave none."""
+        if not images:
+            return []
+        try:
+            return [self._checked_row(row) for row in self.probabilities(np.stack(images))]
+        except ModelError:
+            return [self._row_alone(image) for image in images]
+
+    def _row_alone(self, image: np.ndarray) -> np.ndarray | str:
+        try:
+            return self._checked_row(self.probabilities(image[None])[0])
+        except ModelError as error:
+            return str(error)
+
+    def _checked_row(self, probabilities: np.ndarray) -> np.ndarray:
+        """An image's probabilities, or ModelError if they are not all finite numbers (they would
+        be printed as NaN, which is not JSON)."""
+        if not np.isfinite(probabilities).all():
+            raise ModelError(f"{self.model_path}: the model's probabilities for this image are not finite numbers")
+        return probabilities
 
     def _prediction(self, image: np.ndarray, probabilities: np.ndarray, top_k: int) -> Prediction:
         ranked = np.argsort(-probabilities)[: max(1, top_k)]

@@ -1,21 +1,28 @@
 """digit-classify: which digit is in each image? Runtime only: onnxruntime, numpy, pillow.
 
 Results go to stdout (one line per image, or JSON Lines), each written as soon as it is known;
-diagnostics go to stderr, one line each. Exit code 0 if every image was classified, 1 if any
-failed, 2 for a usage error (a bad --model or --save-preprocessed folder included).
+diagnostics go to stderr, one line each. How the run ends (signals, the standard streams) is in
+cli/output.py. Exit codes (cli/output.py's EXIT_CODES; `digit-classify --help` lists them too):
+  0    every input classified
+  1    some input failed (its one-line error is on stderr)
+  2    usage error: bad options, a bad --model, a --save-preprocessed folder that cannot be written
+  74   stdout cannot be written (full disk, I/O error, closed): one line on stderr
+  129  stopped by SIGHUP
+  130  stopped by SIGINT (Ctrl-C)
+  141  stdout's reader went away (digit-classify ... | head): stopped quietly
+  143  stopped by SIGTERM (kill)
 """
 
 import json
-import logging
 import os
 import sys
-import warnings
 from pathlib import Path
 
 import click
 
 from .. import __version__
 from ..errors import first_line
+from . import output
 
 CONTROL_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
@@ -86,49 +93,14 @@ def _is_folder(entry: os.DirEntry) -> bool:
         return False
 
 
-def _save_preprocessed(folder: Path, name: str, image, used: set) -> None:
-    from PIL import Image
-
-    stem = "stdin" if name == "-" else Path(name).stem
-    candidate, n = f"{stem}.png", 1
-    while candidate in used:
-        n += 1
-        candidate = f"{stem}-{n}.png"
-    used.add(candidate)
-    Image.fromarray((image * 255 + 0.5).astype("uint8"), mode="L").save(folder / candidate)
-
-
 def _usage_error(message: str):
     """One line on stderr and exit 2: the call itself is wrong (unlike an image that failed)."""
-    click.echo(f"digit-classify: {message}", err=True)
-    sys.exit(2)
+    output.diagnostic(message)
+    sys.exit(output.USAGE)
 
 
-def _writable_folder(folder: Path) -> None:
-    import tempfile
-
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=folder):
-            pass
-    except OSError as error:
-        _usage_error(f"{shown(str(folder))}: --save-preprocessed cannot write there ({error.strerror or first_line(error)})")
-
-
-def _quiet_libraries() -> None:
-    """Pillow warns and logs about odd files, and the C libraries under it (libtiff, openjpeg)
-    write to file descriptor 2; our users get our one-line errors instead. So Python's stderr
-    moves to a copy of descriptor 2, and descriptor 2 itself goes to /dev/null."""
-    warnings.simplefilter("ignore")
-    logging.getLogger("PIL").setLevel(logging.CRITICAL + 1)
-    sys.stderr.flush()
-    sys.stderr = os.fdopen(os.dup(2), "w", encoding=sys.stderr.encoding, errors="backslashreplace", buffering=1)
-    null = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(null, 2)
-    os.close(null)
-
-
-@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.command(context_settings={"help_option_names": ["-h", "--help"]},
+               epilog="\b\nExit codes:\n" + output.exit_codes_text())
 @click.argument("paths", nargs=-1, required=True)
 @click.option("--model", "-m", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="An exported model.onnx (default: the shipped model).")
@@ -149,13 +121,23 @@ def _quiet_libraries() -> None:
 def main(paths, model, int8, top_k, as_json, threads, workers, recursive, save_preprocessed, min_confidence):
     """Classify the handwritten digit in each image. PATH is an image file, a folder of images,
     or - for image bytes on stdin."""
-    _quiet_libraries()  # first: onnxruntime may write to descriptor 2 when it is imported
+    output.take_over_streams()  # first: onnxruntime may write to descriptor 2 when it is imported
+    output.stop_on_signals()
+    try:
+        sys.exit(_run(paths, model, int8, top_k, as_json, threads, workers, recursive, save_preprocessed, min_confidence))
+    except output.RunEnds as end:
+        output.ending(stopped=True)
+        if end.message:
+            output.diagnostic(end.message)
+        sys.exit(end.code)
+
+
+def _run(paths, model, int8, top_k, as_json, threads, workers, recursive, save_preprocessed, min_confidence) -> int:
     from ..runtime import images
     from ..runtime.classifier import DigitClassifier
     from ..runtime.model_file import ModelError
 
     images.guard_nested_images = True  # one decoding thread per process here
-    sys.stdout.reconfigure(errors="backslashreplace")  # whatever the locale's encoding, never a crash
     if int8:
         if model is not None:
             raise click.UsageError("--int8 selects the shipped int8 model; it does not go with --model")
@@ -166,62 +148,72 @@ def main(paths, model, int8, top_k, as_json, threads, workers, recursive, save_p
     except ModelError as error:
         _usage_error(shown(str(error)))
     if save_preprocessed is not None:
-        _writable_folder(save_preprocessed)
-    with classifier:
+        from .preprocessed import check_writable
+
+        if (problem := check_writable(save_preprocessed)) is not None:
+            _usage_error(f"{shown(str(save_preprocessed))}: --save-preprocessed cannot write there ({problem})")
+    with classifier:  # leaving it, also by RunEnds, stops the worker processes
         failures = _classify_all(classifier, paths, recursive, top_k, as_json, save_preprocessed)
-    sys.exit(1 if failures else 0)
+        output.ending()  # every answer is out: a signal from here on has its default effect
+    return output.FAILED if failures else output.CLASSIFIED
 
 
 def _classify_all(classifier, paths, recursive, top_k, as_json, save_preprocessed) -> int:
-    """Print one result per input, in order, each as soon as it is known; return how many failed."""
+    """Print one result per input, in order, each as soon as it is known; return how many failed.
+    A run that ends early (output.RunEnds) says how many inputs were left, from which one on."""
     saved_names: set[str] = set()
-    failures = 0
+    failures = answered = 0
     entries = list(_expand(paths, recursive))
-    predictions = classifier.predict_iter([source for _, source in entries], top_k=top_k)
-    for (name, _), prediction in zip(entries, predictions):
-        path, error = shown(name), prediction.error
-        if not error and save_preprocessed is not None:
-            try:
-                _save_preprocessed(save_preprocessed, name, prediction.image, saved_names)
-            except OSError as problem:
-                error = f"cannot save the preprocessed image ({problem.strerror or first_line(problem)})"
-        if error:
-            failures += 1
-            click.echo(f"digit-classify: {path}: {error}", err=True)
-            if as_json:
-                _write(json.dumps({"path": path, "error": error}))
-        elif as_json:
-            top = [{"digit": d, "probability": round(p, 6)} for d, p in prediction.top_k]
-            record = {"path": path, "digit": prediction.digit, "probability": round(prediction.probability, 6), "top_k": top}
-            _write(json.dumps(record | {"rejected": True} if prediction.rejected else record))  # digit null
-        else:
-            extra = "".join(f"\t{d}:{p:.4f}" for d, p in prediction.top_k[1:])
-            answer = classifier.rule.label if prediction.rejected else prediction.digit  # "-": not a digit
-            _write(f"{path}\t{answer}\t{prediction.probability:.4f}{extra}")
+    try:
+        predictions = classifier.predict_iter([source for _, source in entries], top_k=top_k)
+        for (name, _), prediction in zip(entries, predictions):
+            with output.answering():  # a stop signal waits for this input's lines
+                failures += _answer(classifier, shown(name), name, prediction, as_json, save_preprocessed, saved_names)
+                answered += 1
+    except output.RunEnds as end:
+        if end.message and answered < len(entries):
+            end.message += (f"; {len(entries) - answered:,} of {len(entries):,} inputs not answered, "
+                            f"from {shown(entries[answered][0])} on")
+        raise
     return failures
 
 
-def _write(line: str) -> None:
-    sys.stdout.write(line + "\n")
-    sys.stdout.flush()  # per file: what is printed stays printed, whatever happens to a later file
+def _answer(classifier, path, name, prediction, as_json, save_preprocessed, saved_names) -> int:
+    """Write one input's result line (or its error); 1 if it failed, else 0."""
+    error = prediction.error
+    if not error and save_preprocessed is not None:
+        from .preprocessed import save
+
+        try:
+            save(save_preprocessed, name, prediction.image, saved_names)
+        except OSError as problem:
+            error = f"cannot save the preprocessed image ({problem.strerror or first_line(problem)})"
+    if error:
+        output.diagnostic(f"{path}: {error}")
+        if as_json:
+            output.result(json.dumps({"path": path, "error": error}))
+        return 1
+    if as_json:
+        top = [{"digit": d, "probability": round(p, 6)} for d, p in prediction.top_k]
+        record = {"path": path, "digit": prediction.digit, "probability": round(prediction.probability, 6), "top_k": top}
+        output.result(json.dumps(record | {"rejected": True} if prediction.rejected else record))  # digit null
+    else:
+        extra = "".join(f"\t{d}:{p:.4f}" for d, p in prediction.top_k[1:])
+        answer = classifier.rule.label if prediction.rejected else prediction.digit  # "-": not a digit
+        output.result(f"{path}\t{answer}\t{prediction.probability:.4f}{extra}")
+    return 0
 
 
 def run() -> None:
-    """The `digit-classify` command: main(), then exit without the interpreter's teardown.
-
-    By then every result is written and the worker processes have stopped; tearing down numpy's
-    and onnxruntime's modules would only add ~20 ms, a sixth of a one-image run."""
-    code = 0
+    """The `digit-classify` command: main(), then exit at once (output.exit_now)."""
+    code = output.CLASSIFIED
     try:
         main()
     except SystemExit as done:
         code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except OSError:  # a closed pipe (digit-classify ... | head): nothing more can be written
-            pass
-    os._exit(code)
+    except output.RunEnds as end:  # a signal before main() took over, or during its last lines
+        code = end.code
+    output.exit_now(code)
 
 
 if __name__ == "__main__":

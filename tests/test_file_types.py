@@ -15,6 +15,8 @@ from lstm_digits.runtime import DigitClassifier, ImageError
 from test_classify_cli import SAMPLES, classify
 from test_hostile_inputs import assert_one_line_errors
 
+pytestmark = pytest.mark.runtime  # runs in a runtime-only install (every supported Python, .ci/run)
+
 NOT_FILES = {  # name in the folder -> what its error says
     "pipe.png": "is a FIFO (named pipe), not a file",
     "socket.png": "is a socket, not a file",

@@ -10,7 +10,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from test_classify_cli import SAMPLES
+
+pytestmark = pytest.mark.runtime  # runs in a runtime-only install (every supported Python, .ci/run)
 
 TELEMETRY_FOLDER = Path(".cache/Microsoft/DeveloperTools/.onnxruntime")  # under the home folder
 

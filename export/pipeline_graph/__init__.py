@@ -33,7 +33,15 @@ CLASSIFIER_PREFIX = "classifier/"
 
 
 def preprocess(g: Builder, pixels: str, canvas: int, box: int) -> tuple[str, str]:
-    """(image [canvas, canvas] float32, no_digit bool scalar): zeros when nothing stands out."""
+    """(image [canvas, canvas] float32, no_digit bool scalar): zeros when nothing stands out, or when
+    there are no pixels at all (height or width 0)."""
+    none, some = g.sub("no_pixels"), g.sub("pixels")
+    nothing = [none.const(np.zeros((canvas, canvas), np.float32)), none.scalar(True, np.bool_)]
+    return g.if_(g.op("Equal", g.op("Size", pixels), g.scalar(0, np.int64)), none, nothing,
+                 some, list(_preprocess_pixels(some, pixels, canvas, box)), [FLOAT, BOOL])
+
+
+def _preprocess_pixels(g: Builder, pixels: str, canvas: int, box: int) -> tuple[str, str]:
     ink, faint_only = suppress_background(g, make_ink_bright(g, grayscale(g, limit_size(g, pixels))))
     too_little = g.op("Less", count(g, g.op("Greater", ink, g.scalar(0.0))), g.scalar(MIN_INK_PIXELS, np.int64))
     no_digit = g.op("Or", faint_only, too_little)

@@ -7,10 +7,10 @@ cli/output.py. Exit codes (cli/output.py's EXIT_CODES; `digit-classify --help` l
   1    some input failed (its one-line error is on stderr)
   2    usage error: bad options, a bad --model, a --save-preprocessed folder that cannot be written
   74   stdout cannot be written (full disk, I/O error, closed): one line on stderr
-  129  stopped by SIGHUP
+  129  stopped by SIGHUP (its terminal closed)
   130  stopped by SIGINT (Ctrl-C)
   141  stdout's reader went away (digit-classify ... | head): stopped quietly
-  143  stopped by SIGTERM (kill)
+  143  stopped by SIGTERM (kill, Popen.terminate())
 """
 
 import json

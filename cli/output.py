@@ -18,21 +18,19 @@ import os
 import signal
 import sys
 
-# Exit codes, as `digit-classify --help`, this package's docstrings and the README give them.
+# Exit codes, as `digit-classify --help`, cli/classify.py's docstring and the README give them.
 CLASSIFIED, FAILED, USAGE, STDOUT_FAILED = 0, 1, 2, 74  # 74: EX_IOERR in sysexits.h
-STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
-SIGPIPE_NUMBER = 13  # (signal.SIGPIPE, which Windows lacks)
-READER_GONE = 128 + SIGPIPE_NUMBER  # 141, what a shell reports for a program a closed pipe ended
-EXIT_CODES = {
+STOP_SIGNALS = {getattr(signal, name): why for name, why in (  # (Windows has no SIGHUP)
+    ("SIGHUP", " (its terminal closed)"), ("SIGINT", " (Ctrl-C)"), ("SIGTERM", " (kill, Popen.terminate())")) if hasattr(signal, name)}
+READER_GONE = 128 + getattr(signal, "SIGPIPE", 13)  # 141: what a shell reports for a program a closed pipe ended
+EXIT_CODES = dict(sorted({
     CLASSIFIED: "every input classified",
     FAILED: "some input failed (its one-line error is on stderr)",
     USAGE: "usage error: bad options, a bad --model, a --save-preprocessed folder that cannot be written",
     STDOUT_FAILED: "stdout cannot be written (full disk, I/O error, closed): one line on stderr",
-    128 + 1: "stopped by SIGHUP",
-    128 + 2: "stopped by SIGINT (Ctrl-C)",
     READER_GONE: "stdout's reader went away (digit-classify ... | head): stopped quietly",
-    128 + 15: "stopped by SIGTERM (kill)",
-}
+    **{128 + signum: f"stopped by {signal.Signals(signum).name}{why}" for signum, why in STOP_SIGNALS.items()},
+}.items()))
 
 
 def exit_codes_text() -> str:

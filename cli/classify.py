@@ -121,15 +121,7 @@ def _usage_error(message: str):
 def main(paths, model, int8, top_k, as_json, threads, workers, recursive, save_preprocessed, min_confidence):
     """Classify the handwritten digit in each image. PATH is an image file, a folder of images,
     or - for image bytes on stdin."""
-    output.take_over_streams()  # first: onnxruntime may write to descriptor 2 when it is imported
-    output.stop_on_signals()
-    try:
-        sys.exit(_run(paths, model, int8, top_k, as_json, threads, workers, recursive, save_preprocessed, min_confidence))
-    except output.RunEnds as end:
-        output.ending(stopped=True)
-        if end.message:
-            output.diagnostic(end.message)
-        sys.exit(end.code)
+    sys.exit(_run(paths, model, int8, top_k, as_json, threads, workers, recursive, save_preprocessed, min_confidence))
 
 
 def _run(paths, model, int8, top_k, as_json, threads, workers, recursive, save_preprocessed, min_confidence) -> int:
@@ -205,14 +197,20 @@ def _answer(classifier, path, name, prediction, as_json, save_preprocessed, save
 
 
 def run() -> None:
-    """The `digit-classify` command: main(), then exit at once (output.exit_now)."""
+    """The `digit-classify` command: the standard streams and the stop signals taken over (before
+    click writes anything, and before onnxruntime, which may write to descriptor 2, is imported),
+    main(), then exit at once (output.exit_now)."""
+    output.take_over_streams()
+    output.stop_on_signals()
     code = output.CLASSIFIED
     try:
         main()
     except SystemExit as done:
         code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
-    except output.RunEnds as end:  # a signal before main() took over, or during its last lines
-        code = end.code
+    except output.RunEnds as end:
+        code = output.report(end)
+    except OSError as error:  # click's own output (--help, --version) to a stdout that cannot take it
+        code = output.report(output.stdout_failed(error))
     output.exit_now(code)
 
 

@@ -110,13 +110,25 @@ def result(line: str) -> None:
     """One result line on stdout, written and flushed now; RunEnds if stdout cannot take it."""
     try:
         _whole_line(sys.stdout, line)
-    except BrokenPipeError:
-        ending(stopped=True)
-        raise RunEnds(READER_GONE, None) from None
     except (OSError, ValueError, AttributeError) as error:  # ValueError, AttributeError: stdout closed
-        ending(stopped=True)
-        problem = error.strerror if isinstance(error, OSError) and error.strerror else "it is closed"
-        raise RunEnds(STDOUT_FAILED, f"stdout: cannot write the results ({problem})") from None
+        raise stdout_failed(error) from None
+
+
+def stdout_failed(error: Exception) -> RunEnds:
+    """How a run ends when stdout cannot take what it writes: quietly if its reader went away."""
+    ending(stopped=True)
+    if isinstance(error, BrokenPipeError):
+        return RunEnds(READER_GONE, None)
+    problem = error.strerror if isinstance(error, OSError) and error.strerror else "it is closed"
+    return RunEnds(STDOUT_FAILED, f"stdout: cannot write ({problem})")
+
+
+def report(end: RunEnds) -> int:
+    """Its line on stderr (if it has one); the exit code."""
+    ending(stopped=True)
+    if end.message:
+        diagnostic(end.message)
+    return end.code
 
 
 def diagnostic(line: str) -> None:

@@ -165,8 +165,15 @@ def shell(redirection: str, *args) -> subprocess.CompletedProcess:
 def test_a_full_or_closed_stdout_is_one_line_and_exit_74(redirection, problem):
     result = shell(redirection, *SAMPLES)
     assert result.returncode == output.STDOUT_FAILED
-    assert result.stderr.decode() == (f"digit-classify: stdout: cannot write the results ({problem}); "
+    assert result.stderr.decode() == (f"digit-classify: stdout: cannot write ({problem}); "
                                       f"{len(SAMPLES)} of {len(SAMPLES)} inputs not answered, from {SAMPLES[0]} on\n")
+
+
+def test_help_version_and_usage_errors_with_full_streams_keep_their_exit_codes():
+    full_stdout = shell(">/dev/full", "--version")
+    assert (full_stdout.returncode, full_stdout.stderr.decode()) == (
+        output.STDOUT_FAILED, "digit-classify: stdout: cannot write (No space left on device)\n")
+    assert shell("2>/dev/full", SAMPLES[0], "--top-k", "0").returncode == output.USAGE
 
 
 @pytest.mark.parametrize("stderr", ["full", "closed", "broken pipe"])

@@ -5,15 +5,18 @@ largest probability is below `min_confidence`. numpy and the standard library on
     calibration: {"temperature": T, "fitted_on": ..., "ece_test_before": ..., "ece_test_after": ...}
                  the graph's `probabilities` are already softmax(logits / T)
     rejection:   {"rule": ..., "score": "max_probability", "min_confidence": P, "label": "-"}
-A model without them has T = 1 in its graph and rejects nothing.
+A model without them has T = 1 in its graph and rejects nothing. The label is printed for a rejected
+image, so it keeps the rule every label keeps (runtime/metadata_values.py: printable, one line, short).
 """
 
-import json
 import math
 from dataclasses import dataclass, replace
 from typing import Mapping
 
 import numpy as np
+
+from .metadata_values import label_problem, metadata_json, shown_label
+from .onnx_structure import ModelProblem
 
 CALIBRATION_KEY = "calibration"
 REJECTION_KEY = "rejection"
@@ -29,9 +32,9 @@ def _json_object(metadata: Mapping[str, str], key: str) -> dict | None:
     if key not in metadata:
         return None
     try:
-        value = json.loads(metadata[key])
-    except (TypeError, ValueError):
-        raise RuleError(f"metadata '{key}' is not JSON") from None
+        value = metadata_json(metadata, key)
+    except ModelProblem as problem:  # not JSON, or JSON beyond the metadata's bounds
+        raise RuleError(str(problem)) from None
     if not isinstance(value, dict):
         raise RuleError(f"metadata '{key}' is not a JSON object")
     return value
@@ -77,8 +80,10 @@ class RejectionRule:
             if score != SCORE:
                 raise RuleError(f"metadata 'rejection': score must be {SCORE!r}, not {score!r}")
             label = rejection.get("label")
-            if not isinstance(label, str) or not label.strip() or any(c in label for c in "\t\r\n"):
-                raise RuleError(f"metadata 'rejection': label must be a non-empty one-line string, not {label!r}")
+            problem = label_problem(label) if isinstance(label, str) else "is not a string"
+            if problem:  # the graph's labels keep the same rule (model_check.contract_from_metadata)
+                shown = shown_label(label) if isinstance(label, str) else repr(label)[:80]
+                raise RuleError(f"metadata 'rejection': label must be a non-empty one-line string, not {shown} ({problem})")
             threshold = _probability(rejection.get("min_confidence"), "metadata 'rejection': min_confidence")
             rule = cls(threshold, label)
         if min_confidence is not None:

@@ -1,16 +1,18 @@
-"""Opening a model file: the onnxruntime session and the input contract read from its metadata,
-checked whole against the graph. This module knows nothing of how the model was trained."""
+"""Opening a model file: checked whole on its bytes (runtime/model_check.py), then the onnxruntime
+session on those same bytes, and the input contract read from its metadata against the graph's
+outputs. This module knows nothing of how the model was trained."""
 
-import json
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import onnxruntime
 
 from ..errors import first_line
-from .preprocess import Form
+from .confidence import RejectionRule, RuleError
+from .metadata_values import shown_label
+from .model_check import MAX_FILE_BYTES, Contract, check_file, contract_from_metadata
+from .onnx_structure import ModelProblem, quoted
 
 
 class ModelError(Exception):
@@ -41,66 +43,62 @@ def session_options(threads: int | None = None) -> onnxruntime.SessionOptions:
     return options
 
 
-def open_session(model_path: Path, options: onnxruntime.SessionOptions) -> onnxruntime.InferenceSession:
+def checked_model_bytes(model_path: Path) -> bytes:
+    """The file's bytes, once model_check has accepted them; ModelError naming the file and the
+    problem otherwise. Nothing but this reader has seen the file yet."""
     if not model_path.is_file():
         raise ModelError(f"{model_path}: no such model file")
     try:
-        return onnxruntime.InferenceSession(str(model_path), sess_options=options, providers=["CPUExecutionProvider"])
+        with open(model_path, "rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
+    except OSError as error:
+        raise ModelError(f"{model_path}: cannot be read ({error.strerror or first_line(error)})") from None
+    try:
+        check_file(data)
+    except ModelProblem as problem:
+        raise ModelError(f"{model_path}: {problem}") from None
+    return data
+
+
+def open_session(model_path: Path, options: onnxruntime.SessionOptions) -> onnxruntime.InferenceSession:
+    """The model checked (checked_model_bytes), then opened by onnxruntime from the same bytes."""
+    data = checked_model_bytes(model_path)
+    try:
+        return onnxruntime.InferenceSession(data, sess_options=options, providers=["CPUExecutionProvider"])
     except Exception as error:  # onnxruntime raises its own exception types for unreadable files
         raise ModelError(f"{model_path}: not a usable ONNX model ({first_line(error)})") from None
 
 
-@dataclass(frozen=True)
-class Contract:
-    """What the metadata promises and the graph was checked to keep."""
-
-    input_name: str
-    labels: list[str]
-    form: Form
-
-
 def read_contract(session: onnxruntime.InferenceSession, model_path: Path) -> Contract:
-    """The metadata's contract against the graph, whole: one ModelError naming what disagrees."""
+    """The metadata's contract against the graph's outputs, for a session from open_session (which
+    checked the input and everything else): one ModelError naming what disagrees."""
     def refuse(problem: str):
         raise ModelError(f"{model_path}: {problem}")
 
     metadata = session.get_modelmeta().custom_metadata_map
     try:
-        contract, labels, preprocessing = (json.loads(metadata[key]) for key in ("input", "labels", "preprocessing"))
-    except (KeyError, ValueError):
-        refuse("no lstm-digits input contract in its metadata (input, labels, preprocessing)")
-    if not isinstance(contract, dict) or not isinstance(preprocessing, dict):
-        refuse("metadata 'input' and 'preprocessing' must be JSON objects")
-    if not isinstance(labels, list) or not labels or not all(isinstance(label, str) for label in labels):
-        refuse(f"metadata 'labels' must be a list of strings, not {json.dumps(labels)[:80]}")
-    try:
-        form = Form.from_metadata(preprocessing)
-    except (KeyError, ValueError, TypeError):
-        refuse("metadata 'preprocessing' needs whole numbers 'canvas' and 'digit_box'")
-    if not 0 < form.digit_box <= form.canvas:
-        refuse(f"digit_box {form.digit_box} does not fit in canvas {form.canvas}")
-    input_name = contract.get("name")
-    inputs = session.get_inputs()
-    if len(inputs) != 1 or inputs[0].name != input_name:
-        refuse(f"the graph's inputs {[i.name for i in inputs]} do not match the contract's {input_name!r}")
-    canvas = form.canvas
-    if len(inputs[0].shape) != 3 or inputs[0].shape[1:] != [canvas, canvas] or inputs[0].type != "tensor(float)":
-        refuse(f"input {input_name} is {inputs[0].type} {inputs[0].shape}, not float [batch, {canvas}, {canvas}]")
+        contract = contract_from_metadata(metadata)
+        rejection_label = RejectionRule.from_metadata(metadata).label
+    except (ModelProblem, RuleError) as problem:
+        refuse(str(problem))
+    labels, canvas = contract.labels, contract.form.canvas
+    if rejection_label in labels:
+        refuse(f"metadata 'rejection': label {shown_label(rejection_label)} is also the label of an output")
     outputs = [o.name for o in session.get_outputs()]
     if not {"logits", "probabilities"} <= set(outputs):
-        refuse(f"no 'logits' and 'probabilities' outputs (outputs: {outputs})")
+        refuse(f"no 'logits' and 'probabilities' outputs (outputs: {', '.join(quoted(name) for name in outputs[:8])})")
     declared = {o.name: o.shape for o in session.get_outputs()}
     for name in ("logits", "probabilities"):
         if len(declared[name]) == 2 and isinstance(declared[name][1], int) and declared[name][1] != len(labels):
             refuse(f"output {name} is {declared[name]}, but the {len(labels)} labels need [batch, {len(labels)}]")
     if all(len(declared[name]) == 2 and declared[name][1] == len(labels) for name in ("logits", "probabilities")):
-        return Contract(input_name, labels, form)
-    try:  # shapes the graph does not declare: one blank image through it shows them
-        results = session.run(["logits", "probabilities"], {input_name: np.zeros((1, canvas, canvas), np.float32)})
+        return contract
+    try:  # shapes the graph does not declare: one blank image through it shows them (model_check bounds the work)
+        results = session.run(["logits", "probabilities"], {contract.input_name: np.zeros((1, canvas, canvas), np.float32)})
     except Exception as error:
         refuse(f"the graph fails on a blank [1, {canvas}, {canvas}] input ({first_line(error)})")
     for name, result in zip(("logits", "probabilities"), results):
         if not isinstance(result, np.ndarray) or result.shape != (1, len(labels)) or result.dtype.kind != "f":
             shape = getattr(result, "shape", type(result).__name__)
             refuse(f"output {name} is {shape} for one image, but the {len(labels)} labels need (1, {len(labels)})")
-    return Contract(input_name, labels, form)
+    return contract

@@ -7,8 +7,10 @@ of how the model was trained.
 
 import os
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from itertools import islice, repeat
+from functools import partial
+from itertools import chain, islice
 from pathlib import Path
 from typing import Iterator
 
@@ -40,6 +42,7 @@ class Prediction:
 PARALLEL_FROM = 32  # inputs in one call before decoding and preprocessing are spread over processes
 SMALL_BATCH = 3  # up to this many images run on one thread (see DigitClassifier._session_for)
 ARRAY_KINDS = "biuf"  # numpy dtype kinds an array image may have: bool, integers, floats
+ONE_IMAGE = (str, os.PathLike, bytes, bytearray, memoryview, np.ndarray, Image.Image)  # iterable, yet one image
 QUIET_RUN = onnxruntime.RunOptions()  # onnxruntime logs nothing when a run fails: the ModelError says it
 QUIET_RUN.log_severity_level = 4
 
@@ -93,11 +96,14 @@ def _onnxruntime_problem(error: Exception) -> str:
     return first_line(f"{node.group(1)} node: {text}" if node else text)
 
 
-def _quiet_worker() -> None:
-    """Worker processes print nothing: Pillow's warnings about odd files are not our users' business."""
-    import warnings
+def _is_batch(images) -> bool:
+    """Any iterable (a list, a generator, ...) is a batch, except what is itself one image (a path,
+    bytes, an array, a PIL image); a mapping is not a batch of its keys."""
+    return isinstance(images, Iterable) and not isinstance(images, ONE_IMAGE + (Mapping,))
 
-    warnings.simplefilter("ignore")
+
+def _failed_input(reason: str) -> tuple[None, str]:
+    return None, reason
 
 
 class DigitClassifier:
@@ -183,11 +189,25 @@ class DigitClassifier:
         for it (ImageError if it cannot be made)."""
         return model_input(source, self.form)
 
+    @property
+    def read_ahead(self) -> int:
+        """How many inputs predict_iter reads at most beyond the last result it has given: a batch,
+        and with workers what they hold or have answered out of order. Memory is bounded by it,
+        whatever the number of inputs and however slowly the results are read."""
+        if self.workers <= 1:
+            return self.batch_size
+        from .workers import read_ahead
+
+        return self.batch_size + max(PARALLEL_FROM, read_ahead(self.workers))
+
     def close(self) -> None:
-        """Stop the worker processes, if any were started."""
+        """Stop the worker processes now, if any were started, without finishing queued work.
+        Leaving `with DigitClassifier(...)` calls it, also through an exception (KeyboardInterrupt
+        in the middle of predict_iter). The classifier stays usable: new workers start when needed.
+        Workers ignore SIGINT (Ctrl-C reaches the main process, which stops them) and never outlive
+        the main process (runtime/workers.py)."""
         if self._pool is not None:
-            self._pool.shutdown()
-            self._pool = None
+            self._pool.close()
 
     def __enter__(self) -> "DigitClassifier":
         return self
@@ -195,54 +215,52 @@ class DigitClassifier:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def _model_inputs(self, sources: list) -> Iterator[tuple[np.ndarray | None, str | None]]:
-        """(image, error) per input, in order; with workers, produced ahead in worker processes."""
-        if self.workers > 1 and len(sources) >= PARALLEL_FROM:
-            if self._pool is None:
-                import multiprocessing  # here, not at the top: one image should not pay for them
-                from concurrent.futures import ProcessPoolExecutor
+    def _model_inputs(self, sources: Iterable) -> Iterator[tuple[np.ndarray | None, str | None]]:
+        """(image, error) per input, in order, read as they are needed; with workers (from
+        PARALLEL_FROM inputs on), made ahead in worker processes, at most their read-ahead."""
+        sources = iter(sources)
+        if self.workers > 1:
+            head = list(islice(sources, PARALLEL_FROM))
+            if len(head) == PARALLEL_FROM:
+                yield from self._worker_pool().map(chain(head, sources))
+                return
+            sources = iter(head)
+        for source in sources:
+            yield _model_input_or_error(source, self.form)
 
-                # fork where there is one: workers start in milliseconds and need no re-import.
-                method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
-                self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context(method),
-                                                 initializer=_quiet_worker)
-            from concurrent.futures.process import BrokenProcessPool
+    def _worker_pool(self):
+        if self._pool is None:
+            from .workers import WorkerPool  # here, not at the top: one image should not pay for it
 
-            chunk = max(1, min(64, len(sources) // (4 * self.workers)))
-            done = 0
-            try:
-                for done, result in enumerate(self._pool.map(_model_input_or_error, sources, repeat(self.form),
-                                                             chunksize=chunk), 1):
-                    yield result
-            except BrokenProcessPool:  # a decoder crashed or ran out of memory in a worker
-                self._pool.shutdown(wait=False, cancel_futures=True)
-                self._pool = None
-                error = "not classified: a worker process died while decoding this or a nearby file"
-                yield from ((None, error) for _ in sources[done:])
-            return
-        yield from (_model_input_or_error(source, self.form) for source in sources)
+            self._pool = WorkerPool(partial(_model_input_or_error, form=self.form), self.workers, _failed_input)
+        return self._pool
 
     def predict(self, images, top_k: int = 1):
         """One image (path, bytes, PIL image or array) -> Prediction, raising ImageError if it cannot
-        be classified and ModelError if the model fails on it. A list -> list of Prediction in the
-        same order, failures carried in `error`."""
-        if isinstance(images, (list, tuple)):
+        be classified and ModelError if the model fails on it. A list, or any other iterable (a
+        generator too) -> list of Prediction in the same order, failures carried in `error`."""
+        if _is_batch(images):
             return list(self.predict_iter(images, top_k))
         image = self.model_input(images)
         return self._prediction(image, self._checked_row(self.probabilities(image[None])[0]), top_k)
 
     def predict_iter(self, sources, top_k: int = 1) -> Iterator[Prediction]:
         """One Prediction per input, in order, as they are ready: while the model runs on one batch,
-        the workers are already decoding the next. An ImageError given in place of an input is
-        passed through as that input's error. When the model fails on a batch, each of its images is
-        run alone, so that an image's answer never depends on the others in its batch."""
-        model_inputs = self._model_inputs(list(sources))
-        while batch := list(islice(model_inputs, self.batch_size)):
-            good = [image for image, error in batch if error is None]
-            rows = iter(self._rows(good))
-            for image, error in batch:
-                row = next(rows) if error is None else error  # probabilities, or why there are none
-                yield Prediction(None, None, error=row) if isinstance(row, str) else self._prediction(image, row, top_k)
+        the workers are already decoding the next. `sources` is any iterable (a generator too), read
+        as the predictions are, at most `read_ahead` inputs ahead; one image is a batch of one. An
+        ImageError given in place of an input is passed through as that input's error. When the
+        model fails on a batch, each of its images is run alone, so that an image's answer never
+        depends on the others in its batch."""
+        model_inputs = self._model_inputs(sources if _is_batch(sources) else [sources])
+        try:
+            while batch := list(islice(model_inputs, self.batch_size)):
+                good = [image for image, error in batch if error is None]
+                rows = iter(self._rows(good))
+                for image, error in batch:
+                    row = next(rows) if error is None else error  # probabilities, or why there are none
+                    yield Prediction(None, None, error=row) if isinstance(row, str) else self._prediction(image, row, top_k)
+        finally:
+            model_inputs.close()  # a run left early: the workers drop what they still hold for it
 
     def _rows(self, images: list[np.ndarray]) -> list[np.ndarray | str]:
         """Per image, its probabilities, or the one-line ModelError saying why the model gave none."""

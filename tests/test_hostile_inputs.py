@@ -110,9 +110,9 @@ def edited_model(tmp_path: Path, name: str, metadata: dict | None = None, extra_
         output = next(o for o in graph.output if o.name == "probabilities")
         for node in graph.node:
             node.output[:] = ["probabilities_2d" if o == "probabilities" else o for o in node.output]
-        axes = onnx.helper.make_tensor("unsqueeze_axes", onnx.TensorProto.INT64, [1], [1])
-        graph.initializer.append(axes)
-        graph.node.append(onnx.helper.make_node("Unsqueeze", ["probabilities_2d", "unsqueeze_axes"], ["probabilities"]))
+        shape = onnx.helper.make_tensor("three_axes", onnx.TensorProto.INT64, [3], [-1, 1, 10])
+        graph.initializer.append(shape)
+        graph.node.append(onnx.helper.make_node("Reshape", ["probabilities_2d", "three_axes"], ["probabilities"]))
         output.type.tensor_type.shape.ClearField("dim")
     path = tmp_path / f"{name}.onnx"
     onnx.save(proto, str(path))
@@ -130,7 +130,7 @@ BAD_MODELS = {
     "input-list": (contract("input", ["image", [None, 28, 28]]), "input"),
     "digit-box-over-canvas": (contract("preprocessing", {"canvas": 28, "digit_box": 40}), "digit_box 40"),
     "canvas-not-the-graph's": (contract("preprocessing", {"canvas": 32, "digit_box": 20}), "not float [batch, 32, 32]"),
-    "probabilities-3d": (None, "probabilities"),
+    "probabilities-3d": (None, "output probabilities is (1, 1, 10)"),
 }
 
 

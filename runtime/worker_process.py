@@ -15,9 +15,11 @@ from typing import Callable, Iterator
 
 from ..errors import first_line
 
-# Messages both ways are frames, each (run, index, length) and `length` bytes: a pickled input to a
-# worker, a pickled (ok, result or reason) from it. One message carries as many as are ready.
+# A message of inputs to a worker is frames, each (run, index, length) and `length` bytes of the
+# pickled input, so that one input that cannot be unpickled is only that input's error. A message
+# of answers from it is one pickled list of (run, index, ok, result or reason).
 FRAME = struct.Struct("<qqI")
+ANSWERS_AT_ONCE = 8  # answers a worker sends in one message (fewer at the end of a message of inputs)
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
@@ -35,39 +37,53 @@ def frames(message: bytes) -> Iterator[tuple[int, int, memoryview]]:
 
 def serve(tasks: Connection, results: Connection, work: Callable, parent: int, inherited: list[Connection]) -> None:
     """A worker's life: inputs in, answers out, until the pipe from the main process closes.
-    Answers are sent by a thread, so that the worker goes on reading inputs while the main process
-    is busy elsewhere (and never blocks the main process sending it one)."""
+    Answers go out ANSWERS_AT_ONCE at a time (and at the end of each message of inputs), sent by a
+    thread, so that the worker goes on reading inputs while the main process is busy elsewhere (and
+    never blocks the main process sending it one)."""
     _become_a_worker(parent, inherited)
-    answers: queue.SimpleQueue = queue.SimpleQueue()  # as many as the main process lets it hold (workers.py)
-    sender = threading.Thread(target=_send_answers, args=(answers, results), daemon=True)
+    outbox: queue.SimpleQueue = queue.SimpleQueue()  # messages of answers, as many as the main process lets it hold
+    sender = threading.Thread(target=_send_messages, args=(outbox, results), daemon=True)
     sender.start()
     while True:
         try:
             message = tasks.recv_bytes()
         except (EOFError, OSError):
             break
+        answers = []
         for run_id, index, payload in frames(message):
             try:
-                answer = pickle.dumps((True, work(pickle.loads(payload))), pickle.HIGHEST_PROTOCOL)
+                answers.append((run_id, index, True, work(pickle.loads(payload))))
             except Exception as error:  # `work` handles its own inputs' errors; this is anything else
-                answer = pickle.dumps((False, f"not classified: {first_line(error)}"))
-            answers.put(frame(run_id, index, answer))
-    answers.put(None)
+                answers.append((run_id, index, False, f"not classified: {first_line(error)}"))
+            if len(answers) == ANSWERS_AT_ONCE:
+                outbox.put(_pickled(answers))
+                answers = []
+        if answers:
+            outbox.put(_pickled(answers))
+    outbox.put(None)
     sender.join()
 
 
-def _send_answers(answers: queue.SimpleQueue, results: Connection) -> None:
-    """The answers in the queue, as many in one message as are ready, until None."""
-    done = False
-    while not done:
-        ready = [answers.get()]
-        while ready[-1] is not None and not answers.empty():
-            ready.append(answers.get())
-        if done := ready[-1] is None:
-            ready.pop()
+def _pickled(answers: list[tuple]) -> bytes:
+    """[(run, index, ok, result or reason), ...] as one message; a result that cannot be pickled is its input's error."""
+    try:
+        return pickle.dumps(answers, pickle.HIGHEST_PROTOCOL)
+    except Exception:
+        return pickle.dumps([_picklable(answer) for answer in answers], pickle.HIGHEST_PROTOCOL)
+
+
+def _picklable(answer: tuple) -> tuple:
+    try:
+        pickle.dumps(answer, pickle.HIGHEST_PROTOCOL)
+        return answer
+    except Exception as error:
+        return (*answer[:2], False, f"not classified: its result cannot be sent ({first_line(error)})")
+
+
+def _send_messages(outbox: queue.SimpleQueue, results: Connection) -> None:
+    while (message := outbox.get()) is not None:
         try:
-            if ready:
-                results.send_bytes(b"".join(ready))
+            results.send_bytes(message)
         except OSError:  # the main process has gone
             os._exit(0)
 

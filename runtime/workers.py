@@ -32,10 +32,10 @@ from itertools import count
 from multiprocessing.connection import Connection
 from typing import Callable, Iterable, Iterator
 
-from .worker_process import frame, frames, serve
+from .worker_process import frame, serve
 
-HELD_PER_WORKER = 32  # inputs sent to a worker ahead of its answers; it gets more when it holds half
-READ_AHEAD_PER_WORKER = 64  # inputs read beyond the next result: held by workers, or answered out of order
+HELD_PER_WORKER = 64  # inputs sent to a worker ahead of its answers; it gets more when it holds half
+READ_AHEAD_PER_WORKER = 128  # inputs read beyond the next result: held by workers, or answered out of order
 _DONE = object()
 
 
@@ -48,7 +48,7 @@ def read_ahead(workers: int) -> int:
 class _Worker:
     process: multiprocessing.process.BaseProcess
     tasks: Connection  # main -> worker: frames of inputs (worker_process.py)
-    results: Connection  # worker -> main: frames of answers
+    results: Connection  # worker -> main: lists of answers
     held: deque = field(default_factory=deque)  # (run, index) sent and not yet answered, in order
     alone: bool = False  # holds one input that is being tried again, and nothing else
     stopped: bool = False  # killed by close(): what it held was not its fault
@@ -160,18 +160,20 @@ class WorkerPool:
                 return
             worker.alone = True
             self._send(worker, run_id, run, [run.retries.popleft()])
-        while (index := self._next_index(run)) is not None:
+        while run.waiting or run.unsent:
             worker = self._free_worker()
             if worker is None and self._workers:
-                run.waiting.appendleft(index)  # (before the unsent ones: it is the earliest)
                 return
             if worker is None:  # no worker can be started: this process does the work itself
+                index = self._next_index(run)
                 run.results[index] = self._work(run.pending.pop(index))
                 continue
-            indices = [index]
-            while len(worker.held) + len(indices) < HELD_PER_WORKER and (index := self._next_index(run)) is not None:
-                indices.append(index)
-            self._send(worker, run_id, run, indices)
+            # an equal share of what is held and waiting for each worker, up to HELD_PER_WORKER
+            ready = len(run.waiting) + len(run.unsent) + sum(len(w.held) for w in self._workers)
+            share = min(HELD_PER_WORKER, -(-ready // self._size)) - len(worker.held)
+            if share <= 0:
+                return
+            self._send(worker, run_id, run, [self._next_index(run) for _ in range(min(share, len(run.waiting) + len(run.unsent)))])
 
     def _next_index(self, run: _Run) -> int | None:
         for indices in (run.waiting, run.unsent):
@@ -239,11 +241,10 @@ class WorkerPool:
             message = worker.results.recv_bytes()
         except (EOFError, OSError):
             return False
-        for run_id, index, payload in frames(message):
+        for run_id, index, ok, value in pickle.loads(message):
             worker.held.popleft()  # (run_id, index): a worker answers in the order it was given
             worker.alone = False
             if (run := self._runs.get(run_id)) is not None:
-                ok, value = pickle.loads(payload)
                 run.pending.pop(index)
                 run.results[index] = value if ok else self._failed(value)
         return True

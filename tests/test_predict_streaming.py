@@ -51,8 +51,8 @@ class Counted:
 @pytest.mark.parametrize("workers", [1, 2])
 def test_predict_iter_reads_a_generator_as_it_goes_and_waits_for_a_slow_reader(digits, workers):
     classifier = DigitClassifier(threads=1, workers=workers, batch_size=16)
-    assert classifier.read_ahead < 200  # the promise is worth something only if it is small
-    source = Counted([png for png, _ in digits], 600)
+    source = Counted([png for png, _ in digits], 1_000)
+    assert classifier.read_ahead + 300 < source.count  # so that the checks below can fail
     expected = cycle([digit for _, digit in digits])
     with classifier:
         predictions = classifier.predict_iter(source.generate())
@@ -62,7 +62,7 @@ def test_predict_iter_reads_a_generator_as_it_goes_and_waits_for_a_slow_reader(d
         for read in range(2, 301):
             assert next(predictions).digit == next(expected)
             assert source.taken <= read + classifier.read_ahead
-        assert len(list(predictions)) == 600 - 300 and source.taken == 600
+        assert len(list(predictions)) == 1_000 - 300 and source.taken == 1_000
 
 
 @pytest.mark.parametrize("workers", [1, 2])

@@ -100,7 +100,7 @@ def test_close_stops_the_workers_at_once_and_the_classifier_goes_on():
     start = time.monotonic()
     classifier.close()
     took = time.monotonic() - start
-    assert took < 0.5 and not any(alive(pid) for pid in workers), took  # no queued work is finished first
+    assert took < 1 and not any(alive(pid) for pid in workers), took  # no queued work is finished first
     assert [p.digit for p in predictions] == [digit] * 39  # what the old workers held is done by new ones
     classifier.close()
     assert children(os.getpid()) == before

@@ -31,8 +31,10 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 wheel="$(build_wheel "$work")"
 
-# Tests marked `unprivileged` run digit-classify as user nobody, who cannot enter /root, where pyenv
-# keeps these interpreters; they run in the development suite (Python 3.11). The test modules that mark themselves `runtime` (only those are imported: the others need torch).
+# Left out here, run in the development suite (Python 3.11): tests marked `unprivileged` run
+# digit-classify as user nobody, who cannot enter /root, where pyenv keeps these interpreters; tests
+# marked `corpus` classify Pillow's 1,067 test images several times over (70 s a Python, most of
+# this check's time), which exercises Pillow's decoders, the same wheel on every Python. The test modules that mark themselves `runtime` (only those are imported: the others need torch).
 mapfile -t runtime_tests < <(grep -l "pytest.mark.runtime" tests/test_*.py)
 failed=()
 for version in $versions; do
@@ -50,7 +52,7 @@ for version in $versions; do
     echo "check_pythons: Python $version: the runtime install brought torch" >&2; failed+=("$version (torch)"); continue
   fi
   # From the tests' folder's parent, so `lstm_digits` is the installed wheel, never the source tree.
-  if (cd "$repo" && "$work/venv-$version/bin/python" -m pytest -m "runtime and not unprivileged" -q -p no:cacheprovider "${runtime_tests[@]}" \
+  if (cd "$repo" && "$work/venv-$version/bin/python" -m pytest -m "runtime and not unprivileged and not corpus" -q -p no:cacheprovider "${runtime_tests[@]}" \
         -W error::pytest.PytestUnknownMarkWarning > "$work/pytest-$version.log" 2>&1); then
     echo "check_pythons: Python $("$python" -c 'import platform; print(platform.python_version())'): $(tail -n 1 "$work/pytest-$version.log") ($((SECONDS - started)) s)"
   else

@@ -52,4 +52,11 @@ def test_a_user_who_sets_the_variable_keeps_their_choice(tmp_path):
     # also shows that the tests above would see it.
     program = "import os, lstm_digits.runtime; print(os.environ['ORT_DISABLE_TELEMETRY'])"
     left = run_with_fresh_home(tmp_path / "home", ["-c", program], telemetry_setting="0")
-    assert TELEMETRY_FOLDER / "deviceid" in left
+    import onnxruntime
+
+    # onnxruntime 1.23 (the newest for Python 3.10) writes no telemetry files at all; 1.30 (Node) and
+    # 1.32 do, which is what the tests above guard against.
+    if tuple(int(part) for part in onnxruntime.__version__.split(".")[:2]) >= (1, 30):
+        assert TELEMETRY_FOLDER / "deviceid" in left
+    else:
+        assert left == []

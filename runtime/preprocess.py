@@ -155,10 +155,18 @@ def to_mnist_form(image: Image.Image | np.ndarray, form: Form = Form()) -> np.nd
 
 
 def array_to_image(array: np.ndarray) -> Image.Image:
-    """A 2-D grayscale or H x W x 3/4 colour array (uint8 0-255, or float 0-1) as a PIL image."""
+    """A 2-D grayscale or H x W x 3/4 colour array as a PIL image. The rule: integers of any width
+    are levels 0-255, floats are 0-1 (clipped), bools are Pillow's 1-bit mode (True white)."""
     if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (3, 4)):
         raise ImageError(f"an array image must be H x W or H x W x 3/4, not shape {array.shape}")
-    if array.dtype != np.uint8:
+    if array.dtype.kind == "b":
+        array = array.astype(np.uint8) * np.uint8(255)
+    elif array.dtype.kind in "iu" and array.dtype != np.uint8:
+        low, high = (int(v) for v in (array.min(), array.max())) if array.size else (0, 0)
+        if low < 0 or high > 255:
+            raise ImageError(f"an integer array image holds {low}..{high}; integers must be 0-255 (floats 0-1)")
+        array = array.astype(np.uint8)
+    elif array.dtype != np.uint8:
         if array.dtype.kind == "f" and not np.isfinite(array).all():
             raise ImageError("an array image holds NaN or infinity")
         array = np.clip(np.asarray(array, dtype=np.float32) * 255.0 + 0.5, 0, 255).astype(np.uint8)

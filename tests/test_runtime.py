@@ -268,3 +268,29 @@ def test_an_opaque_rgba_image_is_read_exactly_as_the_same_rgb_image():
 
     rgb = Image.open(ROOT / "samples" / "ruled-2.png").convert("RGB")
     assert np.array_equal(to_mnist_form(rgb.convert("RGBA")), to_mnist_form(rgb))
+
+
+def test_integer_arrays_are_0_to_255_and_float_arrays_0_to_1(classifier):
+    """The array rule (README, Python API): integers of any width are 0-255 levels, floats 0-1.
+    scan-4.jpg's pixels as int64 were read as 0-1 floats before (NoDigitFound); now every integer
+    type, and the floats over 255, give exactly the uint8 answer."""
+    pixels = np.asarray(Image.open(ROOT / "samples" / "scan-4.jpg").convert("RGB"))
+    expected = classifier.predict(pixels)
+    assert expected.digit == "4"
+    for dtype in (np.int64, np.int32, np.int16, np.uint16, np.uint32):
+        got = classifier.predict(pixels.astype(dtype))
+        assert (got.digit, got.probability) == (expected.digit, expected.probability), dtype
+        assert np.array_equal(got.image, expected.image), dtype
+    as_float = classifier.predict(pixels.astype(np.float64) / 255)
+    assert as_float.digit == "4" and np.array_equal(as_float.image, expected.image)
+    gray = pixels[..., 0]
+    as_bool = classifier.predict(gray < 128)  # bool is Pillow's 1-bit mode: True white, False black
+    assert as_bool.digit == classifier.predict(np.where(gray < 128, 255, 0).astype(np.uint8)).digit
+
+
+@pytest.mark.parametrize("bad", [-1, 256, 70000])
+def test_integer_arrays_outside_0_to_255_are_refused_naming_the_rule(classifier, bad):
+    pixels = np.full((28, 28), 0, np.int64)
+    pixels[10:18, 12:16] = bad
+    with pytest.raises(ImageError, match="0-255"):
+        classifier.predict(pixels)

@@ -2,15 +2,8 @@
 
 Results go to stdout (one line per image, or JSON Lines), each written as soon as it is known;
 diagnostics go to stderr, one line each. How the run ends (signals, the standard streams) is in
-cli/output.py. Exit codes (cli/output.py's EXIT_CODES; `digit-classify --help` lists them too):
-  0    every input classified
-  1    some input failed (its one-line error is on stderr)
-  2    usage error: bad options, a bad --model, a --save-preprocessed folder that cannot be written
-  74   stdout cannot be written (full disk, I/O error, closed): one line on stderr
-  129  stopped by SIGHUP (its terminal closed)
-  130  stopped by SIGINT (Ctrl-C)
-  141  stdout's reader went away (digit-classify ... | head): stopped quietly
-  143  stopped by SIGTERM (kill, Popen.terminate())
+cli/output.py. Exit codes (defined once, in cli/output.py's EXIT_CODES, and appended below from
+there; `digit-classify --help` lists them too):
 """
 
 import json
@@ -23,6 +16,9 @@ import click
 from .. import __version__
 from ..errors import first_line
 from . import output
+
+if __doc__ is not None:  # (python -OO drops docstrings)
+    __doc__ += "".join(f"  {code:<4} {meaning}\n" for code, meaning in output.EXIT_CODES.items())
 
 CONTROL_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 

@@ -18,7 +18,8 @@ import os
 import signal
 import sys
 
-# Exit codes, as `digit-classify --help`, cli/classify.py's docstring and the README give them.
+# Exit codes, defined here once: `digit-classify --help` (exit_codes_text) and cli/classify.py's docstring
+# are made from EXIT_CODES; the README's Exit codes row names each (tests/test_cli_signals_and_streams.py).
 CLASSIFIED, FAILED, USAGE, STDOUT_FAILED = 0, 1, 2, 74  # 74: EX_IOERR in sysexits.h
 STOP_SIGNALS = {getattr(signal, name): why for name, why in (  # (Windows has no SIGHUP)
     ("SIGHUP", " (its terminal closed)"), ("SIGINT", " (Ctrl-C)"), ("SIGTERM", " (kill, Popen.terminate())")) if hasattr(signal, name)}

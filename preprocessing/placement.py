@@ -1,0 +1,93 @@
+"""Steps 6-8 of runtime/preprocess.py: crop to the ink (its 0.2% mass rule and grow-back), scale
+the longest side to the digit box (Pillow's Lanczos with reducing_gap, as resample.py), place in
+the canvas by centre of mass. The digit box and the canvas are the model's sizes (its metadata):
+int attributes, fixed when the graph is built."""
+
+import numpy as np
+from onnxscript import DOUBLE, FLOAT, INT64, script
+from onnxscript import opset18 as op
+
+from ..runtime.preprocess import CROP_MASS, REDUCING_GAP
+from .common import dims
+from .resample import resize_lanczos_with_reducing_gap
+
+# As double constants, as the runtime's Python floats (a Python float in an op call is a float32 one).
+CORE_START = np.array(CROP_MASS, np.float64)  # the crop's core: from the pixel where the cumulative mass passes this ...
+CORE_END = np.array(1 - CROP_MASS, np.float64)  # ... to the one where it reaches this
+GAP = np.array(REDUCING_GAP, np.float64)
+
+
+@script()
+def _bounds(mass: DOUBLE[None]) -> tuple[INT64, INT64]:
+    """(first, last + 1) of the crop along one axis, from the ink's mass on it (double): the core
+    that keeps all but CROP_MASS of the mass on each side, grown back over adjacent pixels with ink
+    (up to the nearest empty one on each side)."""
+    n = op.Size(mass)
+    cumulative = op.Div(op.CumSum(mass, 0), op.ReduceSum(mass, keepdims=0))
+    first = op.ReduceSum(op.Cast(op.LessOrEqual(cumulative, CORE_START), to=INT64.dtype), keepdims=0)
+    last = op.ReduceSum(op.Cast(op.Less(cumulative, CORE_END), to=INT64.dtype), keepdims=0)
+    index = op.Range(0, n, 1)
+    empty = op.Equal(mass, 0.0)
+    gap_before = op.ReduceMax(op.Where(op.And(empty, op.Less(index, first)), index, -1), keepdims=0)
+    gap_after = op.ReduceMin(op.Where(op.And(empty, op.Greater(index, last)), index, n), keepdims=0)
+    return op.Add(gap_before, 1), gap_after
+
+
+@script()
+def crop_to_ink(ink: FLOAT[None, None]) -> FLOAT[None, None]:
+    """The ink [h, w] cropped to its rows and columns by _bounds (masses summed in double)."""
+    ink_d = op.Cast(ink, to=DOUBLE.dtype)
+    top, bottom = _bounds(op.ReduceSum(ink_d, [1], keepdims=0))
+    left, right = _bounds(op.ReduceSum(ink_d, [0], keepdims=0))
+    starts = op.Concat(op.Reshape(top, [1]), op.Reshape(left, [1]), axis=0)
+    ends = op.Concat(op.Reshape(bottom, [1]), op.Reshape(right, [1]), axis=0)
+    return op.Slice(ink, starts, ends, [0, 1])
+
+
+@script()
+def _scaled_side(side: INT64, scale: DOUBLE) -> INT64:
+    """max(1, round(side scale)): a side of the scaled digit."""
+    return op.Max(1, op.Cast(op.Round(op.Mul(op.Cast(side, to=DOUBLE.dtype), scale)), to=INT64.dtype))
+
+
+@script()
+def scale_into_box(digit: FLOAT[None, None], box: int) -> FLOAT[None, None]:
+    """The digit with its longest side scaled to `box` pixels, aspect kept (each side at least 1):
+    Pillow's LANCZOS with reducing_gap REDUCING_GAP, clipped to [0, 1]; as it is if already that size."""
+    height, width = dims(digit)
+    scale = op.Div(op.Cast(box, to=DOUBLE.dtype), op.Cast(op.Max(height, width), to=DOUBLE.dtype))
+    out_height = _scaled_side(height, scale)
+    out_width = _scaled_side(width, scale)
+    if op.And(op.Equal(out_height, height), op.Equal(out_width, width)):
+        scaled = op.Identity(digit)
+    else:
+        resized = resize_lanczos_with_reducing_gap(digit, height, width, out_height, out_width, GAP)
+        scaled = op.Clip(resized, 0.0, 1.0)
+    return scaled
+
+
+@script()
+def _offset(mass: FLOAT[None], length: INT64, total: FLOAT, canvas: int) -> INT64:
+    """Where the digit starts along one axis so that its centre of mass falls at the canvas's
+    centre, rounded, within the canvas. As numpy does it: the moment in double, the rest in float32."""
+    positions = op.Cast(op.Range(0, length, 1), to=DOUBLE.dtype)
+    moment = op.Cast(op.ReduceSum(op.Mul(op.Cast(mass, to=DOUBLE.dtype), positions), keepdims=0), to=FLOAT.dtype)
+    centre = op.Div(moment, total)
+    middle = op.Div(op.Cast(canvas, to=FLOAT.dtype), 2.0)  # (folded: the float32 constant canvas / 2)
+    wanted = op.Cast(op.Round(op.Sub(middle, centre)), to=INT64.dtype)
+    return op.Min(op.Max(wanted, 0), op.Sub(canvas, length))
+
+
+@script()
+def place_by_centre_of_mass(digit: FLOAT[None, None], canvas: int) -> FLOAT[None, None]:
+    """The digit [h, w] (each side at most canvas) zero-padded to [canvas, canvas], placed by _offset."""
+    height, width = dims(digit)
+    row_mass = op.ReduceSum(digit, [1], keepdims=0)
+    column_mass = op.ReduceSum(digit, [0], keepdims=0)
+    total = op.ReduceSum(row_mass, keepdims=0)
+    top = _offset(row_mass, height, total, canvas=canvas)
+    left = _offset(column_mass, width, total, canvas=canvas)
+    bottom = op.Sub(op.Sub(canvas, top), height)
+    right = op.Sub(op.Sub(canvas, left), width)
+    pads = op.Concat(op.Reshape(top, [1]), op.Reshape(left, [1]), op.Reshape(bottom, [1]), op.Reshape(right, [1]), axis=0)
+    return op.Pad(digit, pads)

@@ -7,6 +7,9 @@ README shows, so that the front door cannot go stale when the model changes.
   output in those comments. The block runs from the repository root.
 Numbers are compared within NUMBER_ROUNDING (the README shows four or six decimals, and another
 onnxruntime or CPU may move the last one); everything else must match to the character.
+
+The README sends readers on to docs/ (the promises, the platforms, the reports), and they link back;
+every relative link and #anchor in README.md and docs/*.md must lead somewhere.
 """
 
 import json
@@ -22,6 +25,7 @@ README = ROOT / "README.md"
 NUMBER_ROUNDING = 5e-4
 NUMBER = re.compile(r"-?\d+\.\d+(?:e-?\d+)?")
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.S | re.M)
+LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
 
 pytestmark = pytest.mark.runtime
 
@@ -90,3 +94,27 @@ def test_python_example_prints_what_the_readme_shows(code, shown):
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert_same_output(result.stdout.splitlines(), shown, code.splitlines()[0])
+
+
+def anchors(markdown: Path) -> set[str]:
+    """The #anchors GitHub makes for a file's headings: the text as shown, lowercased, with what is
+    neither a word character, a space nor a hyphen dropped, spaces as hyphens, repeats numbered."""
+    seen: dict[str, int] = {}
+    for heading in re.findall(r"^#+ (.*)$", FENCE.sub("", markdown.read_text(encoding="utf-8")), re.M):
+        text = LINK.sub(lambda link: link.group(0)[1:link.group(0).index("]")], heading)
+        slug = re.sub(r"[^\w\- ]", "", text.lower()).replace(" ", "-")
+        seen[slug] = seen.get(slug, -1) + 1
+    return {slug if n == 0 else f"{slug}-{n}" for slug, count in seen.items() for n in range(count + 1)}
+
+
+@pytest.mark.parametrize("markdown", [README, *sorted((ROOT / "docs").glob("*.md"))], ids=lambda path: path.name)
+def test_every_relative_link_and_anchor_leads_somewhere(markdown):
+    broken = []
+    for target in LINK.findall(FENCE.sub("", markdown.read_text(encoding="utf-8"))):
+        if re.match(r"[a-z]+:", target):  # https:, mailto: ...
+            continue
+        path, _, anchor = target.partition("#")
+        linked = (markdown.parent / path).resolve() if path else markdown
+        if not linked.exists() or (anchor and linked.suffix == ".md" and anchor not in anchors(linked)):
+            broken.append(target)
+    assert not broken, f"{markdown.relative_to(ROOT)}: links that lead nowhere: {broken}"

@@ -1,7 +1,7 @@
 """What a model file may hold to be loaded, checked on its bytes before onnxruntime opens it: the
 metadata's contract, the operators digit-export writes and bounds on everything that costs time or
 memory. onnxruntime folds constants when it opens a file, so a check after that would come too
-late. Each bound and why it is what it is: README, "What an accepted model may contain".
+late. Each bound and why it is what it is: docs/PROMISES.md, "What an accepted model may contain".
 """
 
 import json

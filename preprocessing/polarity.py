@@ -1,0 +1,95 @@
+"""Step 4 of the preprocessing (runtime/cleaning.py, _make_ink_bright): bright ink on black, as
+MNIST has it. The border says which side the paper is on; on shaded paper, or when the border is
+on neither side, the image's detail says which way the ink reaches."""
+
+import numpy as np
+from onnxscript import DOUBLE, FLOAT, INT64, script
+from onnxscript import opset18 as op
+
+from ..runtime.cleaning import BORDER_MARGIN, POLARITY_MARGIN, POLARITY_RADIUS, WORK_SIZE
+from .common import border, box_mean, dims, is_flat
+from .percentiles import low_high_percentiles, median_in_band, tail_percentiles_sampled
+from .resample import resize_box
+
+# cleaning.py's numbers as double constants (a Python float in an op call is a float32 constant).
+MARGIN_TO_BORDER = np.float64(BORDER_MARGIN)
+CLEAR_EVIDENCE = np.float64(POLARITY_MARGIN)
+DETAIL_RADIUS = np.float64(POLARITY_RADIUS)
+# The percentiles the rules read (cleaning.py writes them as literals).
+DETAIL_DOWN_Q, DETAIL_UP_Q = np.float64(0.5), np.float64(99.5)  # how far the detail reaches down, up
+RANGE_LOW_Q, RANGE_HIGH_Q = np.float64(1.0), np.float64(99.0)  # the ends of the image's range
+NO_EVIDENCE = np.float64(1.0)  # evidence on neither side (not looked at)
+
+
+@script()
+def _scaled_side(side: INT64, scale: DOUBLE) -> INT64:
+    """max(1, round(side scale)): a side of the work copy."""
+    return op.Max(op.Constant(value_int=1), op.Cast(op.Round(op.Mul(op.Cast(side, to=DOUBLE.dtype), scale)), to=INT64.dtype))
+
+
+@script()
+def work_copy(image: FLOAT[None, None]) -> tuple[FLOAT[None, None], DOUBLE]:
+    """cleaning._work_copy: (a copy at most WORK_SIZE px across, area-averaged (Pillow's BOX), and
+    its scale min(1, WORK_SIZE / longest side), a double) for estimates that need no detail: the
+    paper's brightness, the polarity. Resampled at scale 1 too: the box filter then copies the image."""
+    height, width = dims(image)
+    longest = op.Cast(op.Max(height, width), to=DOUBLE.dtype)
+    scale = op.Min(op.Constant(value=np.float64(1.0)), op.Div(op.Constant(value=np.float64(WORK_SIZE)), longest))
+    small = resize_box(image, height, width, _scaled_side(height, scale), _scaled_side(width, scale))
+    return small, scale
+
+
+@script()
+def dark_ink_evidence(gray: FLOAT[None, None]) -> DOUBLE:
+    """cleaning._dark_ink_evidence: how much farther the image's detail (the work copy minus its
+    mean over POLARITY_RADIUS of it) reaches down than up: -(its 0.5th percentile) / (its 99.5th,
+    at least 1e-6). Shading steps reach as far both ways, strokes far to the ink's side only.
+    Over 1: dark ink."""
+    small, _ = work_copy(gray)
+    height, width = dims(small)
+    longest = op.Cast(op.Max(height, width), to=DOUBLE.dtype)
+    radius = op.Max(op.Constant(value_int=1), op.Cast(op.Round(longest * op.Constant(value=DETAIL_RADIUS)), to=INT64.dtype))
+    detail = small - box_mean(small, radius)
+    down, up = low_high_percentiles(detail, op.Constant(value=DETAIL_DOWN_Q), op.Constant(value=DETAIL_UP_Q))
+    darkest = op.Cast(down, to=DOUBLE.dtype)
+    brightest = op.Cast(up, to=DOUBLE.dtype)
+    return -darkest / op.Max(brightest, op.Constant(value=np.float64(1e-6)))
+
+
+@script()
+def make_ink_bright(gray: FLOAT[None, None]) -> FLOAT[None, None]:
+    """cleaning._make_ink_bright: the image with bright ink on black (1 - gray where the ink is
+    dark). On paper with light and shade (a border that is not one flat level), the detail decides
+    when it is clear (POLARITY_MARGIN either way). Otherwise the border, which is mostly background:
+    if it is BORDER_MARGIN times nearer the light end of the image's range (its 1st to 99th
+    percentile) than the dark end, the ink is dark, so invert; nearer the dark end, keep; between,
+    the detail's side. The detail is looked at only when one of these needs it (an If: it is the
+    costly part)."""
+    edge = border(gray)
+    low, high = tail_percentiles_sampled(gray, op.Constant(value=RANGE_LOW_Q), op.Constant(value=RANGE_HIGH_Q))
+    paper = median_in_band(edge)
+    flat_border = is_flat(edge, paper)
+    background = op.Cast(paper, to=DOUBLE.dtype)
+    to_dark = background - op.Cast(low, to=DOUBLE.dtype)
+    to_light = op.Cast(high, to=DOUBLE.dtype) - background
+    margin = op.Constant(value=MARGIN_TO_BORDER)
+    nearer_light = to_dark > margin * to_light
+    nearer_dark = to_light > margin * to_dark
+    not_looked_at = op.Constant(value=NO_EVIDENCE)  # (made here, the branch's output folds to a constant)
+    if (not flat_border) | (not (nearer_light | nearer_dark)):
+        evidence = dark_ink_evidence(gray)
+    else:
+        evidence = not_looked_at
+    dark_by_evidence = evidence > op.Constant(value=np.float64(1.0))
+    clear_margin = op.Constant(value=CLEAR_EVIDENCE)
+    clear = (evidence > clear_margin) | (evidence * clear_margin < op.Constant(value=np.float64(1.0)))
+    # Shaded paper with clear evidence: the evidence; else the border if it is clearly on one side;
+    # else the evidence. (Where has no bool kernel in onnxruntime: the choice is written with And/Or.)
+    decided = (not flat_border) & clear
+    by_border = nearer_light | ((not nearer_dark) & dark_by_evidence)
+    invert = (decided & dark_by_evidence) | ((not decided) & by_border)
+    if invert:  # an If, not Where: Where with a scalar condition is slow on images
+        bright = op.Constant(value_float=1.0) - gray
+    else:
+        bright = op.Identity(gray)
+    return bright

@@ -5,8 +5,8 @@ README shows, so that the front door cannot go stale when the model changes.
   (stdout). The command runs from the repository root with this Python's digit-classify.
 - A ```python block whose lines include `# ` comments right after a print() shows that print's
   output in those comments. The block runs from the repository root.
-Numbers are compared within NUMBER_ROUNDING (the README shows four or six decimals, and another
-onnxruntime or CPU may move the last one); everything else must match to the character.
+Numbers are compared within NUMBER_ROUNDING (tests/shown_output.py, shared with the model card's
+test); everything else must match to the character.
 
 The README sends readers on to docs/ (the promises, the platforms, the reports), and they link back;
 every relative link and #anchor in README.md and docs/*.md must lead somewhere.
@@ -20,18 +20,18 @@ from pathlib import Path
 
 import pytest
 
+import shown_output
+from shown_output import FENCE, assert_same_output
+
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
-NUMBER_ROUNDING = 5e-4
-NUMBER = re.compile(r"-?\d+\.\d+(?:e-?\d+)?")
-FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.S | re.M)
 LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
 
 pytestmark = pytest.mark.runtime
 
 
 def blocks(language: str) -> list[str]:
-    return [body for lang, body in FENCE.findall(README.read_text(encoding="utf-8")) if lang == language]
+    return shown_output.blocks(README.read_text(encoding="utf-8"), language)
 
 
 def console_examples() -> list[tuple[str, list[str]]]:
@@ -45,28 +45,8 @@ def console_examples() -> list[tuple[str, list[str]]]:
 
 
 def python_examples() -> list[tuple[str, list[str]]]:
-    """(code, the output it shows) for every ```python block that shows output in `# ` comments
-    right after a print() line."""
-    examples = []
-    for body in blocks("python"):
-        lines, shown, after_print = body.splitlines(), [], False
-        for line in lines:
-            if after_print and line.startswith("# "):
-                shown.append(line[2:])
-                continue
-            after_print = line.startswith("print(")
-        if shown:
-            examples.append((body, shown))
-    return examples
-
-
-def assert_same_output(printed: list[str], shown: list[str], where: str) -> None:
-    assert len(printed) == len(shown), f"{where}: printed {printed}, README shows {shown}"
-    for got, expected in zip(printed, shown):
-        got_numbers, expected_numbers = NUMBER.findall(got), NUMBER.findall(expected)
-        assert NUMBER.sub("#", got) == NUMBER.sub("#", expected), f"{where}: printed {got!r}, README shows {expected!r}"
-        for a, b in zip(got_numbers, expected_numbers):
-            assert abs(float(a) - float(b)) <= NUMBER_ROUNDING, f"{where}: printed {got!r}, README shows {expected!r}"
+    """(code, the output it shows) for every ```python block that shows output (shown_output.py)."""
+    return shown_output.python_examples(README.read_text(encoding="utf-8"))
 
 
 def test_the_readme_has_examples_with_output():

@@ -76,7 +76,7 @@ def make_ink_bright(gray: FLOAT[None, None]) -> FLOAT[None, None]:
     nearer_light = to_dark > margin * to_light
     nearer_dark = to_light > margin * to_dark
     not_looked_at = op.Constant(value=NO_EVIDENCE)  # (made here, the branch's output folds to a constant)
-    if (not flat_border) | (not (nearer_light | nearer_dark)):
+    if op.Not(flat_border) | op.Not(nearer_light | nearer_dark):
         evidence = dark_ink_evidence(gray)
     else:
         evidence = not_looked_at
@@ -85,9 +85,9 @@ def make_ink_bright(gray: FLOAT[None, None]) -> FLOAT[None, None]:
     clear = (evidence > clear_margin) | (evidence * clear_margin < op.Constant(value=np.float64(1.0)))
     # Shaded paper with clear evidence: the evidence; else the border if it is clearly on one side;
     # else the evidence. (Where has no bool kernel in onnxruntime: the choice is written with And/Or.)
-    decided = (not flat_border) & clear
-    by_border = nearer_light | ((not nearer_dark) & dark_by_evidence)
-    invert = (decided & dark_by_evidence) | ((not decided) & by_border)
+    decided = op.Not(flat_border) & clear
+    by_border = nearer_light | (op.Not(nearer_dark) & dark_by_evidence)
+    invert = (decided & dark_by_evidence) | (op.Not(decided) & by_border)
     if invert:  # an If, not Where: Where with a scalar condition is slow on images
         bright = op.Constant(value_float=1.0) - gray
     else:

@@ -1,0 +1,132 @@
+"""Step 5's paper estimate (runtime/cleaning.py, _flat_paper, _background, _stroke_width): the
+paper's own brightness and the strokes' width, and the ink above the paper, as _suppress_background
+goes on with it. Flat paper at the border (a digital image) is one level; other paper comes from a
+morphological opening of a small copy, which follows gradients and shadows."""
+
+import numpy as np
+from onnxscript import BOOL, DOUBLE, FLOAT, INT64, script
+from onnxscript import opset18 as op
+
+from ..runtime.cleaning import FLAT_FRACTION, OPENING_FRACTION, OPENING_STROKES
+from .common import END, border, count, dims, is_flat, maximum
+from .filters import opening, otsu_threshold
+from .percentiles import low_percentile, median, median_in_band
+from .polarity import work_copy
+from .resample import enlarge_bilinear
+
+# cleaning.py's numbers as double constants (a Python float in an op call is a float32 constant).
+WINDOW_FRACTION = np.float64(OPENING_FRACTION)
+WINDOW_STROKES = np.float64(OPENING_STROKES)
+ONE_LEVEL_FRACTION = np.float64(FLAT_FRACTION)
+CAP_Q = np.float64(10.0)  # flat paper is capped by this percentile of the image (cleaning.py's literal)
+
+
+@script()
+def stroke_width(strokes: BOOL[None, None]) -> DOUBLE:
+    """cleaning._stroke_width: the strokes' mean width in a binary mask, twice the area over the
+    length of the boundary (a stroke of length L and width w has area w L and two long edges): the
+    changes along rows and down columns, and the mask's pixels on the four edges of the image.
+    Diagonal edges count up to 1.4x too long, so a diagonal stroke measures up to 1.4x thinner."""
+    end = op.Constant(value_ints=[END])
+    across = count(op.Xor(op.Slice(strokes, [1], end, [1]), op.Slice(strokes, [0], [-1], [1])))
+    down = count(op.Xor(op.Slice(strokes, [1], end, [0]), op.Slice(strokes, [0], [-1], [0])))
+    top = count(op.Slice(strokes, [0], [1], [0]))
+    bottom = count(op.Slice(strokes, [-1], end, [0]))
+    left = count(op.Slice(strokes, [0], [1], [1]))
+    right = count(op.Slice(strokes, [-1], end, [1]))
+    edges = across + down + top + bottom + left + right
+    area = op.Cast(count(strokes), to=DOUBLE.dtype)
+    return area * op.Constant(value=np.float64(2.0)) / op.Cast(op.Max(edges, op.Constant(value_int=1)), to=DOUBLE.dtype)
+
+
+@script()
+def above(ink: FLOAT[None, None], paper: FLOAT[...]) -> FLOAT[None, None]:
+    """ink - min(paper, ink), as Relu(ink - paper): the same floats (ink - paper is negative exactly
+    where paper > ink), one pass over the image fewer. paper: a level or an image."""
+    return op.Relu(ink - paper)
+
+
+@script()
+def odd(value: DOUBLE) -> INT64:
+    """int(value) | 1 for a non-negative double: its whole part, plus 1 if that is even."""
+    whole = op.Cast(op.Floor(value), to=INT64.dtype)
+    return whole + (op.Constant(value_int=1) - whole % op.Constant(value_int=2))
+
+
+@script()
+def _flat_paper(ink: FLOAT[None, None], level: FLOAT) -> tuple[FLOAT[None, None], DOUBLE]:
+    """Digital paper (cleaning._flat_paper): one level, the border's, capped by the image's 10th
+    percentile (ink on the border of a tight crop must not pass for paper). (The ink above it, the
+    width of the strokes: the pixels over halfway from the paper to the maximum.)"""
+    paper = op.Min(level, low_percentile(ink, op.Constant(value=CAP_Q)))
+    halfway = (op.Cast(paper, to=DOUBLE.dtype) + op.Cast(maximum(ink), to=DOUBLE.dtype)) / op.Constant(value=np.float64(2.0))
+    return above(ink, paper), stroke_width(ink > op.Cast(halfway, to=FLOAT.dtype))
+
+
+@script()
+def _median_of_paper(small: FLOAT[None, None], strokes: BOOL[None, None], smallest: FLOAT) -> FLOAT:
+    """The median of the pixels that are not strokes; the smallest pixel if all are strokes."""
+    not_strokes = op.Compress(op.Reshape(small, [-1]), op.Reshape(op.Not(strokes), [-1]), axis=0)
+    all_strokes = op.Size(not_strokes) == op.Constant(value_int=0)
+    values = op.Where(all_strokes, op.Reshape(smallest, [1]), not_strokes)  # (never empty)
+    return op.Where(all_strokes, smallest, median(values))
+
+
+@script()
+def _opened_paper(ink: FLOAT[None, None]) -> tuple[FLOAT[None, None], DOUBLE, BOOL]:
+    """Shaded paper (cleaning._background after _flat_paper): a morphological opening (a minimum
+    then a maximum filter) erases what is narrower than its window. The window is OPENING_FRACTION
+    of the work copy, and at least OPENING_STROKES times the strokes' width, measured on the ink that
+    this first opening separates (Otsu's threshold); a second opening only if the strokes need a
+    wider one. A window over FLAT_FRACTION of the image has no paper around the ink to follow (a
+    tight crop): the paper is one level, the median of the pixels that are not strokes. No residual
+    at all: the opened copy is the paper (scaled down: its minimum), strokes 0 wide. Else the opened
+    copy scaled back up. (The ink above the paper, the strokes' width in px of the image, whether
+    the paper follows shading.)"""
+    height, width = dims(ink)
+    small, scale = work_copy(ink)
+    small_h, small_w = dims(small)
+    longest = op.Cast(op.Max(small_h, small_w), to=DOUBLE.dtype)
+    kernel = op.Max(op.Constant(value_int=3), odd(op.Constant(value=WINDOW_FRACTION) * longest))
+    first = opening(small, kernel)
+    residual = small - first
+    top = maximum(residual)
+    no_residual = top <= op.Constant(value_float=0.0)
+    safe_top = op.Where(no_residual, op.Constant(value_float=1.0), top)
+    strokes = residual > otsu_threshold(residual / safe_top) * safe_top
+    small_stroke_width = stroke_width(strokes)
+    needed = odd(op.Constant(value=WINDOW_STROKES) * small_stroke_width)
+    if needed > kernel:
+        paper = opening(small, needed)
+    else:
+        paper = first
+    unscaled = scale == op.Constant(value=np.float64(1.0))
+    stroke_px = op.Where(no_residual, op.Constant(value=np.float64(0.0)), small_stroke_width / scale)
+    smallest = op.ReduceMin(small, keepdims=0)
+    too_wide = op.Cast(needed, to=DOUBLE.dtype) > op.Constant(value=ONE_LEVEL_FRACTION) * longest
+    shaded = op.Not(no_residual | too_wide)  # the paper follows shading
+    if no_residual & op.Not(unscaled):
+        ink_above = ink - smallest
+    else:
+        if too_wide:
+            ink_above = above(ink, _median_of_paper(small, strokes, smallest))
+        else:
+            ink_above = above(ink, enlarge_bilinear(paper, height, width))
+    return ink_above, stroke_px, shaded
+
+
+@script()
+def background(ink: FLOAT[None, None]) -> tuple[FLOAT[None, None], DOUBLE, BOOL]:
+    """cleaning._background, and the paper subtracted as _suppress_background does: (the ink above
+    the paper's brightness [h, w], the strokes' width in px (double), shaded: True where the paper
+    follows shading, False where it is one level). Flat paper at the border (half its pixels within
+    1/255 of its median, as in digital images and clean scans) is one level from the start."""
+    edge = border(ink)
+    level = median_in_band(edge)
+    one_level = op.Constant(value=False)  # (made here, the branch's output folds to a constant)
+    if is_flat(edge, level):
+        ink_above, stroke_px = _flat_paper(ink, level)
+        shaded = one_level
+    else:
+        ink_above, stroke_px, shaded = _opened_paper(ink)
+    return ink_above, stroke_px, shaded

@@ -18,6 +18,8 @@ from ...runtime.images import NoDigitFound
 from ...runtime.preprocess import Form, to_mnist_form
 from .. import ExportError
 
+# samples/ at the package's root: the repository's folder in a checkout; in an installed package, the
+# two files named below, which pyproject.toml ships as package data.
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 # The inputs: samples at half size (small files for every runtime to load), and a blank page.
 PHOTO, DRAWING, SHRINK, BLANK_SIZE = "ruled-2.png", "drawing-3.png", 2, (48, 64)

@@ -37,7 +37,7 @@ import numpy as np
 from onnxscript import BOOL, DOUBLE, FLOAT, INT64, script
 from onnxscript import opset18 as op
 
-from ..runtime.cleaning import BORDER_FRACTION
+from ..runtime.cleaning import BORDER_FRACTION, EDGE_PX
 
 END = 2**62  # a Slice end past any axis
 
@@ -74,6 +74,7 @@ def flat(x: FLOAT[...]) -> FLOAT[None]:
 
 @script()
 def maximum(x: FLOAT[...]) -> FLOAT:
+    """The largest value (float32 scalar)."""
     return op.ReduceMax(x, keepdims=0)
 
 
@@ -106,17 +107,20 @@ def is_flat(values: FLOAT[...], level: FLOAT) -> BOOL:
 
 @script()
 def as_4d(image: FLOAT[None, None]) -> FLOAT[1, 1, None, None]:
+    """[1, 1, h, w]: one image of one channel."""
     return op.Unsqueeze(image, op.Constant(value_ints=[0, 1]))
 
 
 @script()
 def as_2d(image: FLOAT[1, 1, None, None]) -> FLOAT[None, None]:
+    """[h, w] again."""
     return op.Squeeze(image, op.Constant(value_ints=[0, 1]))
 
 
 # --- dilation of a bool mask ------------------------------------------------------------------
 
-DILATION_SIDE = 5  # dilate_mask_5's square
+if 2 * EDGE_PX + 1 != 5:  # dilate_mask_5 is cleaning's square of the pixels within EDGE_PX of a stroke
+    raise ImportError("runtime.cleaning.EDGE_PX changed: write dilate_mask_5's windows out for the new side")
 
 
 @script()
@@ -197,8 +201,8 @@ def _box_mean_along(image: FLOAT[None, None], side: INT64, pads: INT64[4], axis:
     padded = op.Pad(op.Cast(image, to=DOUBLE.dtype), pads, mode="edge")
     sums = op.CumSum(padded, op.Constant(value_int=axis))
     zeros = op.Mul(op.Slice(sums, op.Constant(value_ints=[0]), op.Constant(value_ints=[1]), axes),
-                   op.Constant(value=np.float64(0.0)))
-    sums = op.Concat(zeros, sums, axis=axis)
+                   op.Constant(value=np.float64(0.0)))  # (the first sums times 0: zeros of the right shape)
+    sums = op.Concat(zeros, sums, axis=axis)  # sums[i]: the sum of the first i entries
     s = op.Reshape(side, op.Constant(value_ints=[1]))
     ahead = op.Slice(sums, s, op.Constant(value_ints=[END]), axes)
     behind = op.Slice(sums, op.Constant(value_ints=[0]), op.Neg(s), axes)

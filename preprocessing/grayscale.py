@@ -46,6 +46,7 @@ def composited_gray(planes: FLOAT[4, None, None]) -> FLOAT[None, None]:
     green = op.Div(op.Squeeze(green, [0]), 255.0)
     blue = op.Div(op.Squeeze(blue, [0]), 255.0)
     alpha = op.Div(op.Squeeze(alpha, [0]), 255.0)
+    # R w_R + G w_G + B w_B, summed in this order (the old builder's loop over the three, written out):
     gray = op.Add(op.Add(op.Mul(red, RED_WEIGHT), op.Mul(green, GREEN_WEIGHT)), op.Mul(blue, BLUE_WEIGHT))
     opaque = op.GreaterOrEqual(alpha, op.Mul(op.ReduceMax(alpha, keepdims=0), 0.5))
     strokes = median(op.Compress(flat(gray), flat(opaque), axis=0))

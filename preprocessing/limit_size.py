@@ -72,6 +72,7 @@ def reduce_rgba(pixels: UINT8[None, None, 4], factor: INT64) -> FLOAT[4, None, N
     a = _block_mean(alpha, factor, amend, multiplier)
     safe_alpha = op.Where(op.Equal(a, 0.0), 1.0, a)
     keep = op.Or(op.Equal(a, 0.0), op.Equal(a, 255.0))
+    # R, G and B alike (the old builder's loop over the three, written out):
     r = _unpremultiplied(_block_mean(_premultiplied(red, alpha), factor, amend, multiplier), safe_alpha, keep)
     g = _unpremultiplied(_block_mean(_premultiplied(green, alpha), factor, amend, multiplier), safe_alpha, keep)
     b = _unpremultiplied(_block_mean(_premultiplied(blue, alpha), factor, amend, multiplier), safe_alpha, keep)

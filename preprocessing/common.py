@@ -30,6 +30,8 @@ Writing onnxscript that builds the same graph as the old builder (checked with o
     None] for an image, FLOAT[None] for 1-D, FLOAT[...] for any shape; no named dims ("H") unless
     equal everywhere; leave a parameter (and the return) unannotated when any element type may come.
   - A function that calls no operator itself needs @script(default_opset=op).
+  - Operators with an optional second output (MaxPool, TopK): write `pooled, _ = op.MaxPool(...)`.
+    Eager mode returns every output (a lone `pooled =` gets a list); the optimizer drops the unused one.
   - Eager mode takes numpy arrays (0-d for scalars: np.array(3), not np.int64(3)).
 """
 

@@ -146,7 +146,8 @@ def limit_size(pixels: UINT8[None, None, 4]) -> FLOAT[4, None, None]:
     area = op.ReduceProd(op.Cast(op.Shape(pixels, start=0, end=2), to=DOUBLE.dtype), keepdims=0)
     factor = op.Cast(op.Ceil(op.Sqrt(op.Div(area, MAX_PIXELS))), to=INT64.dtype)
     if op.Greater(factor, 1):
-        result = reduce_by_tiles(pixels, factor)
+        # (the tile sizes given, not left to the defaults: onnx.inliner does not fill in attribute defaults)
+        result = reduce_by_tiles(pixels, factor, tile_side=TILE_SIDE, tile_pixels=TILE_PIXELS)
     else:
         result = planes(pixels)
     return result

@@ -1,7 +1,8 @@
 """Steps 6-8 of runtime/preprocess.py: crop to the ink (its 0.2% mass rule and grow-back), scale
 the longest side to the digit box (Pillow's Lanczos with reducing_gap, as resample.py), place in
 the canvas by centre of mass. The digit box and the canvas are the model's sizes (its metadata):
-int attributes, fixed when the graph is built."""
+int64 scalars, constants once the graph is built (an int attribute used as a value inside an If
+branch loses its scope when inlined)."""
 
 import numpy as np
 from onnxscript import DOUBLE, FLOAT, INT64, script
@@ -51,7 +52,7 @@ def _scaled_side(side: INT64, scale: DOUBLE) -> INT64:
 
 
 @script()
-def scale_into_box(digit: FLOAT[None, None], box: int) -> FLOAT[None, None]:
+def scale_into_box(digit: FLOAT[None, None], box: INT64) -> FLOAT[None, None]:
     """The digit with its longest side scaled to `box` pixels, aspect kept (each side at least 1):
     Pillow's LANCZOS with reducing_gap REDUCING_GAP, clipped to [0, 1]; as it is if already that size."""
     height, width = dims(digit)
@@ -67,7 +68,7 @@ def scale_into_box(digit: FLOAT[None, None], box: int) -> FLOAT[None, None]:
 
 
 @script()
-def _offset(mass: FLOAT[None], length: INT64, total: FLOAT, canvas: int) -> INT64:
+def _offset(mass: FLOAT[None], length: INT64, total: FLOAT, canvas: INT64) -> INT64:
     """Where the digit starts along one axis so that its centre of mass falls at the canvas's
     centre, rounded, within the canvas. As numpy does it: the moment in double, the rest in float32."""
     positions = op.Cast(op.Range(0, length, 1), to=DOUBLE.dtype)
@@ -79,14 +80,14 @@ def _offset(mass: FLOAT[None], length: INT64, total: FLOAT, canvas: int) -> INT6
 
 
 @script()
-def place_by_centre_of_mass(digit: FLOAT[None, None], canvas: int) -> FLOAT[None, None]:
+def place_by_centre_of_mass(digit: FLOAT[None, None], canvas: INT64) -> FLOAT[None, None]:
     """The digit [h, w] (each side at most canvas) zero-padded to [canvas, canvas], placed by _offset."""
     height, width = dims(digit)
     row_mass = op.ReduceSum(digit, [1], keepdims=0)
     column_mass = op.ReduceSum(digit, [0], keepdims=0)
     total = op.ReduceSum(row_mass, keepdims=0)
-    top = _offset(row_mass, height, total, canvas=canvas)
-    left = _offset(column_mass, width, total, canvas=canvas)
+    top = _offset(row_mass, height, total, canvas)
+    left = _offset(column_mass, width, total, canvas)
     bottom = op.Sub(op.Sub(canvas, top), height)
     right = op.Sub(op.Sub(canvas, left), width)
     pads = op.Concat(op.Reshape(top, [1]), op.Reshape(left, [1]), op.Reshape(bottom, [1]), op.Reshape(right, [1]), axis=0)

@@ -134,7 +134,7 @@ def long_runs(faint: BOOL[None, None]) -> tuple[BOOL[None, None], BOOL[None, Non
     per_col = op.ReduceSum(pixels, [0], keepdims=0)
     if op.And(_too_short(per_col, width), _too_short(per_row, height)):
         horizontal = false_like(faint)
-        vertical = horizontal
+        vertical = op.Identity(horizontal)  # (a branch output of its own: inlined, a shared one lost its producer)
     else:
         horizontal = _runs_along_rows(faint, per_row)
         vertical = op.Transpose(_runs_along_rows(op.Transpose(faint, perm=[1, 0]), per_col), perm=[1, 0])

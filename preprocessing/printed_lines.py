@@ -52,14 +52,14 @@ def _row_closing(mask: BOOL[None, None], edges: INT64[8], kernel_shape: list[int
     image = op.Unsqueeze(op.Cast(mask, to=FLOAT.dtype), [0, 1])
     # (MaxPool's indices: named for eager mode, which returns both outputs; the optimizer drops them.)
     grown, _ = op.MaxPool(op.Pad(image, edges, mode="edge"), kernel_shape=kernel_shape)
-    shrunk, _ = op.MaxPool(op.Pad(op.Neg(grown), edges, mode="edge"), kernel_shape=kernel_shape)
-    return op.Cast(op.Squeeze(op.Neg(shrunk), [0, 1]), to=BOOL.dtype)
+    minus_closed, _ = op.MaxPool(op.Pad(op.Neg(grown), edges, mode="edge"), kernel_shape=kernel_shape)  # -(the minimum)
+    return op.Cast(op.Squeeze(op.Neg(minus_closed), [0, 1]), to=BOOL.dtype)
 
 
 @script()
 def _closed_along_rows(mask: BOOL[None, None], gap: INT64) -> BOOL[None, None]:
     """Gaps of up to 2 gap px along the rows bridged: a closing over 2 gap + 1 pixels (gap is 0 to
-    LINE_GAP: one MaxPool pair for each; written out for gap 1 and 2, see EDGES_1)."""
+    LINE_GAP: one MaxPool pair for each, written out for gap 1 and 2 as the note above EDGES_1 says)."""
     result = mask
     if op.Equal(gap, 1):
         result = _row_closing(mask, EDGES_1, kernel_shape=[1, 3])

@@ -1,0 +1,136 @@
+"""pipeline.onnx: RGBA pixels of any size in, the digit's logits and calibrated probabilities out.
+
+Three graphs in one file, joined by name: the preprocessing (lstm_digits.preprocessing, written
+once as onnxscript functions), the classifier graph of model.onnx, and the rejection rule. Built
+from an exported model.onnx alone: its metadata has the sizes, labels, temperature and rejection
+threshold. Decoding and EXIF orientation stay with the host.
+"""
+
+import json
+import logging
+import shutil
+from pathlib import Path
+
+import onnx
+import onnx_ir
+import onnxscript.optimizer
+from onnx import compose, helper
+from onnxscript import BOOL, FLOAT, script
+from onnxscript import opset18 as op
+
+from ..models import INPUT_NAME, OPSET, OUTPUT_NAMES, PIPELINE, PIPELINE_INPUT_NAME, PIPELINE_OUTPUT_NAMES, PIPELINE_TEST_DATA
+from ..preprocessing.mnist_form import preprocessing_model
+from ..runtime.confidence import RejectionRule
+from .pipeline_graph.test_data import write_test_data
+
+PREPROCESSING, CLASSIFIER, REJECTION = "preprocessing/", "classifier/", "rejection/"
+
+
+def rejection_model(min_confidence: float) -> onnx.ModelProto:
+    """probabilities [1, labels] and no_digit (bool scalar) -> rejected and no_digit, bool [1] each:
+    rejected when the largest probability is below min_confidence, or when there is no digit."""
+    @script(default_opset=op)
+    def reject(probabilities: FLOAT[1, "labels"], no_digit: BOOL) -> tuple[BOOL[1], BOOL[1]]:
+        largest = op.ReduceMax(probabilities, op.Constant(value_ints=[1]), keepdims=0)
+        unsure = op.Less(largest, op.Constant(value_float=min_confidence))
+        no_digit_1 = op.Reshape(no_digit, op.Constant(value_ints=[1]))
+        rejected = op.Or(unsure, no_digit_1)
+        return rejected, no_digit_1
+    return reject.to_model_proto()
+
+
+def _metadata(classifier: onnx.ModelProto) -> dict:
+    props = {p.key: p.value for p in classifier.metadata_props}
+    canvas = json.loads(props["preprocessing"])["canvas"]
+    labels = len(json.loads(props["labels"]))
+    props["input"] = json.dumps({
+        "name": PIPELINE_INPUT_NAME, "shape": ["height", "width", 4], "dtype": "uint8", "layout": "RGBA, rows first",
+        "decoding": "by the host, EXIF orientation applied; any size (over 4 megapixels, area-averaged first, "
+                    "as the runtime does)",
+    })
+    props["outputs"] = json.dumps({
+        "logits": [1, labels], "probabilities": [1, labels], "image": [canvas, canvas], "rejected": [1], "no_digit": [1],
+        "order": list(PIPELINE_OUTPUT_NAMES),
+        "meaning": {"image": "what the model saw: float32 in [0, 1], bright digit on black",
+                    "rejected": "not a digit: the largest probability is below rejection.min_confidence, or no_digit",
+                    "no_digit": "nothing stands out of the paper: image is all zeros, the other outputs are the model's on it"},
+    })
+    props["pipeline"] = json.dumps({"classifier": "model.onnx's graph, inlined", "preprocessing": "lstm_digits.preprocessing "
+                                    "(onnxscript functions), inlined"})
+    return props
+
+
+def _prefixed(model: onnx.ModelProto, prefix: str) -> onnx.ModelProto:
+    """Every value and node name with the prefix, If branches and Loop bodies included (onnx.compose's
+    add_prefix loses the names that a branch reads from outside it)."""
+    ir_model = onnx_ir.from_proto(model)
+    values = [*ir_model.graph.inputs, *ir_model.graph.initializers.values()]
+    for node in onnx_ir.traversal.RecursiveGraphIterator(ir_model.graph):
+        node.name = prefix + (node.name or "")
+        values += node.outputs
+        values += [v for attribute in node.attributes.values() if attribute.type == onnx_ir.AttributeType.GRAPH
+                   for v in attribute.value.inputs]
+    for value in values:
+        value.name = prefix + value.name
+    return onnx_ir.to_proto(ir_model)
+
+
+def _renamed(name: str, value: str) -> onnx.NodeProto:
+    return helper.make_node("Identity", [value], [name], name=f"{name}_from_{value}")
+
+
+def pipeline_model(classifier: onnx.ModelProto) -> onnx.ModelProto:
+    props = _metadata(classifier)
+    preprocessing = json.loads(props["preprocessing"])
+    labels = len(json.loads(props["labels"]))
+    pre = _prefixed(preprocessing_model(int(preprocessing["canvas"]), int(preprocessing["digit_box"])), PREPROCESSING)
+    inner = compose.add_prefix(classifier, CLASSIFIER)
+    post = compose.add_prefix(rejection_model(RejectionRule.from_metadata(props).min_confidence), REJECTION)
+    logits, probabilities = (CLASSIFIER + name for name in OUTPUT_NAMES)
+    joins = [_renamed(PREPROCESSING + PIPELINE_INPUT_NAME, PIPELINE_INPUT_NAME),
+             _renamed(CLASSIFIER + INPUT_NAME, PREPROCESSING + "batch"),
+             _renamed(REJECTION + "probabilities", probabilities),
+             _renamed(REJECTION + "no_digit", PREPROCESSING + "no_digit")]
+    outputs = {"logits": logits, "probabilities": probabilities, "image": PREPROCESSING + "image",
+               "rejected": REJECTION + "rejected", "no_digit": REJECTION + "no_digit_1"}
+    canvas = int(preprocessing["canvas"])
+    types = {"logits": (onnx.TensorProto.FLOAT, [1, labels]), "probabilities": (onnx.TensorProto.FLOAT, [1, labels]),
+             "image": (onnx.TensorProto.FLOAT, [canvas, canvas]), "rejected": (onnx.TensorProto.BOOL, [1]),
+             "no_digit": (onnx.TensorProto.BOOL, [1])}
+    graph = helper.make_graph(
+        [joins[0], *pre.graph.node, joins[1], *inner.graph.node, *joins[2:], *post.graph.node,
+         *(_renamed(name, outputs[name]) for name in PIPELINE_OUTPUT_NAMES)],
+        "pixels_to_digit",
+        [helper.make_tensor_value_info(PIPELINE_INPUT_NAME, onnx.TensorProto.UINT8, ["height", "width", 4])],
+        [helper.make_tensor_value_info(name, *types[name]) for name in PIPELINE_OUTPUT_NAMES],
+        initializer=[*pre.graph.initializer, *inner.graph.initializer, *post.graph.initializer],
+        value_info=list(inner.graph.value_info))
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], ir_version=classifier.ir_version,
+                              producer_name="lstm-digits", doc_string="RGBA pixels to digit; see metadata_props.")
+    helper.set_model_props(model, props)
+    return _optimized(model)
+
+
+def _optimized(model: onnx.ModelProto) -> onnx.ModelProto:
+    """onnxscript's optimizer: constants folded, shared values merged, and the nodes nothing reads
+    removed, in If branches too (onnxruntime warns embedders about unused constants). Its note that
+    branch outputs which are constants cannot be merged is expected here, so it is not shown."""
+    deduplication = logging.getLogger("onnx_ir.passes.common.initializer_deduplication")
+    level = deduplication.level
+    deduplication.setLevel(logging.ERROR)
+    try:
+        return onnxscript.optimizer.optimize(model)
+    finally:
+        deduplication.setLevel(level)
+
+
+def write_pipeline(model_path: Path, folder: Path) -> Path:
+    """folder/pipeline.onnx from the exported model.onnx at model_path, checked (full_check), and its
+    test data (pipeline_test_data/), checked against the Python runtime."""
+    model = pipeline_model(onnx.load(str(model_path)))
+    onnx.checker.check_model(model, full_check=True)
+    path = Path(folder) / PIPELINE
+    onnx.save(model, str(path))
+    shutil.rmtree(Path(folder) / PIPELINE_TEST_DATA, ignore_errors=True)
+    write_test_data(folder, model_path, path)
+    return path

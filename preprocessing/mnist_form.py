@@ -1,0 +1,75 @@
+"""The whole preprocessing: RGBA pixels of any size -> the digit in MNIST form, the steps in order.
+
+  limit_size          images over 4 MP are area-averaged first (limit_size.py)
+  grayscale           translucent pixels composited on the background that shows the strokes (grayscale.py)
+  make_ink_bright     polarity: bright ink on black (polarity.py)
+  suppress_background paper, shading, noise and printed lines removed (background.py, cleaning.py)
+  crop, scale, place  the ink's box, longest side to digit_box px, centre of mass at the canvas's centre (placement.py)
+
+The rules in words, with a picture of each kind of input: docs/PREPROCESSING.md.
+"""
+
+import numpy as np
+import onnx
+import onnx_ir
+import onnxscript.optimizer
+from onnx_ir.passes.common import InlinePass
+from onnxscript import BOOL, FLOAT, INT64, UINT8, script
+from onnxscript import opset18 as op
+
+from ..runtime.preprocess import MIN_INK_PIXELS
+from .cleaning import suppress_background
+from .common import count
+from .grayscale import grayscale
+from .limit_size import limit_size
+from .placement import crop_to_ink, place_by_centre_of_mass, scale_into_box
+from .polarity import make_ink_bright
+
+
+@script()
+def _blank(canvas: INT64) -> FLOAT[None, None]:
+    """[canvas, canvas] zeros: the image when there is no digit."""
+    side = op.Reshape(canvas, op.Constant(value_ints=[1]))
+    return op.ConstantOfShape(op.Concat(side, side, axis=0), value=np.zeros(1, np.float32))
+
+
+@script()
+def _digit_in_form(pixels: UINT8[None, None, 4], canvas: INT64, digit_box: INT64) -> tuple[FLOAT[None, None], BOOL]:
+    """(image [canvas, canvas], no_digit) of an image with pixels. No digit when no ink stands out of
+    the paper, or when fewer than MIN_INK_PIXELS pixels are ink: the image is then all zeros."""
+    ink, faint_only = suppress_background(make_ink_bright(grayscale(limit_size(pixels))))
+    too_little = op.Less(count(op.Greater(ink, 0.0)), op.Constant(value_int=MIN_INK_PIXELS))
+    no_digit = op.Or(faint_only, too_little)
+    if no_digit:
+        image = _blank(canvas)
+    else:
+        image = place_by_centre_of_mass(scale_into_box(crop_to_ink(ink), digit_box), canvas)
+    return image, no_digit
+
+
+@script()
+def to_mnist_form(pixels: UINT8[None, None, 4], canvas: INT64, digit_box: INT64) -> tuple[FLOAT[None, None], BOOL]:
+    """(image [canvas, canvas] float32 in [0, 1], bright digit on black; no_digit). An input with no
+    pixels at all (height or width 0) has no digit."""
+    if op.Equal(op.Size(pixels), op.Constant(value_int=0)):
+        image = _blank(canvas)
+        no_digit = op.Constant(value=np.array(True))
+    else:
+        image, no_digit = _digit_in_form(pixels, canvas, digit_box)
+    return image, no_digit
+
+
+def preprocessing_model(canvas: int, digit_box: int) -> onnx.ModelProto:
+    """The preprocessing as one ONNX model, functions inlined: input `pixels` (uint8 [height, width, 4],
+    RGBA); outputs `image` [canvas, canvas], `batch` (the image as a batch of one, [1, canvas, canvas],
+    what model.onnx reads) and `no_digit` (bool scalar)."""
+    @script(default_opset=op)
+    def preprocess(pixels: UINT8["height", "width", 4]) -> tuple[FLOAT[canvas, canvas], FLOAT[1, canvas, canvas], BOOL]:
+        image, no_digit = to_mnist_form(pixels, op.Constant(value_int=canvas), op.Constant(value_int=digit_box))
+        batch = op.Unsqueeze(image, op.Constant(value_ints=[0]))
+        return image, batch, no_digit
+    # onnx_ir's inliner: onnx.inliner leaves attribute defaults (reduce_by_tiles' tile sizes) unset,
+    # and the optimizer's own inlining loses values that If branches read from outer scopes.
+    model = onnx_ir.from_proto(preprocess.to_model_proto())
+    InlinePass()(model)
+    return onnxscript.optimizer.optimize(onnx_ir.to_proto(model))

@@ -1,4 +1,15 @@
-"""Writing the model in each format: ONNX (with its metadata), TorchScript and torch.export."""
+"""Writing the model in each format: ONNX (with its metadata), TorchScript and torch.export.
+
+Each file is reproducible and names no path of the machine that wrote it: the same checkpoint gives
+the same bytes in any folder, on any machine with the same versions. The exporters record where the
+model's Python code was when they traced it (stack traces with absolute paths, in ONNX node
+metadata, TorchScript's *.debug_pkl records and torch.export's node metadata) and state of the
+process (symbol numbering, a random example input); all of that is left out here. One limit:
+TorchScript names the classes it traces after their Python names, and a second trace of the same
+class in one process gets a mangled name (`___torch_mangle_N`, from TorchScript's global class
+registry), so only the first TorchScript export in a process is reproducible byte for byte
+(`digit-export` exports once a process).
+"""
 
 import contextlib
 import io
@@ -13,6 +24,7 @@ from torch import nn
 
 from ..models import INPUT_NAME, OPSET, OUTPUT_NAMES
 from ..training.contract import IMAGE_SIZE
+from .onnx_files import save_onnx
 from .rnn_onnx import CUSTOM_TRANSLATIONS
 from .simplify import simplify
 
@@ -34,7 +46,8 @@ class WithProbabilities(nn.Module):
 
 
 def _example(batch: int = 2) -> torch.Tensor:
-    return torch.rand(batch, IMAGE_SIZE, IMAGE_SIZE)
+    """The same input every time: torch.export stores it in model.pt2 (sample_inputs)."""
+    return torch.rand(batch, IMAGE_SIZE, IMAGE_SIZE, generator=torch.Generator().manual_seed(0))
 
 
 def _batch_dim():
@@ -81,7 +94,7 @@ def export_onnx(model: nn.Module, path: Path, metadata: dict, doc: str, temperat
     for key, value in metadata.items():
         proto.metadata_props.add(key=key, value=value if isinstance(value, str) else json.dumps(value))
     onnx.checker.check_model(proto, full_check=True)
-    onnx.save(proto, str(path))
+    save_onnx(proto, path)
 
 
 def export_torchscript(model: nn.Module, path: Path, temperature: float = 1.0) -> None:
@@ -90,6 +103,25 @@ def export_torchscript(model: nn.Module, path: Path, temperature: float = 1.0) -
     with _quiet_torch():
         traced = torch.jit.trace(WithProbabilities(model, temperature).eval(), (_example(),), check_trace=False)
         torch.jit.save(traced, str(path))
+    _drop_debug_records(path)
+
+
+def _drop_debug_records(path: Path) -> None:
+    """Rewrites the archive at path without its *.debug_pkl records: the tracer's Python stack for
+    each node (absolute paths of our code and of torch's). TorchScript loads and runs without them;
+    only its error messages lose the line of Python a node came from. The writer aligns the
+    records as torch.jit.save does and derives .data/serialization_id from what is written."""
+    reader = torch._C.PyTorchFileReader(str(path))
+    version = int(reader.get_record("version"))
+    written_by_the_writer = {"version", ".data/version", ".data/serialization_id"}
+    records = {name: reader.get_record(name) for name in reader.get_all_records()
+               if not name.endswith(".debug_pkl") and name not in written_by_the_writer}
+    del reader
+    writer = torch._C.PyTorchFileWriter(str(path))  # the archive's folder is named after the file, as before
+    writer.set_min_version(version)
+    for name, data in records.items():
+        writer.write_record(name, data, len(data))
+    writer.write_end_of_file()
 
 
 def load_torchscript(path: Path):
@@ -100,6 +132,10 @@ def load_torchscript(path: Path):
 def export_program(model: nn.Module, path: Path, temperature: float = 1.0) -> None:
     with _quiet_torch():
         program = torch.export.export(WithProbabilities(model, temperature).eval(), (_example(),), dynamic_shapes=(_batch_dim(),))
+        for module in program.graph_module.modules():
+            if isinstance(module, torch.fx.GraphModule):
+                for node in module.graph.nodes:
+                    node.meta.pop("stack_trace", None)  # absolute paths of our code and torch's
         torch.export.save(program, str(path))
 
 

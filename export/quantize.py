@@ -8,6 +8,8 @@ from pathlib import Path
 import onnx
 from onnxruntime.quantization import QuantType, quantize_dynamic
 
+from .onnx_files import save_onnx
+
 # What model.int8.onnx must keep of model.onnx (the shipped model's tests and the benchmarks' goals).
 MAX_SIZE_FRACTION = 0.35  # of model.onnx's size
 MAX_ACCURACY_DROP = 0.003  # MNIST test accuracy, as a fraction: 0.3 percentage points
@@ -29,5 +31,5 @@ def quantize(source: Path, target: Path) -> Path:
     quantized.metadata_props.extend(original.metadata_props)
     quantized.metadata_props.add(key="quantization", value='{"method": "onnxruntime dynamic", "weights": "int8"}')
     quantized.doc_string = original.doc_string
-    onnx.save(quantized, str(target))
+    save_onnx(quantized, target)
     return target

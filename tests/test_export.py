@@ -4,7 +4,6 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import replace
 
 import numpy as np
 import onnx
@@ -22,8 +21,11 @@ from lstm_digits.training.checkpoint import load_checkpoint, save_checkpoint, ve
 from lstm_digits.training.data import to_float
 from lstm_digits.training.model import DigitRNN, ModelConfig
 from lstm_digits.training.recipes import DEFAULT
-from lstm_digits.training.train import TrainConfig, evaluate, train
+from lstm_digits.training.train import evaluate
 
+from export_cli import run_export_cli
+
+pytest_plugins = ["exported_checkpoint"]  # the fixtures trained and exported
 
 
 def random_checkpoint(path, config: ModelConfig, seed=0):
@@ -32,30 +34,6 @@ def random_checkpoint(path, config: ModelConfig, seed=0):
     save_checkpoint(path, {"model_config": config.to_dict(), "recipe": DEFAULT.to_dict(), "state_dict": model.state_dict(),
                            "metrics": [], "versions": versions(), "seed": seed, "complete": True})
     return path
-
-
-def run_export_cli(*args):
-    return subprocess.run([sys.executable, "-m", "lstm_digits.cli.export", *map(str, args)],
-                          capture_output=True, text=True, timeout=600)
-
-
-@pytest.fixture(scope="module")
-def trained(mnist, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("trained")
-    recipe = replace(DEFAULT, iterations=400, eval_every=200)
-    train(TrainConfig(output=folder / "m.pt", model=ModelConfig(hidden=64), recipe=recipe, progress=False,
-                      train_limit=20_000), mnist=mnist)
-    return folder / "m.pt"
-
-
-@pytest.fixture(scope="module")
-def exported(trained, data_dir, tmp_path_factory):
-    out = tmp_path_factory.mktemp("export") / "model"
-    out.mkdir()
-    (out / "stale.txt").write_text("from an earlier export")
-    result = run_export_cli(trained, "--output-dir", out, "--data-dir", data_dir)
-    assert result.returncode == 0, result.stderr
-    return out, result
 
 
 def test_export_writes_every_file_and_replaces_the_old_folder(exported):

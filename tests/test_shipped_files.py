@@ -1,0 +1,87 @@
+"""The exported files are clean and reproducible (issue 26, point 7): no file names a path of the
+machine that built it, and the same checkpoint exported twice, into different folders, gives the
+same bytes in every file."""
+
+import os
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from lstm_digits.models import CARD, DEFAULT_DIR, MODEL_FILES
+
+from export_cli import run_export_cli
+
+pytest_plugins = ["exported_checkpoint"]  # the fixtures trained and exported
+
+ROOT = Path(__file__).resolve().parents[1]
+SHIPPED = (CARD, *MODEL_FILES)
+# What gives a build away: the usual homes of a checkout, a temporary folder or an installed Python
+# (Linux, macOS, Windows), and the marks of a Python stack trace ('File "x.py", line 3' from
+# traceback; 'x.py(3): f' from the TorchScript tracer).
+ANY_MACHINE = ("/work/", "/root/", "/home/", "/tmp/", "/Users/", "/private/var/", "C:\\Users", "site-packages",
+               "dist-packages", ".venv/", 'File "', '.py", line', ".py(")
+# ... and the paths of this machine, which may be none of those: the repository, this Python and
+# its installation, the home and temporary folders, pytest's temporary folders, where we run.
+THIS_MACHINE = (ROOT, sys.prefix, sys.base_prefix, sys.exec_prefix, Path.home(), tempfile.gettempdir(), os.getcwd())
+
+
+def markers(*more_paths) -> set[bytes]:
+    paths = {str(Path(path).resolve()).rstrip(os.sep) + os.sep for path in (*THIS_MACHINE, *more_paths)}
+    return {marker.encode() for marker in (*ANY_MACHINE, *paths) if marker != os.sep}
+
+
+def contents(path: Path):
+    """(where, bytes): the file itself and, for a zip archive (TorchScript, torch.export), each
+    member's name and uncompressed bytes."""
+    yield path.name, path.read_bytes()
+    if zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as archive:
+            for member in archive.namelist():
+                yield f"{path.name}:{member}", member.encode() + b"\n" + archive.read(member)
+
+
+def build_paths(folder: Path, names, found_in=()) -> list[str]:
+    """'file: marker' for each marker of a build path found in folder/name, for each name."""
+    found = markers(*found_in)
+    return sorted({f"{where}: {marker.decode()}" for name in names for where, data in contents(folder / name)
+                   for marker in found if marker in data})
+
+
+def test_build_paths_are_found_in_plain_files_and_inside_compressed_archives(tmp_path):
+    (tmp_path / "card.md").write_text(f"checkpoint {ROOT / 'runs' / 'shipped.pt'}\n")
+    with zipfile.ZipFile(tmp_path / "model.pt", "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("model/code.py.debug_pkl", '  File "/opt/build/lstm_digits/export/formats.py", line 32\n' * 50)
+    found = build_paths(tmp_path, ["card.md", "model.pt"])
+    assert f"card.md: {ROOT}{os.sep}" in found and 'model.pt:model/code.py.debug_pkl: File "' in found, found
+    assert not [where for where in found if where.startswith("model.pt: ")], "compressed: seen only when unpacked"
+    (tmp_path / "clean.md").write_text("model.onnx, exported with torch 2.14\n")
+    assert build_paths(tmp_path, ["clean.md"]) == []
+
+
+def test_no_shipped_file_names_a_path_of_the_machine_that_built_it():
+    assert build_paths(DEFAULT_DIR, SHIPPED) == []
+
+
+def test_an_export_names_no_path_of_the_machine_or_of_its_folders(exported, trained):
+    folder = exported[0]
+    names = [str(path.relative_to(folder)) for path in folder.rglob("*") if path.is_file()]
+    assert sorted(names) == sorted(SHIPPED)
+    assert build_paths(folder, names, found_in=(folder, trained.parent)) == []
+
+
+@pytest.fixture(scope="module")
+def exported_again(trained, data_dir, tmp_path_factory):
+    """The checkpoint of `exported`, exported by another digit-export run into a folder of another name."""
+    out = tmp_path_factory.mktemp("export-again") / "elsewhere"
+    result = run_export_cli(trained, "--output-dir", out, "--data-dir", data_dir)
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+def test_the_same_checkpoint_exported_twice_gives_the_same_bytes_in_every_file(exported, exported_again):
+    first = exported[0]
+    assert sorted(str(p.relative_to(exported_again)) for p in exported_again.rglob("*") if p.is_file()) == sorted(SHIPPED)
+    assert [name for name in SHIPPED if (first / name).read_bytes() != (exported_again / name).read_bytes()] == []

@@ -1,10 +1,45 @@
-"""MODEL_CARD.md: what the exported model is, how well it does, how to check and use it."""
+"""MODEL_CARD.md: what the exported model is, how well it does, how to check and use it.
 
+Its Python examples show what they print, in `# ` lines after the print(): the export runs each one
+in the exported folder and writes down what it printed (tests/test_model_card_examples.py runs them
+again against the shipped card).
+"""
+
+import subprocess
+import sys
 from pathlib import Path
 
-from ..models import CARD, INT8, ONNX, PIPELINE, PIPELINE_INPUT_NAME, PIPELINE_OUTPUT_NAMES, PIPELINE_TEST_DATA
+from ..models import (CARD, INPUT_NAME, INT8, ONNX, PIPELINE, PIPELINE_INPUT_NAME, PIPELINE_OUTPUT_NAMES,
+                      PIPELINE_TEST_DATA)
+from . import ExportError
 from .metadata import sha256
 from .parity import table
+
+MODEL_EXAMPLE = f"""import numpy as np, onnxruntime as ort
+session = ort.InferenceSession("{ONNX}", providers=["CPUExecutionProvider"])
+images = np.zeros((1, 28, 28), np.float32)          # MNIST-form pixels in [0, 1], white ink on black
+images[0, 4:24, 13:16] = 1.0                         # a stroke down the middle: a 1
+logits, probabilities = session.run(None, {{"{INPUT_NAME}": images}})
+print(probabilities.argmax(1), probabilities.max(1).round(4))
+"""
+PIPELINE_EXAMPLE = f"""import numpy as np, onnxruntime as ort
+from PIL import Image, ImageDraw, ImageOps
+session = ort.InferenceSession("{PIPELINE}", providers=["CPUExecutionProvider"])
+photo = Image.new("RGB", (60, 80), "white")                                        # or Image.open("digit.jpg")
+ImageDraw.Draw(photo).line([(20, 15), (40, 15), (28, 65)], fill="black", width=5)  # a 7
+pixels = np.asarray(ImageOps.exif_transpose(photo).convert("RGBA"))
+logits, probabilities, image, rejected, no_digit = session.run(None, {{"{PIPELINE_INPUT_NAME}": pixels}})
+print("no digit" if no_digit[0] else "not a digit" if rejected[0] else probabilities.argmax())
+"""
+
+
+def with_output(example: str, folder: Path) -> str:
+    """example, then what it prints when run in folder, as `# ` lines."""
+    result = subprocess.run([sys.executable, "-c", example], cwd=folder, capture_output=True, text=True, timeout=300)
+    if result.returncode != 0 or not result.stdout.strip():
+        last = (result.stderr.strip().splitlines() or ["no output"])[-1]
+        raise ExportError(f"{folder / CARD}: a usage example failed in the exported folder: {last}")
+    return example + "".join(f"# {line}\n" for line in result.stdout.splitlines())
 
 
 def _size(path: Path) -> str:
@@ -102,12 +137,7 @@ Java, mobile) runs the same steps from the one file.
 ## Use it
 Python, with onnxruntime and numpy only:
 ```python
-import numpy as np, onnxruntime as ort
-session = ort.InferenceSession("model.onnx", providers=["CPUExecutionProvider"])
-images = np.zeros((1, 28, 28), np.float32)          # MNIST-form pixels in [0, 1]
-logits, probabilities = session.run(None, {{"image": images}})
-print(probabilities.argmax(1))
-```
+{with_output(MODEL_EXAMPLE, folder)}```
 
 JavaScript (Node.js), with onnxruntime-node. It does not expose the custom `metadata_props`,
 so a program that wants the contract (input name, labels, polarity) reads it from the file, as
@@ -126,13 +156,7 @@ const ort = require("onnxruntime-node");
 
 The whole pipeline from a photo, Python (the host decodes and applies EXIF orientation):
 ```python
-import numpy as np, onnxruntime as ort
-from PIL import Image, ImageOps
-session = ort.InferenceSession("{PIPELINE}", providers=["CPUExecutionProvider"])
-pixels = np.asarray(ImageOps.exif_transpose(Image.open("digit.jpg")).convert("RGBA"))
-logits, probabilities, image, rejected, no_digit = session.run(None, {{"{PIPELINE_INPUT_NAME}": pixels}})
-print("no digit" if no_digit[0] else "not a digit" if rejected[0] else probabilities.argmax())
-```
+{with_output(PIPELINE_EXAMPLE, folder)}```
 
 Node.js (onnxruntime-node; decode PNG or JPEG to RGBA with any decoder, e.g. pngjs or jpeg-js):
 ```js

@@ -6,6 +6,7 @@ held to the Python runtime's answers on subsets of the parity sets (the full set
 import io
 import json
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -106,7 +107,13 @@ def test_reference_evaluator_runs_it(built, session):
     blank = np.zeros((9, 13, 4), np.uint8)
     for pixels in (drawing, ruled, blank):
         expected = run(session, pixels)
-        got = dict(zip(PIPELINE_OUTPUT_NAMES, evaluator.run(None, {PIPELINE_INPUT_NAME: pixels})))
+        with warnings.catch_warnings():
+            # Otsu's threshold divides by the class sizes of each split, 0 at the histogram's ends, and
+            # replaces what is not finite (IsNaN, IsInf, Where), as runtime/morphology.py does under
+            # np.errstate: numpy warns of those divisions in the evaluator's Div (ruled-2.png's).
+            warnings.filterwarnings("ignore", "(invalid value|divide by zero) encountered in divide", RuntimeWarning,
+                                    module="onnx.reference.ops.op_div")
+            got = dict(zip(PIPELINE_OUTPUT_NAMES, evaluator.run(None, {PIPELINE_INPUT_NAME: pixels})))
         assert np.abs(got["image"] - expected["image"]).max() < 1e-5
         assert np.abs(got["logits"] - expected["logits"]).max() < 1e-4
         assert got["rejected"].tolist() == expected["rejected"].tolist()

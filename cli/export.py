@@ -15,22 +15,29 @@ INCOMPLETE_EXIT = 2  # a run that has not finished: not an export failure, the c
               help="Folder to write; replaced as a whole once the new export has passed its parity check.")
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="MNIST archives for the parity check (also $LSTM_DIGITS_DATA; default ./data).")
-def main(checkpoint, output_dir, data_dir):
+@click.option("--int8-limits/--no-int8-limits", default=True, show_default=True,
+              help="Fail if model.int8.onnx is larger than its share of model.onnx's size or loses more MNIST "
+                   "test accuracy than allowed (export/quantize.py). A GRU or plain RNN, whose weights int8 "
+                   "quantization leaves in float, needs --no-int8-limits.")
+def main(checkpoint, output_dir, data_dir, int8_limits):
     """Export CHECKPOINT and prove every exported file computes what PyTorch computes.
     A run that was interrupted is refused (exit 2): finish it with digit-train --resume first."""
     require_torch("digit-export")
     from ..export import ExportError
-    from ..export.parity import table
     from ..export.pipeline import export_checkpoint
+    from ..export.parity import table
+    from ..export.quantize import Int8LimitError
     from ..training.checkpoint import CheckpointError, IncompleteCheckpoint
     from ..training.data import MnistNotFound
 
     try:
-        report = export_checkpoint(checkpoint, output_dir, data_dir, log=eprint)
+        report = export_checkpoint(checkpoint, output_dir, data_dir, log=eprint, int8_limits=int8_limits)
     except IncompleteCheckpoint as error:
         failure = click.ClickException(str(error))
         failure.exit_code = INCOMPLETE_EXIT
         raise failure from None
+    except Int8LimitError as error:
+        raise click.ClickException(f"{checkpoint}: {error} (--no-int8-limits exports it anyway)") from None
     except (CheckpointError, ExportError, MnistNotFound) as error:
         raise click.ClickException(str(error)) from None
     except OSError as error:

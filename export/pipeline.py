@@ -1,7 +1,8 @@
 """checkpoint -> a folder of exported files, validated, written all at once or not at all.
 
 Everything is written into a temporary folder beside the destination and moved into place only
-after the parity check has passed, so a half-written export never looks complete.
+after the parity check (and, if asked, the int8 limits) have passed, so a half-written export never
+looks complete.
 """
 
 import json
@@ -19,10 +20,9 @@ from ..models import (INPUT_NAME, INT8, MODEL_FILES, ONNX, OUTPUT_NAMES, PARITY,
 from ..training.checkpoint import load_model, require_complete
 from ..training.data import can_write_in, load_mnist, to_float
 from ..training.model import describe, parameter_count
-from . import ExportError, calibration, formats, metadata, parity
+from . import ExportError, calibration, formats, metadata, parity, quantize
 from .card import write_card
-from .pipeline_graph import write_pipeline
-from .quantize import quantize
+from .pipeline_onnx import write_pipeline
 
 PARITY_DIGITS = 1000
 
@@ -50,7 +50,9 @@ def _one_of_each_digit(images: np.ndarray, labels: np.ndarray) -> np.ndarray:
 
 def export_checkpoint(checkpoint_path: Path, output_dir: Path, data_dir=None, log=print,
                       parity_digits: int = PARITY_DIGITS, random_images: int = 256,
-                      tolerance: float = parity.TOLERANCE) -> dict:
+                      tolerance: float = parity.TOLERANCE, int8_limits: bool = False) -> dict:
+    """int8_limits: fail (quantize.Int8LimitError) when model.int8.onnx breaks quantize.py's limits,
+    as digit-export does unless told not to."""
     checkpoint_path, output_dir = Path(checkpoint_path), Path(output_dir)
     model, checkpoint = load_model(checkpoint_path)
     require_complete(checkpoint_path, checkpoint)  # an interrupted run is finished first, not exported
@@ -75,7 +77,7 @@ def export_checkpoint(checkpoint_path: Path, output_dir: Path, data_dir=None, lo
         formats.export_torchscript(model, staging / TORCHSCRIPT, temperature)
         formats.export_program(model, staging / PROGRAM, temperature)
         write_test_data(staging, model, _one_of_each_digit(test_images, test_labels), temperature)
-        write_pipeline(staging / ONNX, staging)  # pixels to digit in one file (export/pipeline_graph)
+        write_pipeline(staging / ONNX, staging)  # pixels to digit in one file (export/pipeline_onnx.py)
 
         log(f"checking parity on {parity_digits} MNIST test digits and {random_images} random images ...")
         runners = parity.backends(model, staging / ONNX, formats.load_torchscript(staging / TORCHSCRIPT),
@@ -85,9 +87,11 @@ def export_checkpoint(checkpoint_path: Path, output_dir: Path, data_dir=None, lo
         report["onnx_test_accuracy"] = parity.accuracy(runners["onnxruntime"], test_images, test_labels)
         report["pytorch_test_accuracy"] = metadata.recorded_results(checkpoint).get("test_accuracy")
         # int8: weights dynamically quantized; not bit-for-bit, so judged by MNIST accuracy, not parity.
-        quantize(staging / ONNX, staging / INT8)
+        quantize.quantize(staging / ONNX, staging / INT8)
         int8_logits = parity.onnxruntime_logits(staging / INT8)
         report["int8_test_accuracy"] = parity.accuracy(int8_logits, test_images, test_labels)
+        if int8_limits:
+            quantize.require_limits(staging / ONNX, staging / INT8, report["onnx_test_accuracy"], report["int8_test_accuracy"])
         (staging / PARITY).write_text(json.dumps(report, indent=1))
         write_card(staging, MODEL_FILES, props, report, parameter_count(model), describe(model))
 

@@ -24,7 +24,7 @@ def main(checkpoint, output_dir, data_dir, int8_limits):
     A run that was interrupted is refused (exit 2): finish it with digit-train --resume first."""
     require_torch("digit-export")
     from ..export import ExportError
-    from ..export.pipeline import export_checkpoint
+    from ..export.export_checkpoint import export_checkpoint
     from ..export.parity import table
     from ..export.quantize import Int8LimitError
     from ..training.checkpoint import CheckpointError, IncompleteCheckpoint

@@ -15,7 +15,7 @@ from onnx import numpy_helper
 from lstm_digits.export import parity
 from lstm_digits.export.metadata import sha256
 from lstm_digits.export.parity import ParityError
-from lstm_digits.export.pipeline import export_checkpoint
+from lstm_digits.export.export_checkpoint import export_checkpoint
 from lstm_digits.models import CARD, INPUT_NAME, MODEL_FILES, ONNX, OUTPUT_NAMES, PARITY, TEST_DATA
 from lstm_digits.training.checkpoint import load_checkpoint, save_checkpoint, versions
 from lstm_digits.training.data import to_float

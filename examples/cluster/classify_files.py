@@ -33,7 +33,7 @@ SCHEMA = pa.schema([
     ("rejected", pa.bool_()),  # the model's rule says this is not a digit (see docs/CONFIDENCE.md)
     ("error", pa.string()),  # why the file could not be classified, one line; null when it was
 ])
-BATCH_SIZE = 256  # files a worker classifies at a time (DigitClassifier's own batch size)
+BATCH_SIZE = 256  # files a worker classifies in one call
 FILES_PER_BLOCK = 1024  # files per Ray block, the unit handed to one worker: small enough to spread the work
 FETCH_THREADS = 16  # objects a worker reads from object storage at a time (the waiting is the network's)
 # Image bytes read from object storage are held in memory, as digit-classify holds stdin's: more is refused.
@@ -79,6 +79,11 @@ def opened_uri(uri: str) -> tuple[pyarrow.fs.FileSystem, str, str]:
     filesystem, path = pyarrow.fs.FileSystem.from_uri(uri)
     prefix = uri[: uri.find(path)] if path in uri else uri.split("://", 1)[0] + "://"
     return filesystem, prefix, path
+
+
+def file_table(names: list[str]) -> pa.Table:
+    """What ClassifyBatch is given: the files' names as bytes, as a path may not be UTF-8 text."""
+    return pa.table({"file": pa.array([os.fsencode(name) for name in names], pa.binary())})
 
 
 class ClassifyBatch:
@@ -134,8 +139,7 @@ def classify_files(sources: list[str], output: str, workers: int, model: str | N
     first) with `workers` workers, one CPU each, and write the rows as Parquet files into the folder
     or URI `output`. Returns how many files were classified or answered with an error."""
     files = image_files(sources)
-    blocks = [pa.table({"file": pa.array([os.fsencode(name) for name in files[i : i + FILES_PER_BLOCK]], pa.binary())})
-              for i in range(0, len(files), FILES_PER_BLOCK)]
+    blocks = [file_table(files[i : i + FILES_PER_BLOCK]) for i in range(0, len(files), FILES_PER_BLOCK)]
     dataset = ray.data.from_arrow(blocks).map_batches(
         ClassifyBatch, fn_constructor_kwargs={"model": model, "min_confidence": min_confidence},
         batch_size=BATCH_SIZE, batch_format="pyarrow", concurrency=workers, num_cpus=1)
@@ -167,8 +171,8 @@ def main(argv: list[str] | None = None) -> int:
         seconds = time.perf_counter() - started  # listing, starting the workers, classifying and writing
     finally:
         ray.shutdown()
-    print(f"{count:,} files classified into {args.output} in {seconds:.1f} s ({count / seconds:.0f} files/s, "
-          f"{args.workers} workers)", file=sys.stderr)
+    print(f"{count:,} files classified into {args.output} in {seconds:.1f} s ({count / seconds:.0f} files/s "
+          f"with {args.workers} worker{'s' * (args.workers > 1)})", file=sys.stderr)
     return 0
 
 

@@ -62,7 +62,7 @@ def time_ms(session, pixels: np.ndarray, repeats: int) -> dict:
 
 def photo_time(model_dir: Path, repeats: int) -> dict:
     """The 640x480 photo through model_dir's pipeline.onnx: {median, p10, p90, n} in ms."""
-    from lstm_digits.export.pipeline_graph.parity import pipeline_session
+    from lstm_digits.export.pipeline_parity import pipeline_session
     from lstm_digits.models import PIPELINE
 
     return time_ms(pipeline_session(model_dir / PIPELINE), photo_pixels(), repeats)
@@ -78,7 +78,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--repeats", type=int, default=50, help="timed runs of the 640x480 photo")
     args = parser.parse_args(argv)
 
-    from lstm_digits.export.pipeline_graph.parity import MEAN_IMAGE_DIFFERENCE, SAME_OUTCOME, compare, pipeline_session
+    from lstm_digits.export.pipeline_parity import MEAN_IMAGE_DIFFERENCE, SAME_OUTCOME, compare, pipeline_session
     from lstm_digits.models import DEFAULT_DIR, ONNX, PIPELINE
     from lstm_digits.runtime.classifier import DigitClassifier
 

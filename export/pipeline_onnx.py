@@ -21,7 +21,7 @@ from onnxscript import opset18 as op
 from ..models import INPUT_NAME, OPSET, OUTPUT_NAMES, PIPELINE, PIPELINE_INPUT_NAME, PIPELINE_OUTPUT_NAMES, PIPELINE_TEST_DATA
 from ..preprocessing.mnist_form import preprocessing_model
 from ..runtime.confidence import RejectionRule
-from .pipeline_graph.test_data import write_test_data
+from .pipeline_test_data import write_test_data
 
 PREPROCESSING, CLASSIFIER, REJECTION = "preprocessing/", "classifier/", "rejection/"
 
@@ -61,17 +61,23 @@ def _metadata(classifier: onnx.ModelProto) -> dict:
 
 
 def _prefixed(model: onnx.ModelProto, prefix: str) -> onnx.ModelProto:
-    """Every value and node name with the prefix, If branches and Loop bodies included (onnx.compose's
-    add_prefix loses the names that a branch reads from outside it)."""
+    """Every value and node name given the prefix and made unique, If branches and Loop bodies
+    included: a body reusing a name from elsewhere misleads onnx's reference evaluator, and
+    onnx.compose's add_prefix loses the names that a branch reads from outside it."""
     ir_model = onnx_ir.from_proto(model)
     values = [*ir_model.graph.inputs, *ir_model.graph.initializers.values()]
     for node in onnx_ir.traversal.RecursiveGraphIterator(ir_model.graph):
         node.name = prefix + (node.name or "")
-        values += node.outputs
         values += [v for attribute in node.attributes.values() if attribute.type == onnx_ir.AttributeType.GRAPH
                    for v in attribute.value.inputs]
+        values += node.outputs
+    taken = set()
     for value in values:
-        value.name = prefix + value.name
+        name = prefix + value.name
+        while name in taken:
+            name += "_"
+        taken.add(name)
+        value.name = name
     return onnx_ir.to_proto(ir_model)
 
 

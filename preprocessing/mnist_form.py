@@ -72,4 +72,21 @@ def preprocessing_model(canvas: int, digit_box: int) -> onnx.ModelProto:
     # and the optimizer's own inlining loses values that If branches read from outer scopes.
     model = onnx_ir.from_proto(preprocess.to_model_proto())
     InlinePass()(model)
-    return onnxscript.optimizer.optimize(onnx_ir.to_proto(model))
+    model = onnx_ir.to_proto(model)
+    _give_loops_a_condition(model.graph)
+    return onnxscript.optimizer.optimize(model)
+
+
+def _give_loops_a_condition(graph: onnx.GraphProto) -> None:
+    """A Python `for` becomes a Loop with no condition input, which ONNX reads as "always true" and
+    onnx's reference evaluator as "false" (it runs none of the iterations): each gets a constant True."""
+    for index in reversed(range(len(graph.node))):
+        node = graph.node[index]
+        for attribute in node.attribute:
+            if attribute.type == onnx.AttributeProto.GRAPH:
+                _give_loops_a_condition(attribute.g)
+        if node.op_type == "Loop" and (len(node.input) < 2 or not node.input[1]):
+            always = f"{node.output[0]}_always"
+            graph.node.insert(index, onnx.helper.make_node("Constant", [], [always], value=onnx.helper.make_tensor(
+                always, onnx.TensorProto.BOOL, [], [True])))
+            node.input[1] = always

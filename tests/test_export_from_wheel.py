@@ -30,7 +30,7 @@ def installed(tmp_path_factory) -> Path:
 
 def test_the_pipeline_test_inputs_are_read_from_the_installed_package(installed, tmp_path):
     script = ("import lstm_digits\n"
-              "from lstm_digits.export.pipeline_graph.test_data import inputs\n"
+              "from lstm_digits.export.pipeline_test_data import inputs\n"
               "print(lstm_digits.__file__)\n"
               "print(*(f'{name} {pixels.shape}' for name, pixels in inputs().items()), sep='\\n')\n")
     result = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=120,

@@ -8,13 +8,13 @@ import numpy as np
 import onnx
 import onnxruntime
 import pytest
-from onnx import helper
 from PIL import Image
 
-from lstm_digits.export.pipeline_graph.builder import FLOAT, INT64, UINT8, Builder
-from lstm_digits.export.pipeline_graph.limit_size import reduce_by_tiles
-from lstm_digits.export.pipeline_graph.parity import pipeline_session
-from lstm_digits.models import DEFAULT_DIR, OPSET, PIPELINE, PIPELINE_INPUT_NAME, PIPELINE_OUTPUT_NAMES
+from onnxscript import FLOAT, INT64, UINT8, script
+
+from lstm_digits.export.pipeline_parity import pipeline_session
+from lstm_digits.models import DEFAULT_DIR, PIPELINE, PIPELINE_INPUT_NAME, PIPELINE_OUTPUT_NAMES
+from lstm_digits.preprocessing.limit_size import reduce_by_tiles
 from pipeline_memory import measure
 
 SHIPPED = DEFAULT_DIR / PIPELINE
@@ -22,14 +22,12 @@ UINT8_COPIES, SLACK_MB = 3, 100  # a run may take at most this many times its in
 
 
 def tiled_reduction(tile_side: int, tile_pixels: int) -> onnxruntime.InferenceSession:
-    """reduce_by_tiles alone, with small tiles: pixels uint8 [h, w, 4] and factor -> float32 [4, h', w']."""
-    g = Builder("tiles")
-    g.nodes.append(helper.make_node("Identity", [reduce_by_tiles(g, "pixels", "factor", tile_side, tile_pixels)], ["planes"]))
-    graph = helper.make_graph(g.nodes, "tiled_reduction",
-                              [helper.make_tensor_value_info("pixels", UINT8, ["height", "width", 4]),
-                               helper.make_tensor_value_info("factor", INT64, [])],
-                              [helper.make_tensor_value_info("planes", FLOAT, [4, None, None])])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
+    """reduce_by_tiles alone, with small tiles: pixels uint8 [h, w, 4] and factor -> float32 [4, h', w']
+    (a built model: eager mode cannot run the Loop's body, which calls functions)."""
+    @script()
+    def tiles(pixels: UINT8[None, None, 4], factor: INT64) -> FLOAT[4, None, None]:
+        return reduce_by_tiles(pixels, factor, tile_side=tile_side, tile_pixels=tile_pixels)
+    model = tiles.to_model_proto()
     onnx.checker.check_model(model, full_check=True)
     return onnxruntime.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
 

@@ -1,16 +1,15 @@
 """preprocessing/resample.py and limit_size.py's reduction against Pillow itself, in onnxscript's eager
 mode (each function run on numpy arrays): the resizes the runtime makes (runtime/preprocess.py,
-cleaning.py) on crops of the sample images, and Image.reduce on float and RGBA images."""
+cleaning.py) on crops of the sample images, and Image.reduce on float and RGBA images. The reduction
+in tiles: tests/test_pipeline_memory.py."""
 
 from pathlib import Path
 
 import numpy as np
-import onnxruntime
 import pytest
-from onnxscript import FLOAT, INT64, UINT8, script
 from PIL import Image
 
-from lstm_digits.preprocessing.limit_size import reduce_by_tiles, reduce_rgba
+from lstm_digits.preprocessing.limit_size import reduce_rgba
 from lstm_digits.preprocessing.resample import (apply_separable, enlarge_bilinear, reduce_weights, resize_box,
                                                 resize_lanczos_with_reducing_gap)
 from lstm_digits.runtime.preprocess import REDUCING_GAP
@@ -105,21 +104,3 @@ def test_rgba_reduce_is_image_reduce_exactly():
             pixels = random_rgba(rng, height, width)
             reduced = reduce_rgba(pixels, np.array(factor, np.int64))
             assert np.array_equal(reduced, pillow_reduce(pixels, factor)), (factor, height, width)
-
-
-@script()
-def reduce_by_small_tiles(pixels: UINT8[None, None, 4], factor: INT64) -> FLOAT[4, None, None]:
-    return reduce_by_tiles(pixels, factor, tile_side=7, tile_pixels=40)
-
-
-def test_tiles_reduce_as_the_whole_image():
-    """Tiles of a few blocks (short ones at the edges), put back together: still Image.reduce exactly.
-    (A built model: eager mode cannot run the Loop's body, which calls functions.)"""
-    session = onnxruntime.InferenceSession(reduce_by_small_tiles.to_model_proto().SerializeToString(),
-                                           providers=["CPUExecutionProvider"])
-    rng = np.random.default_rng(1)
-    for factor in (2, 3):
-        for height, width in [(1, 37), (23, 1), (40, 41), (64, 3)]:
-            pixels = random_rgba(rng, height, width)
-            (planes,) = session.run(None, {"pixels": pixels, "factor": np.array(factor, np.int64)})
-            assert np.array_equal(planes, pillow_reduce(pixels, factor)), (factor, height, width)

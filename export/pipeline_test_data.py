@@ -11,16 +11,16 @@ import onnxruntime
 from onnx import numpy_helper
 from PIL import Image
 
-from ...models import INPUT_NAME, PIPELINE_INPUT_NAME, PIPELINE_OUTPUT_NAMES, PIPELINE_TEST_DATA, PIPELINE_TEST_SETS
-from ...models import PIPELINE_TEST_TOLERANCE as TOLERANCE
-from ...runtime.confidence import RejectionRule
-from ...runtime.images import NoDigitFound
-from ...runtime.preprocess import Form, to_mnist_form
-from .. import ExportError
+from ..models import INPUT_NAME, PIPELINE_INPUT_NAME, PIPELINE_OUTPUT_NAMES, PIPELINE_TEST_DATA, PIPELINE_TEST_SETS
+from ..models import PIPELINE_TEST_TOLERANCE as TOLERANCE
+from ..runtime.confidence import RejectionRule
+from ..runtime.images import NoDigitFound
+from ..runtime.preprocess import Form, to_mnist_form
+from . import ExportError
 
 # samples/ at the package's root: the repository's folder in a checkout; in an installed package, the
 # two files named below, which pyproject.toml ships as package data.
-SAMPLES = Path(__file__).resolve().parents[2] / "samples"
+SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 # The inputs: samples at half size (small files for every runtime to load), and a blank page.
 PHOTO, DRAWING, SHRINK, BLANK_SIZE = "ruled-2.png", "drawing-3.png", 2, (48, 64)
 

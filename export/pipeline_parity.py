@@ -8,9 +8,9 @@ import numpy as np
 import onnxruntime
 from PIL import ImageOps
 
-from ...models import PIPELINE_INPUT_NAME, PIPELINE_OUTPUT_NAMES
-from ...runtime.model_file import session_options
-from ...runtime.images import NoDigitFound, open_image
+from ..models import PIPELINE_INPUT_NAME, PIPELINE_OUTPUT_NAMES
+from ..runtime.model_file import session_options
+from ..runtime.images import NoDigitFound, open_image
 
 NO_DIGIT = "no digit"
 SAME_OUTCOME = 0.998  # issue 14: the same digit, rejection or no-digit on at least this fraction ...

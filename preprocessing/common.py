@@ -6,7 +6,7 @@ Public functions (scalars are 0-d tensors):
     dims(image) -> (height: INT64, width: INT64)         a 2-D tensor of any element type
     size(x) -> INT64                                     the number of elements, any element type
     count(mask: BOOL[...]) -> INT64                      the number of True values
-    flat(x: FLOAT[...]) -> FLOAT[None]
+    flat(x) -> 1-D                                       any element type
     maximum(x: FLOAT[...]) -> FLOAT
     border(image: FLOAT[None, None]) -> FLOAT[None]      the border pixels, flattened
     is_flat(values: FLOAT[...], level: FLOAT) -> BOOL
@@ -69,8 +69,8 @@ def count(mask: BOOL[...]) -> INT64:
 
 
 @script()
-def flat(x: FLOAT[...]) -> FLOAT[None]:
-    """The values in one row (1-D)."""
+def flat(x):
+    """The values in one row (1-D), of any element type."""
     return op.Reshape(x, op.Constant(value_ints=[-1]))
 
 

@@ -21,7 +21,7 @@ from onnxscript import opset18 as op
 from ..models import INPUT_NAME, OPSET, OUTPUT_NAMES, PIPELINE, PIPELINE_INPUT_NAME, PIPELINE_OUTPUT_NAMES, PIPELINE_TEST_DATA
 from ..preprocessing.mnist_form import preprocessing_model
 from ..runtime.confidence import RejectionRule
-from .pipeline_test_data import write_test_data
+from .pipeline_test_data import write_pipeline_test_data
 
 PREPROCESSING, CLASSIFIER, REJECTION = "preprocessing/", "classifier/", "rejection/"
 
@@ -138,5 +138,5 @@ def write_pipeline(model_path: Path, folder: Path) -> Path:
     path = Path(folder) / PIPELINE
     onnx.save(model, str(path))
     shutil.rmtree(Path(folder) / PIPELINE_TEST_DATA, ignore_errors=True)
-    write_test_data(folder, model_path, path)
+    write_pipeline_test_data(folder, model_path, path)
     return path

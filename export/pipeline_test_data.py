@@ -66,7 +66,7 @@ def differences(expected: dict, actual: dict) -> list[str]:
     return problems
 
 
-def write_test_data(folder: Path, model_path: Path, pipeline_path: Path) -> None:
+def write_pipeline_test_data(folder: Path, model_path: Path, pipeline_path: Path) -> None:
     """folder/pipeline_test_data/test_data_set_{i}/: input_0.pb and output_{j}.pb, checked against the graph."""
     classifier = onnxruntime.InferenceSession(str(model_path), providers=["CPUExecutionProvider"])
     pipeline = onnxruntime.InferenceSession(str(pipeline_path), providers=["CPUExecutionProvider"])

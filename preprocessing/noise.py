@@ -73,7 +73,10 @@ def noise(ink: FLOAT[None, None]) -> DOUBLE:
 @script()
 def contrast(ink: FLOAT[None, None]) -> DOUBLE:
     """The ink's level over the paper (which is 0 here): its CONTRAST_PERCENTILE, or its maximum on
-    images of SMALL_IMAGE pixels or fewer."""
-    high = high_percentile_sampled(ink, op.Constant(value=np.float64(CONTRAST_PERCENTILE)))
-    return op.Cast(op.Where(op.Greater(op.Size(ink), SMALL_IMAGE), high, maximum(ink)), to=DOUBLE.dtype)
+    images of SMALL_IMAGE pixels or fewer (an If: only the one that is used is computed)."""
+    if op.Greater(op.Size(ink), op.Constant(value_int=SMALL_IMAGE)):
+        level = high_percentile_sampled(ink, op.Constant(value=np.float64(CONTRAST_PERCENTILE)))
+    else:
+        level = maximum(ink)
+    return op.Cast(level, to=DOUBLE.dtype)
 

@@ -18,10 +18,15 @@ Python's q / 100 gives, as the old builder wrote it.
     high_percentile_sampled(values, q) -> FLOAT   faster on large arrays for q near 100 (99.9)
     tail_percentiles_sampled(values, low_q, high_q) -> (FLOAT, FLOAT)  large arrays, near 0 and 100 (1, 99)
 (values: FLOAT of any shape, flattened; results float32 scalars.)
+
+The sampled and band functions take the plain TopK of all the values when there are at most
+PLAIN_TOPK_VALUES of them (an If on the size): on a small array (a 28 x 28 digit's 784 pixels, its
+border) the sample's few dozen nodes cost far more than one TopK over everything, and the answer is
+the same, since each of them is exact (the sample only narrows where the k-th value is looked for).
 """
 
 import numpy as np
-from onnxscript import DOUBLE, FLOAT, INT64, script
+from onnxscript import BOOL, DOUBLE, FLOAT, INT64, script
 from onnxscript import opset18 as op
 
 from .common import END, count, flat
@@ -29,6 +34,7 @@ from .common import END, count, flat
 SAMPLE_STEP = 32  # percentiles of large arrays: a first guess from every 32nd value ...
 SAMPLE_MARGIN = 2.0  # ... at twice the rank, so that the guess bounds the answer nearly always
 SAMPLE_SPREAD = 4.0  # medians: a band of this many standard deviations of the sampled rank either side
+PLAIN_TOPK_VALUES = 4096  # ... and at most this many values are not sampled: one TopK of them all
 
 FIFTY = np.float64(50.0)  # the median's q
 
@@ -117,7 +123,13 @@ def _sample(values: FLOAT[None]) -> FLOAT[None]:
 
 
 @script()
-def _kth_smallest_in_band(values: FLOAT[None], k: INT64) -> FLOAT:
+def _is_small(values: FLOAT[None]) -> BOOL:
+    """At most PLAIN_TOPK_VALUES values: a plain TopK of them all is the faster way."""
+    return op.LessOrEqual(op.Size(values), op.Constant(value_int=PLAIN_TOPK_VALUES))
+
+
+@script()
+def _kth_smallest_by_band(values: FLOAT[None], k: INT64) -> FLOAT:
     """The k-th smallest, faster on large arrays for ranks in the middle (a median): every
     SAMPLE_STEP-th value gives a band of values around the rank (SAMPLE_SPREAD standard deviations of
     a sampled rank either side); when the k-th value is in the band (nearly always), it is taken
@@ -142,6 +154,16 @@ def _kth_smallest_in_band(values: FLOAT[None], k: INT64) -> FLOAT:
         kth = _kth_smallest(op.Compress(values, band, axis=0), op.Sub(k, below))
     else:
         kth = _kth_smallest(values, k)
+    return kth
+
+
+@script(default_opset=op)
+def _kth_smallest_in_band(values: FLOAT[None], k: INT64) -> FLOAT:
+    """The k-th smallest: _kth_smallest_by_band on large arrays, a plain TopK on small ones (the same value)."""
+    if _is_small(values):
+        kth = _kth_smallest(values, k)
+    else:
+        kth = _kth_smallest_by_band(values, k)
     return kth
 
 
@@ -170,7 +192,7 @@ def _sample_k(sample: FLOAT[None], k: INT64) -> INT64:
 
 
 @script()
-def _kth_largest_by_sample(values: FLOAT[None], k: INT64) -> FLOAT:
+def _kth_largest_by_sample_of_large(values: FLOAT[None], k: INT64) -> FLOAT:
     """The k-th largest, faster on large arrays when k is small: every SAMPLE_STEP-th value gives a
     bound that SAMPLE_MARGIN k values pass; the k-th is taken among the values that pass, or, if
     fewer than k pass (an unlucky sample), among all: exact either way."""
@@ -185,8 +207,18 @@ def _kth_largest_by_sample(values: FLOAT[None], k: INT64) -> FLOAT:
     return kth
 
 
+@script(default_opset=op)
+def _kth_largest_by_sample(values: FLOAT[None], k: INT64) -> FLOAT:
+    """The k-th largest: _kth_largest_by_sample_of_large on large arrays, a plain TopK on small ones (the same value)."""
+    if _is_small(values):
+        kth = _kth_largest(values, k)
+    else:
+        kth = _kth_largest_by_sample_of_large(values, k)
+    return kth
+
+
 @script()
-def _kth_both_by_sample(values: FLOAT[None], k_low: INT64, k_high: INT64) -> tuple[FLOAT, FLOAT]:
+def _kth_both_by_sample_of_large(values: FLOAT[None], k_low: INT64, k_high: INT64) -> tuple[FLOAT, FLOAT]:
     """(the k_low-th smallest, the k_high-th largest) as _kth_largest_by_sample: one Compress keeps
     the values that pass either bound, and each is taken among those of its own bound (a superset
     would do, but a smaller TopK is faster)."""
@@ -204,6 +236,18 @@ def _kth_both_by_sample(values: FLOAT[None], k_low: INT64, k_high: INT64) -> tup
     else:
         low = _kth_smallest(values, k_low)
         high = _kth_largest(values, k_high)
+    return low, high
+
+
+@script(default_opset=op)
+def _kth_both_by_sample(values: FLOAT[None], k_low: INT64, k_high: INT64) -> tuple[FLOAT, FLOAT]:
+    """(the k_low-th smallest, the k_high-th largest): _kth_both_by_sample_of_large on large arrays,
+    two plain TopKs on small ones (the same values)."""
+    if _is_small(values):
+        low = _kth_smallest(values, k_low)
+        high = _kth_largest(values, k_high)
+    else:
+        low, high = _kth_both_by_sample_of_large(values, k_low, k_high)
     return low, high
 
 

@@ -51,6 +51,37 @@ def mnist_test_digits(data_dir) -> tuple[np.ndarray, np.ndarray]:
     return idx(TEST_IMAGES, 16).reshape(-1, 28, 28), idx(TEST_LABELS, 8)
 
 
+@pytest.fixture(scope="session")
+def random_model_export(data_dir, tmp_path_factory):
+    """export(config) -> (folder, report): digit-export's whole export (export_checkpoint) of a
+    checkpoint with random weights (seed 0) for this ModelConfig, with fewer parity inputs than a
+    real export (48 MNIST test digits and 16 random images; the same tolerance), and its parity
+    report. Each config is exported once a session: test_export checks every architecture's export
+    and parity, test_model_check the operators and shapes in the files of some of them."""
+    exports = {}
+
+    def export(config) -> tuple[Path, dict]:
+        if config not in exports:
+            import torch
+
+            from lstm_digits.export.export_checkpoint import export_checkpoint
+            from lstm_digits.training.checkpoint import save_checkpoint, versions
+            from lstm_digits.training.model import DigitRNN
+            from lstm_digits.training.recipes import DEFAULT
+
+            folder = tmp_path_factory.mktemp(f"{config.cell}-{config.layers}{'-bi' if config.bidirectional else ''}")
+            torch.manual_seed(0)
+            save_checkpoint(folder / "m.pt", {"model_config": config.to_dict(), "recipe": DEFAULT.to_dict(),
+                                              "state_dict": DigitRNN(config).state_dict(), "metrics": [],
+                                              "versions": versions(), "seed": 0, "complete": True})
+            report = export_checkpoint(folder / "m.pt", folder / "out", data_dir, log=lambda *_: None,
+                                       parity_digits=48, random_images=16)
+            exports[config] = folder / "out", report
+        return exports[config]
+
+    return export
+
+
 @pytest.fixture
 def offline_env(monkeypatch):
     """Any download attempt fails at once, here or on a machine with network."""

@@ -11,37 +11,30 @@ import numpy as np
 import onnx
 import onnxruntime
 import pytest
-import torch
 from onnx import helper
 
-from lstm_digits.export import formats
-from lstm_digits.export.quantize import quantize
-from lstm_digits.models import DEFAULT_INT8_MODEL, DEFAULT_MODEL
+from lstm_digits.models import DEFAULT_INT8_MODEL, DEFAULT_MODEL, INT8, ONNX
 from lstm_digits.runtime import DigitClassifier
 from lstm_digits.runtime.graph_shapes import BATCH, SHAPES, value_shapes
 from lstm_digits.runtime.model_check import EXPORTED_OPERATORS, MAX_NODES, check_file
 from lstm_digits.runtime.onnx_structure import MAX_FIELDS, SMALL_TENSOR, ModelProblem, read_model
-from lstm_digits.training.model import DigitRNN, ModelConfig
+from lstm_digits.training.model import ModelConfig
 from hostile_model_files import protobuf_field
 
 SHIPPED = (DEFAULT_MODEL, DEFAULT_INT8_MODEL)
 # With the shipped LSTM, these cover every cell and the bidirectional reshapes (Shape, Slice, Concat).
-FRESH_EXPORTS = (ModelConfig("gru", 2, 8, True), ModelConfig("rnn-relu", 1, 8, False))
+# Two of test_export's architectures: random_model_export (conftest.py) exports each once a session.
+FRESH_EXPORTS = (ModelConfig("gru", 2, 16, True), ModelConfig("rnn-relu", 1, 16, False))
 
 
 @pytest.fixture(scope="module")
-def exported(tmp_path_factory) -> list[Path]:
+def exported(random_model_export) -> list[Path]:
     """model.onnx and model.int8.onnx as digit-export writes them, for FRESH_EXPORTS (random
-    weights, the shipped model's metadata), beside the shipped pair."""
-    folder = tmp_path_factory.mktemp("exported")
-    metadata = {prop.key: prop.value for prop in onnx.load(str(DEFAULT_MODEL)).metadata_props}
+    weights), beside the shipped pair."""
     paths = list(SHIPPED)
     for config in FRESH_EXPORTS:
-        torch.manual_seed(0)
-        path = folder / f"{config.cell}-{config.layers}{'-bi' if config.bidirectional else ''}.onnx"
-        formats.export_onnx(DigitRNN(config).eval(), path, metadata, doc="test export")
-        quantize(path, path.with_suffix(".int8.onnx"))
-        paths += [path, path.with_suffix(".int8.onnx")]
+        folder, _ = random_model_export(config)
+        paths += [folder / ONNX, folder / INT8]
     return paths
 
 

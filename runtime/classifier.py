@@ -19,6 +19,7 @@ import onnxruntime
 from PIL import Image
 
 from ..errors import first_line
+from .arrays import image_from_array
 from .confidence import RejectionRule, RuleError
 from .images import ImageError, open_image
 from .model_file import ModelError, default_model_path, default_threads, open_session, read_contract, session_options
@@ -41,7 +42,6 @@ class Prediction:
 
 PARALLEL_FROM = 32  # inputs in one call before decoding and preprocessing are spread over processes
 SMALL_BATCH = 3  # up to this many images run on one thread (see DigitClassifier._session_for)
-ARRAY_KINDS = "biuf"  # numpy dtype kinds an array image may have: bool, integers, floats
 ONE_IMAGE = (str, os.PathLike, bytes, bytearray, memoryview, np.ndarray, Image.Image)  # iterable, yet one image
 QUIET_RUN = onnxruntime.RunOptions()  # onnxruntime logs nothing when a run fails: the ModelError says it
 QUIET_RUN.log_severity_level = 4
@@ -52,7 +52,7 @@ def model_input(source, form: Form) -> np.ndarray:
     why not. Whatever goes wrong with one input ends here, as that input's one-line error."""
     try:
         if isinstance(source, np.ndarray):
-            return to_mnist_form(_checked_array(source), form)
+            return to_mnist_form(image_from_array(source), form)
         if isinstance(source, Image.Image):
             if source.width == 0 or source.height == 0:
                 raise ImageError(f"empty image ({source.width}x{source.height})")
@@ -66,14 +66,6 @@ def model_input(source, form: Form) -> np.ndarray:
         raise ImageError("too large to process in memory") from None
     except Exception as error:  # a mode, size or value the preprocessing cannot take
         raise ImageError(f"cannot be processed: {first_line(error)}") from None
-
-
-def _checked_array(array: np.ndarray) -> np.ndarray:
-    if array.dtype.kind not in ARRAY_KINDS:
-        raise ImageError(f"an array image must hold numbers, not {array.dtype}")
-    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (3, 4)) or 0 in array.shape:
-        raise ImageError(f"an array image must be H x W or H x W x 3/4 (not empty), not shape {array.shape}")
-    return array
 
 
 def _model_input_or_error(source, form: Form) -> tuple[np.ndarray | None, str | None]:

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageOps
 
+from .arrays import image_from_array
 from .cleaning import _make_ink_bright, _suppress_background
-from .images import ImageError, NoDigitFound
+from .images import NoDigitFound
 from .morphology import percentiles
 
 MIN_INK_PIXELS = 4
@@ -139,7 +140,7 @@ def clean_ink(image: Image.Image | np.ndarray) -> np.ndarray:
     """Steps 1-5: the image as bright ink on black, background removed, in the image's own frame
     (after any reduction of a very large photo). NoDigitFound if no ink stands out."""
     if isinstance(image, np.ndarray):
-        image = array_to_image(image)
+        image = image_from_array(image)
     return _suppress_background(_make_ink_bright(_grayscale(image)))
 
 
@@ -152,22 +153,3 @@ def ink_to_form(ink: np.ndarray, form: Form = Form()) -> np.ndarray:
 def to_mnist_form(image: Image.Image | np.ndarray, form: Form = Form()) -> np.ndarray:
     """[canvas, canvas] float32 in [0, 1], bright digit on black; NoDigitFound for an empty image."""
     return ink_to_form(clean_ink(image), form)
-
-
-def array_to_image(array: np.ndarray) -> Image.Image:
-    """A 2-D grayscale or H x W x 3/4 colour array as a PIL image. The rule: integers of any width
-    are levels 0-255, floats are 0-1 (clipped), bools are Pillow's 1-bit mode (True white)."""
-    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (3, 4)):
-        raise ImageError(f"an array image must be H x W or H x W x 3/4, not shape {array.shape}")
-    if array.dtype.kind == "b":
-        array = array.astype(np.uint8) * np.uint8(255)
-    elif array.dtype.kind in "iu" and array.dtype != np.uint8:
-        low, high = (int(v) for v in (array.min(), array.max())) if array.size else (0, 0)
-        if low < 0 or high > 255:
-            raise ImageError(f"an integer array image holds {low}..{high}; integers must be 0-255 (floats 0-1)")
-        array = array.astype(np.uint8)
-    elif array.dtype != np.uint8:
-        if array.dtype.kind == "f" and not np.isfinite(array).all():
-            raise ImageError("an array image holds NaN or infinity")
-        array = np.clip(np.asarray(array, dtype=np.float32) * 255.0 + 0.5, 0, 255).astype(np.uint8)
-    return Image.fromarray(array)

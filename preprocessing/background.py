@@ -8,9 +8,9 @@ from onnxscript import BOOL, DOUBLE, FLOAT, INT64, script
 from onnxscript import opset18 as op
 
 from ..runtime.cleaning import FLAT_FRACTION, OPENING_FRACTION, OPENING_STROKES
-from .common import END, border, count, dims, is_flat, maximum
+from .common import END, count, dims, maximum
 from .filters import opening, otsu_threshold
-from .percentiles import low_percentile, median, median_in_band
+from .percentiles import low_percentile, median
 from .polarity import work_copy
 from .resample import enlarge_bilinear
 
@@ -26,17 +26,19 @@ def stroke_width(strokes: BOOL[None, None]) -> DOUBLE:
     """cleaning._stroke_width: the strokes' mean width in a binary mask, twice the area over the
     length of the boundary (a stroke of length L and width w has area w L and two long edges): the
     changes along rows and down columns, and the mask's pixels on the four edges of the image.
-    Diagonal edges count up to 1.4x too long, so a diagonal stroke measures up to 1.4x thinner."""
+    Diagonal edges count up to 1.4x too long, so a diagonal stroke measures up to 1.4x thinner.
+    The mask is padded with False all round: its changes along rows and down columns are then the
+    image's changes and its pixels on the edges, counted at once. The counts are summed in float32:
+    whole numbers below 2^24 (2 MAX_WORK_PIXELS and the edges' pixels), exact."""
     end = op.Constant(value_ints=[END])
-    across = count(op.Xor(op.Slice(strokes, [1], end, [1]), op.Slice(strokes, [0], [-1], [1])))
-    down = count(op.Xor(op.Slice(strokes, [1], end, [0]), op.Slice(strokes, [0], [-1], [0])))
-    top = count(op.Slice(strokes, [0], [1], [0]))
-    bottom = count(op.Slice(strokes, [-1], end, [0]))
-    left = count(op.Slice(strokes, [0], [1], [1]))
-    right = count(op.Slice(strokes, [-1], end, [1]))
-    edges = across + down + top + bottom + left + right
-    area = op.Cast(count(strokes), to=DOUBLE.dtype)
-    return area * op.Constant(value=np.float64(2.0)) / op.Cast(op.Max(edges, op.Constant(value_int=1)), to=DOUBLE.dtype)
+    padded = op.Pad(strokes, op.Constant(value_ints=[1, 1, 1, 1]))
+    across = op.ReduceSum(op.Cast(op.Xor(op.Slice(padded, [1], end, [1]), op.Slice(padded, [0], [-1], [1])), to=FLOAT.dtype),
+                          keepdims=0)
+    down = op.ReduceSum(op.Cast(op.Xor(op.Slice(padded, [1], end, [0]), op.Slice(padded, [0], [-1], [0])), to=FLOAT.dtype),
+                        keepdims=0)
+    edges = op.Cast(op.Max(across + down, op.Constant(value_float=1.0)), to=DOUBLE.dtype)
+    area = op.Cast(op.ReduceSum(op.Cast(strokes, to=FLOAT.dtype), keepdims=0), to=DOUBLE.dtype)
+    return area * op.Constant(value=np.float64(2.0)) / edges
 
 
 @script()
@@ -116,15 +118,15 @@ def _opened_paper(ink: FLOAT[None, None]) -> tuple[FLOAT[None, None], DOUBLE, BO
 
 
 @script()
-def background(ink: FLOAT[None, None]) -> tuple[FLOAT[None, None], DOUBLE, BOOL]:
+def background(ink: FLOAT[None, None], level: FLOAT, flat_border: BOOL) -> tuple[FLOAT[None, None], DOUBLE, BOOL]:
     """cleaning._background, and the paper subtracted as _suppress_background does: (the ink above
     the paper's brightness [h, w], the strokes' width in px (double), shaded: True where the paper
     follows shading, False where it is one level). Flat paper at the border (half its pixels within
-    1/255 of its median, as in digital images and clean scans) is one level from the start."""
-    edge = border(ink)
-    level = median_in_band(edge)
+    1/255 of its median, as in digital images and clean scans) is one level from the start.
+    level, flat_border: the median of the ink's border and whether the border is flat (is_flat),
+    as make_ink_bright found them."""
     one_level = op.Constant(value=False)  # (made here, the branch's output folds to a constant)
-    if is_flat(edge, level):
+    if flat_border:
         ink_above, stroke_px = _flat_paper(ink, level)
         shaded = one_level
     else:

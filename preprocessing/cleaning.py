@@ -101,15 +101,16 @@ def _wide_faint(faint: BOOL[None, None], stroke_width: DOUBLE) -> BOOL[None, Non
 
 
 @script()
-def suppress_background(ink: FLOAT[None, None]) -> tuple[FLOAT[None, None], BOOL]:
+def suppress_background(ink: FLOAT[None, None], border_level: FLOAT, flat_border: BOOL) -> tuple[FLOAT[None, None], BOOL]:
     """(the cleaned ink in [0, 1], no_digit: True when no ink stands out). Subtract the paper,
     smooth if the noise calls for it, scale the ink to 1, and keep only strokes: pixels at
     INK_THRESHOLD or above that are not on printed lines (except where strokes cross them), with
     the fainter ink (FAINT_INK, and NOISE_FAINT times the noise) connected to them (a faint half of
     a loop; not where the paper follows shading and the faint area is wide), grown by EDGE_PX to
     keep the anti-aliased edges. Texture, grid lines and shadows away from the strokes become 0.
-    No ink stands out when the level is below MIN_CONTRAST or NOISE_CONTRAST times the noise."""
-    ink, stroke_width, shaded = background(ink)
+    No ink stands out when the level is below MIN_CONTRAST or NOISE_CONTRAST times the noise.
+    border_level, flat_border: the median of the ink's border and whether it is flat (make_ink_bright)."""
+    ink, stroke_width, shaded = background(ink, border_level, flat_border)
     sigma = noise(ink)
     ink, sigma, level = _smoothed(ink, sigma, contrast(ink), stroke_width)
     needed = op.Max(op.Constant(value=np.float64(MIN_CONTRAST)),

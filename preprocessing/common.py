@@ -48,11 +48,11 @@ END = 2**62  # a Slice end past any axis
 
 @script()
 def dims(image) -> tuple[INT64, INT64]:
-    """(height, width) of a 2-D tensor (of any element type) as int64 scalars."""
+    """(height, width) of a 2-D tensor (of any element type) as int64 scalars (Gather with a scalar
+    index: one kernel each, where Slice and Squeeze are two)."""
     shape = op.Shape(image)
-    zero = op.Constant(value_ints=[0])
-    height = op.Squeeze(op.Slice(shape, zero, op.Constant(value_ints=[1])), zero)
-    width = op.Squeeze(op.Slice(shape, op.Constant(value_ints=[1]), op.Constant(value_ints=[2])), zero)
+    height = op.Gather(shape, op.Constant(value_int=0), axis=0)
+    width = op.Gather(shape, op.Constant(value_int=1), axis=0)
     return height, width
 
 

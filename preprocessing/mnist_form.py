@@ -37,7 +37,8 @@ def _blank(canvas: INT64) -> FLOAT[None, None]:
 def _digit_in_form(pixels: UINT8[None, None, 4], canvas: INT64, digit_box: INT64) -> tuple[FLOAT[None, None], BOOL]:
     """(image [canvas, canvas], no_digit) of an image with pixels. No digit when no ink stands out of
     the paper, or when fewer than MIN_INK_PIXELS pixels are ink: the image is then all zeros."""
-    ink, faint_only = suppress_background(make_ink_bright(grayscale(limit_size(pixels))))
+    bright, border_level, flat_border = make_ink_bright(grayscale(limit_size(pixels)))
+    ink, faint_only = suppress_background(bright, border_level, flat_border)
     too_little = op.Less(count(op.Greater(ink, 0.0)), op.Constant(value_int=MIN_INK_PIXELS))
     no_digit = op.Or(faint_only, too_little)
     if no_digit:

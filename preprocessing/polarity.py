@@ -3,7 +3,7 @@ MNIST has it. The border says which side the paper is on; on shaded paper, or wh
 on neither side, the image's detail says which way the ink reaches."""
 
 import numpy as np
-from onnxscript import DOUBLE, FLOAT, INT64, script
+from onnxscript import BOOL, DOUBLE, FLOAT, INT64, script
 from onnxscript import opset18 as op
 
 from ..runtime.cleaning import BORDER_MARGIN, POLARITY_MARGIN, POLARITY_RADIUS, WORK_SIZE
@@ -31,11 +31,16 @@ def _scaled_side(side: INT64, scale: DOUBLE) -> INT64:
 def work_copy(image: FLOAT[None, None]) -> tuple[FLOAT[None, None], DOUBLE]:
     """cleaning._work_copy: (a copy at most WORK_SIZE px across, area-averaged (Pillow's BOX), and
     its scale min(1, WORK_SIZE / longest side), a double) for estimates that need no detail: the
-    paper's brightness, the polarity. Resampled at scale 1 too: the box filter then copies the image."""
+    paper's brightness, the polarity. At scale 1 (no side over WORK_SIZE) the copy is the image
+    itself: Pillow's box filter at scale 1 gives each pixel the weight 1 and its neighbours 0, which
+    copies the image exactly, so the resampling is skipped (an If)."""
     height, width = dims(image)
     longest = op.Cast(op.Max(height, width), to=DOUBLE.dtype)
     scale = op.Min(op.Constant(value=np.float64(1.0)), op.Div(op.Constant(value=np.float64(WORK_SIZE)), longest))
-    small = resize_box(image, height, width, _scaled_side(height, scale), _scaled_side(width, scale))
+    if op.Less(scale, op.Constant(value=np.float64(1.0))):
+        small = resize_box(image, height, width, _scaled_side(height, scale), _scaled_side(width, scale))
+    else:
+        small = op.Identity(image)
     return small, scale
 
 
@@ -57,14 +62,19 @@ def dark_ink_evidence(gray: FLOAT[None, None]) -> DOUBLE:
 
 
 @script()
-def make_ink_bright(gray: FLOAT[None, None]) -> FLOAT[None, None]:
+def make_ink_bright(gray: FLOAT[None, None]) -> tuple[FLOAT[None, None], FLOAT, BOOL]:
     """cleaning._make_ink_bright: the image with bright ink on black (1 - gray where the ink is
     dark). On paper with light and shade (a border that is not one flat level), the detail decides
     when it is clear (POLARITY_MARGIN either way). Otherwise the border, which is mostly background:
     if it is BORDER_MARGIN times nearer the light end of the image's range (its 1st to 99th
     percentile) than the dark end, the ink is dark, so invert; nearer the dark end, keep; between,
     the detail's side. The detail is looked at only when one of these needs it (an If: it is the
-    costly part)."""
+    costly part).
+
+    Also (the median of the bright image's border, whether that border is flat), which the paper's
+    estimate reads next (background.py): the same border's pixels, so it is not taken again. Kept,
+    they are the gray image's; inverted, each border pixel is 1 - its gray value, exactly as in the
+    inverted image, and only the median and the flatness are taken again."""
     edge = border(gray)
     low, high = tail_percentiles_sampled(gray, op.Constant(value=RANGE_LOW_Q), op.Constant(value=RANGE_HIGH_Q))
     paper = median_in_band(edge)
@@ -90,6 +100,11 @@ def make_ink_bright(gray: FLOAT[None, None]) -> FLOAT[None, None]:
     invert = (decided & dark_by_evidence) | (op.Not(decided) & by_border)
     if invert:  # an If, not Where: Where with a scalar condition is slow on images
         bright = op.Constant(value_float=1.0) - gray
+        bright_edge = op.Constant(value_float=1.0) - edge
+        bright_paper = median_in_band(bright_edge)
+        bright_flat = is_flat(bright_edge, bright_paper)
     else:
         bright = op.Identity(gray)
-    return bright
+        bright_paper = op.Identity(paper)
+        bright_flat = op.Identity(flat_border)
+    return bright, bright_paper, bright_flat

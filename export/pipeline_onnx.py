@@ -7,19 +7,17 @@ threshold. Decoding and EXIF orientation stay with the host.
 """
 
 import json
-import logging
 import shutil
 from pathlib import Path
 
 import onnx
 import onnx_ir
-import onnxscript.optimizer
 from onnx import compose, helper
 from onnxscript import BOOL, FLOAT, script
 from onnxscript import opset18 as op
 
 from ..models import INPUT_NAME, OPSET, OUTPUT_NAMES, PIPELINE, PIPELINE_INPUT_NAME, PIPELINE_OUTPUT_NAMES, PIPELINE_TEST_DATA
-from ..preprocessing.mnist_form import preprocessing_model
+from ..preprocessing.mnist_form import optimized, preprocessing_model
 from ..runtime.confidence import RejectionRule
 from .pipeline_test_data import write_pipeline_test_data
 
@@ -114,20 +112,7 @@ def pipeline_model(classifier: onnx.ModelProto) -> onnx.ModelProto:
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], ir_version=classifier.ir_version,
                               producer_name="lstm-digits", doc_string="RGBA pixels to digit; see metadata_props.")
     helper.set_model_props(model, props)
-    return _optimized(model)
-
-
-def _optimized(model: onnx.ModelProto) -> onnx.ModelProto:
-    """onnxscript's optimizer: constants folded, shared values merged, and the nodes nothing reads
-    removed, in If branches too (onnxruntime warns embedders about unused constants). Its note that
-    branch outputs which are constants cannot be merged is expected here, so it is not shown."""
-    deduplication = logging.getLogger("onnx_ir.passes.common.initializer_deduplication")
-    level = deduplication.level
-    deduplication.setLevel(logging.ERROR)
-    try:
-        return onnxscript.optimizer.optimize(model)
-    finally:
-        deduplication.setLevel(level)
+    return optimized(model)
 
 
 def write_pipeline(model_path: Path, folder: Path) -> Path:

@@ -9,6 +9,8 @@
 The rules in words, with a picture of each kind of input: docs/PREPROCESSING.md.
 """
 
+import logging
+
 import numpy as np
 import onnx
 import onnx_ir
@@ -75,7 +77,20 @@ def preprocessing_model(canvas: int, digit_box: int) -> onnx.ModelProto:
     InlinePass()(model)
     model = onnx_ir.to_proto(model)
     _give_loops_a_condition(model.graph)
-    return onnxscript.optimizer.optimize(model)
+    return optimized(model)
+
+
+def optimized(model: onnx.ModelProto) -> onnx.ModelProto:
+    """onnxscript's optimizer: constants folded, shared values merged, and the nodes nothing reads
+    removed, in If branches too (onnxruntime warns embedders about unused constants). Its notes that
+    branch outputs which are constants cannot be deduplicated are expected here, so they are not shown."""
+    deduplication = logging.getLogger("onnx_ir.passes.common.initializer_deduplication")
+    level = deduplication.level
+    deduplication.setLevel(logging.ERROR)
+    try:
+        return onnxscript.optimizer.optimize(model)
+    finally:
+        deduplication.setLevel(level)
 
 
 def _give_loops_a_condition(graph: onnx.GraphProto) -> None:

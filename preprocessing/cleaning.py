@@ -120,8 +120,8 @@ def suppress_background(ink: FLOAT[None, None], border_level: FLOAT, flat_border
     faint_level = op.Max(op.Constant(value=np.float64(FAINT_INK)),
                          op.Div(op.Mul(op.Constant(value=np.float64(NOISE_FAINT)), sigma), _safe(level)))
     faint = op.GreaterOrEqual(ink, op.Cast(faint_level, to=FLOAT.dtype))
-    lines = printed_lines(ink, strong, stroke_width, faint_level)
-    if op.Greater(count(lines), 0):  # strokes crossing the lines stay ink
+    lines, any_lines = printed_lines(ink, strong, stroke_width, faint_level)
+    if any_lines:  # strokes crossing the lines stay ink
         reach = op.Max(op.Constant(value_int=CROSSING_MIN_PX),
                        op.Cast(op.Round(op.Mul(stroke_width, op.Constant(value=np.float64(CROSSING_REACH)))), to=INT64.dtype))
         lines = op.And(lines, op.Not(crossings(op.And(strong, op.Not(lines)), reach)))

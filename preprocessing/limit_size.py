@@ -142,10 +142,12 @@ def reduce_by_tiles(pixels: UINT8[None, None, 4], factor: INT64, tile_side: int 
 @script()
 def limit_size(pixels: UINT8[None, None, 4]) -> FLOAT[4, None, None]:
     """pixels uint8 [h, w, 4] as float32 planes [4, h, w], reduced by ceil(sqrt(h w / MAX_WORK_PIXELS))
-    when that is over 1."""
+    when that is over 1, which is when h w is over MAX_WORK_PIXELS (a whole number of pixels over it
+    makes the ratio at least 1 + 1 / MAX_WORK_PIXELS, whose square root is over 1 in double): the
+    factor is worked out only then."""
     area = op.ReduceProd(op.Cast(op.Shape(pixels, start=0, end=2), to=DOUBLE.dtype), keepdims=0)
-    factor = op.Cast(op.Ceil(op.Sqrt(op.Div(area, MAX_PIXELS))), to=INT64.dtype)
-    if op.Greater(factor, 1):
+    if op.Greater(area, MAX_PIXELS):
+        factor = op.Cast(op.Ceil(op.Sqrt(op.Div(area, MAX_PIXELS))), to=INT64.dtype)
         # (the tile sizes given, not left to the defaults: onnx.inliner does not fill in attribute defaults)
         result = reduce_by_tiles(pixels, factor, tile_side=TILE_SIDE, tile_pixels=TILE_PIXELS)
     else:

@@ -22,15 +22,17 @@ GAP = np.array(REDUCING_GAP, np.float64)
 def _bounds(mass: DOUBLE[None]) -> tuple[INT64, INT64]:
     """(first, last + 1) of the crop along one axis, from the ink's mass on it (double): the core
     that keeps all but CROP_MASS of the mass on each side, grown back over adjacent pixels with ink
-    (up to the nearest empty one on each side)."""
+    (up to the nearest empty one on each side). The core starts at the first pixel whose
+    cumulative mass passes CORE_START and ends at the first that reaches CORE_END; the cumulative
+    mass never decreases (sums of masses >= 0, over their positive total), so the pixels before the
+    core are those at or below CORE_START, and those from its end on are those at or above CORE_END
+    (the end itself has mass, so it is never the empty one looked for)."""
     n = op.Size(mass)
     cumulative = op.Div(op.CumSum(mass, 0), op.ReduceSum(mass, keepdims=0))
-    first = op.ReduceSum(op.Cast(op.LessOrEqual(cumulative, CORE_START), to=INT64.dtype), keepdims=0)
-    last = op.ReduceSum(op.Cast(op.Less(cumulative, CORE_END), to=INT64.dtype), keepdims=0)
     index = op.Range(0, n, 1)
     empty = op.Equal(mass, 0.0)
-    gap_before = op.ReduceMax(op.Where(op.And(empty, op.Less(index, first)), index, -1), keepdims=0)
-    gap_after = op.ReduceMin(op.Where(op.And(empty, op.Greater(index, last)), index, n), keepdims=0)
+    gap_before = op.ReduceMax(op.Where(op.And(empty, op.LessOrEqual(cumulative, CORE_START)), index, -1), keepdims=0)
+    gap_after = op.ReduceMin(op.Where(op.And(empty, op.GreaterOrEqual(cumulative, CORE_END)), index, n), keepdims=0)
     return op.Add(gap_before, 1), gap_after
 
 

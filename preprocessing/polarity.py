@@ -18,7 +18,6 @@ DETAIL_RADIUS = np.float64(POLARITY_RADIUS)
 # The percentiles the rules read (cleaning.py writes them as literals).
 DETAIL_DOWN_Q, DETAIL_UP_Q = np.float64(0.5), np.float64(99.5)  # how far the detail reaches down, up
 RANGE_LOW_Q, RANGE_HIGH_Q = np.float64(1.0), np.float64(99.0)  # the ends of the image's range
-NO_EVIDENCE = np.float64(1.0)  # evidence on neither side (not looked at)
 
 
 @script()
@@ -85,19 +84,21 @@ def make_ink_bright(gray: FLOAT[None, None]) -> tuple[FLOAT[None, None], FLOAT, 
     margin = op.Constant(value=MARGIN_TO_BORDER)
     nearer_light = to_dark > margin * to_light
     nearer_dark = to_light > margin * to_dark
-    not_looked_at = op.Constant(value=NO_EVIDENCE)  # (made here, the branch's output folds to a constant)
-    if op.Not(flat_border) | op.Not(nearer_light | nearer_dark):
+    if op.Not(flat_border & (nearer_light | nearer_dark)):
         evidence = dark_ink_evidence(gray)
+        dark_by_evidence = evidence > op.Constant(value=np.float64(1.0))
+        clear_margin = op.Constant(value=CLEAR_EVIDENCE)
+        clear = (evidence > clear_margin) | (evidence * clear_margin < op.Constant(value=np.float64(1.0)))
+        # Shaded paper with clear evidence: the evidence; else the border if it is clearly on one
+        # side; else the evidence. (Where has no bool kernel in onnxruntime: the choice is written
+        # with And/Or.)
+        decided = op.Not(flat_border) & clear
+        by_border = nearer_light | (op.Not(nearer_dark) & dark_by_evidence)
+        invert = (decided & dark_by_evidence) | (op.Not(decided) & by_border)
     else:
-        evidence = not_looked_at
-    dark_by_evidence = evidence > op.Constant(value=np.float64(1.0))
-    clear_margin = op.Constant(value=CLEAR_EVIDENCE)
-    clear = (evidence > clear_margin) | (evidence * clear_margin < op.Constant(value=np.float64(1.0)))
-    # Shaded paper with clear evidence: the evidence; else the border if it is clearly on one side;
-    # else the evidence. (Where has no bool kernel in onnxruntime: the choice is written with And/Or.)
-    decided = op.Not(flat_border) & clear
-    by_border = nearer_light | (op.Not(nearer_dark) & dark_by_evidence)
-    invert = (decided & dark_by_evidence) | (op.Not(decided) & by_border)
+        # Flat border, clearly on one side: nothing is decided by evidence, and the border says
+        # invert where it is nearer the light end (the branch above, with no dark evidence).
+        invert = op.Identity(nearer_light)
     if invert:  # an If, not Where: Where with a scalar condition is slow on images
         bright = op.Constant(value_float=1.0) - gray
         bright_edge = op.Constant(value_float=1.0) - edge

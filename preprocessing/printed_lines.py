@@ -107,12 +107,12 @@ def _runs_along_rows(mask: BOOL[None, None], filled: FLOAT[None]) -> BOOL[None, 
 
 @script()
 def _extent(mask: BOOL[None]) -> INT64:
-    """last - first + 1 of the True entries of a 1-D mask (0 if none)."""
-    n = op.Size(mask)
-    index = op.Range(0, n, 1)
-    first = op.ReduceMin(op.Where(mask, index, n), keepdims=0)
-    last = op.ReduceMax(op.Where(mask, index, -1), keepdims=0)
-    return op.Max(op.Add(op.Sub(last, first), 1), 0)
+    """last - first + 1 of the True entries of a 1-D mask (0 if none): ArgMax finds the first 1 of
+    the mask as 0/1 floats, and the last with select_last_index."""
+    ones = op.Cast(mask, to=FLOAT.dtype)
+    first = op.ArgMax(ones, axis=0, keepdims=0, select_last_index=0)
+    last = op.ArgMax(ones, axis=0, keepdims=0, select_last_index=1)
+    return op.Mul(op.Add(op.Sub(last, first), op.Constant(value_int=1)), op.Cast(op.ReduceMax(ones, keepdims=0), to=INT64.dtype))
 
 
 @script()
@@ -123,22 +123,26 @@ def _too_short(counts: FLOAT[None], side: INT64) -> BOOL:
 
 
 @script()
-def long_runs(faint: BOOL[None, None]) -> tuple[BOOL[None, None], BOOL[None, None]]:
-    """(horizontal, vertical): the pixels of faint on straight runs across LINE_LENGTH of the image,
-    gaps of up to 2 x LINE_GAP px (noise, JPEG) bridged; the gap shrinks on small images (1 px per
-    LINE_GAP_PER). A closed run stays within LINE_GAP px of the faint pixels at its ends: if their
-    bounding box cannot hold a line in either direction (most digits), the search is skipped."""
+def long_runs(faint: BOOL[None, None]) -> tuple[BOOL[None, None], BOOL[None, None], BOOL]:
+    """(horizontal, vertical, any): the pixels of faint on straight runs across LINE_LENGTH of the
+    image, gaps of up to 2 x LINE_GAP px (noise, JPEG) bridged, and whether there are any; the gap
+    shrinks on small images (1 px per LINE_GAP_PER). A closed run stays within LINE_GAP px of the
+    faint pixels at its ends: if their bounding box cannot hold a line in either direction (most
+    digits), the search is skipped, and there are none."""
     height, width = dims(faint)
     pixels = op.Cast(faint, to=FLOAT.dtype)
     per_row = op.ReduceSum(pixels, [1], keepdims=0)
     per_col = op.ReduceSum(pixels, [0], keepdims=0)
+    none = op.Constant(value=False)  # (made here, the branch's output folds to a constant)
     if op.And(_too_short(per_col, width), _too_short(per_row, height)):
         horizontal = false_like(faint)
         vertical = op.Identity(horizontal)  # (a branch output of its own: inlined, a shared one lost its producer)
+        found = none
     else:
         horizontal = _runs_along_rows(faint, per_row)
         vertical = op.Transpose(_runs_along_rows(op.Transpose(faint, perm=[1, 0]), per_col), perm=[1, 0])
-    return horizontal, vertical
+        found = op.Greater(op.Add(count(horizontal), count(vertical)), 0)
+    return horizontal, vertical, found
 
 
 @script()
@@ -220,17 +224,21 @@ def _judged(ink: FLOAT[None, None], strong: BOOL[None, None], stroke_width: DOUB
 
 
 @script()
-def printed_lines(ink: FLOAT[None, None], strong: BOOL[None, None], stroke_width: DOUBLE, faint_level: DOUBLE) -> BOOL[None, None]:
-    """The pixels on printed lines: the long straight runs (long_runs) of the pixels at
-    LINE_THRESHOLD, or at faint_level if that is lower, that are lines by evidence (_judged and
-    _lines_among), not by length alone."""
+def printed_lines(ink: FLOAT[None, None], strong: BOOL[None, None], stroke_width: DOUBLE,
+                  faint_level: DOUBLE) -> tuple[BOOL[None, None], BOOL]:
+    """(the pixels on printed lines, whether there are any): the long straight runs (long_runs) of
+    the pixels at LINE_THRESHOLD, or at faint_level if that is lower, that are lines by evidence
+    (_judged and _lines_among), not by length alone. Without runs, none (the mask all False)."""
     threshold = op.Cast(op.Min(op.Constant(value=np.float64(LINE_THRESHOLD)), faint_level), to=FLOAT.dtype)
-    horizontal, vertical = long_runs(op.GreaterOrEqual(ink, threshold))
-    if op.Greater(op.Add(count(horizontal), count(vertical)), 0):
+    horizontal, vertical, any_runs = long_runs(op.GreaterOrEqual(ink, threshold))
+    none = op.Constant(value=False)  # (made here, the branch's output folds to a constant)
+    if any_runs:
         lines = _judged(ink, strong, stroke_width, horizontal, vertical)
+        found = op.Greater(count(lines), 0)
     else:
-        lines = false_like(strong)
-    return lines
+        lines = op.Identity(horizontal)  # (all False)
+        found = none
+    return lines, found
 
 
 @script()

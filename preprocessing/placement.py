@@ -19,8 +19,8 @@ GAP = np.array(REDUCING_GAP, np.float64)
 
 
 @script()
-def _bounds(mass: DOUBLE[None]) -> tuple[INT64, INT64]:
-    """(first, last + 1) of the crop along one axis, from the ink's mass on it (double): the core
+def _bounds(mass: DOUBLE[None]) -> tuple[INT64[1], INT64[1]]:
+    """(first, last + 1) of the crop along one axis (each [1], to Concat into Slice's starts and ends), from the ink's mass on it (double): the core
     that keeps all but CROP_MASS of the mass on each side, grown back over adjacent pixels with ink
     (up to the nearest empty one on each side). The core starts at the first pixel whose
     cumulative mass passes CORE_START and ends at the first that reaches CORE_END; the cumulative
@@ -31,8 +31,8 @@ def _bounds(mass: DOUBLE[None]) -> tuple[INT64, INT64]:
     cumulative = op.Div(op.CumSum(mass, 0), op.ReduceSum(mass, keepdims=0))
     index = op.Range(0, n, 1)
     empty = op.Equal(mass, 0.0)
-    gap_before = op.ReduceMax(op.Where(op.And(empty, op.LessOrEqual(cumulative, CORE_START)), index, -1), keepdims=0)
-    gap_after = op.ReduceMin(op.Where(op.And(empty, op.GreaterOrEqual(cumulative, CORE_END)), index, n), keepdims=0)
+    gap_before = op.ReduceMax(op.Where(op.And(empty, op.LessOrEqual(cumulative, CORE_START)), index, -1), keepdims=1)
+    gap_after = op.ReduceMin(op.Where(op.And(empty, op.GreaterOrEqual(cumulative, CORE_END)), index, n), keepdims=1)
     return op.Add(gap_before, 1), gap_after
 
 
@@ -42,9 +42,7 @@ def crop_to_ink(ink: FLOAT[None, None]) -> FLOAT[None, None]:
     ink_d = op.Cast(ink, to=DOUBLE.dtype)
     top, bottom = _bounds(op.ReduceSum(ink_d, [1], keepdims=0))
     left, right = _bounds(op.ReduceSum(ink_d, [0], keepdims=0))
-    starts = op.Concat(op.Reshape(top, [1]), op.Reshape(left, [1]), axis=0)
-    ends = op.Concat(op.Reshape(bottom, [1]), op.Reshape(right, [1]), axis=0)
-    return op.Slice(ink, starts, ends, [0, 1])
+    return op.Slice(ink, op.Concat(top, left, axis=0), op.Concat(bottom, right, axis=0), [0, 1])
 
 
 @script()
@@ -56,29 +54,34 @@ def _scaled_side(side: INT64, scale: DOUBLE) -> INT64:
 @script()
 def scale_into_box(digit: FLOAT[None, None], box: INT64) -> FLOAT[None, None]:
     """The digit with its longest side scaled to `box` pixels, aspect kept (each side at least 1):
-    Pillow's LANCZOS with reducing_gap REDUCING_GAP, clipped to [0, 1]; as it is if already that size."""
+    Pillow's LANCZOS with reducing_gap REDUCING_GAP, clipped to [0, 1]; as it is if already that size,
+    which is when its longest side is `box`: the scale is then exactly 1 and each side stays; any
+    other longest side L scales to round(L (box / L)) = box (off by far less than 1/2), so it changes.
+    (The sizes are worked out only when needed.)"""
     height, width = dims(digit)
-    scale = op.Div(op.Cast(box, to=DOUBLE.dtype), op.Cast(op.Max(height, width), to=DOUBLE.dtype))
-    out_height = _scaled_side(height, scale)
-    out_width = _scaled_side(width, scale)
-    if op.And(op.Equal(out_height, height), op.Equal(out_width, width)):
+    longest = op.Max(height, width)
+    if op.Equal(longest, box):
         scaled = op.Identity(digit)
     else:
+        scale = op.Div(op.Cast(box, to=DOUBLE.dtype), op.Cast(longest, to=DOUBLE.dtype))
+        out_height = _scaled_side(height, scale)
+        out_width = _scaled_side(width, scale)
         resized = resize_lanczos_with_reducing_gap(digit, height, width, out_height, out_width, GAP)
         scaled = op.Clip(resized, 0.0, 1.0)
     return scaled
 
 
 @script()
-def _offset(mass: FLOAT[None], length: INT64, total: FLOAT, canvas: INT64) -> INT64:
+def _offset(mass: FLOAT[None], length: INT64, total: FLOAT, canvas: INT64, room: INT64) -> INT64[1]:
     """Where the digit starts along one axis so that its centre of mass falls at the canvas's
-    centre, rounded, within the canvas. As numpy does it: the moment in double, the rest in float32."""
+    centre, rounded, within the canvas (room: canvas - length, the largest start), as [1]. As numpy
+    does it: the moment in double, the rest in float32."""
     positions = op.Cast(op.Range(0, length, 1), to=DOUBLE.dtype)
-    moment = op.Cast(op.ReduceSum(op.Mul(op.Cast(mass, to=DOUBLE.dtype), positions), keepdims=0), to=FLOAT.dtype)
+    moment = op.Cast(op.ReduceSum(op.Mul(op.Cast(mass, to=DOUBLE.dtype), positions), keepdims=1), to=FLOAT.dtype)
     centre = op.Div(moment, total)
     middle = op.Div(op.Cast(canvas, to=FLOAT.dtype), 2.0)  # (folded: the float32 constant canvas / 2)
     wanted = op.Cast(op.Round(op.Sub(middle, centre)), to=INT64.dtype)
-    return op.Min(op.Max(wanted, 0), op.Sub(canvas, length))
+    return op.Min(op.Max(wanted, 0), room)
 
 
 @script()
@@ -88,9 +91,8 @@ def place_by_centre_of_mass(digit: FLOAT[None, None], canvas: INT64) -> FLOAT[No
     row_mass = op.ReduceSum(digit, [1], keepdims=0)
     column_mass = op.ReduceSum(digit, [0], keepdims=0)
     total = op.ReduceSum(row_mass, keepdims=0)
-    top = _offset(row_mass, height, total, canvas)
-    left = _offset(column_mass, width, total, canvas)
-    bottom = op.Sub(op.Sub(canvas, top), height)
-    right = op.Sub(op.Sub(canvas, left), width)
-    pads = op.Concat(op.Reshape(top, [1]), op.Reshape(left, [1]), op.Reshape(bottom, [1]), op.Reshape(right, [1]), axis=0)
-    return op.Pad(digit, pads)
+    room_down = op.Sub(canvas, height)
+    room_across = op.Sub(canvas, width)
+    top = _offset(row_mass, height, total, canvas, room_down)
+    left = _offset(column_mass, width, total, canvas, room_across)
+    return op.Pad(digit, op.Concat(top, left, op.Sub(room_down, top), op.Sub(room_across, left), axis=0))

@@ -106,19 +106,15 @@ def _runs_along_rows(mask: BOOL[None, None], filled: FLOAT[None]) -> BOOL[None, 
 
 
 @script()
-def _extent(mask: BOOL[None]) -> INT64:
-    """last - first + 1 of the True entries of a 1-D mask (0 if none): ArgMax finds the first 1 of
-    the mask as 0/1 floats, and the last with select_last_index."""
-    ones = op.Cast(mask, to=FLOAT.dtype)
+def _too_short(counts: FLOAT[None], side: INT64) -> BOOL:
+    """Whether the entries with counts, with CLOSED_REACH, span less than LINE_LENGTH of the side.
+    The span runs from the first entry with counts to the last (ArgMax of their signs, 0 or 1,
+    from either end). With no counts at all ArgMax gives 0 twice, a span of 1 where it is 0: such
+    a mask has no pixels, so whether the search skips it or not, it finds no runs."""
+    ones = op.Sign(counts)
     first = op.ArgMax(ones, axis=0, keepdims=0, select_last_index=0)
     last = op.ArgMax(ones, axis=0, keepdims=0, select_last_index=1)
-    return op.Mul(op.Add(op.Sub(last, first), op.Constant(value_int=1)), op.Cast(op.ReduceMax(ones, keepdims=0), to=INT64.dtype))
-
-
-@script()
-def _too_short(counts: FLOAT[None], side: INT64) -> BOOL:
-    """Whether the entries with counts, with CLOSED_REACH, span less than LINE_LENGTH of the side."""
-    reach = op.Cast(op.Add(_extent(op.Greater(counts, 0.0)), CLOSED_REACH), to=DOUBLE.dtype)
+    reach = op.Cast(op.Add(op.Sub(last, first), op.Constant(value_int=1 + CLOSED_REACH)), to=DOUBLE.dtype)
     return op.Less(reach, op.Mul(op.Cast(side, to=DOUBLE.dtype), op.Constant(value=np.float64(LINE_LENGTH))))
 
 

@@ -27,17 +27,16 @@ def stroke_width(strokes: BOOL[None, None]) -> DOUBLE:
     length of the boundary (a stroke of length L and width w has area w L and two long edges): the
     changes along rows and down columns, and the mask's pixels on the four edges of the image.
     Diagonal edges count up to 1.4x too long, so a diagonal stroke measures up to 1.4x thinner.
-    The mask is padded with False all round: its changes along rows and down columns are then the
-    image's changes and its pixels on the edges, counted at once. The counts are summed in float32:
-    whole numbers below 2^24 (2 MAX_WORK_PIXELS and the edges' pixels), exact."""
+    The mask is padded with False all round, as 0/1 floats: its changes along rows and down columns
+    (|differences|, summed by ReduceL1) are then the image's changes and its pixels on the edges,
+    counted at once, and its sum is the area. The counts are float32 sums of whole numbers below
+    2^24 (2 MAX_WORK_PIXELS and the edges' pixels): exact."""
     end = op.Constant(value_ints=[END])
-    padded = op.Pad(strokes, op.Constant(value_ints=[1, 1, 1, 1]))
-    across = op.ReduceSum(op.Cast(op.Xor(op.Slice(padded, [1], end, [1]), op.Slice(padded, [0], [-1], [1])), to=FLOAT.dtype),
-                          keepdims=0)
-    down = op.ReduceSum(op.Cast(op.Xor(op.Slice(padded, [1], end, [0]), op.Slice(padded, [0], [-1], [0])), to=FLOAT.dtype),
-                        keepdims=0)
+    padded = op.Cast(op.Pad(strokes, op.Constant(value_ints=[1, 1, 1, 1])), to=FLOAT.dtype)
+    across = op.ReduceL1(op.Sub(op.Slice(padded, [1], end, [1]), op.Slice(padded, [0], [-1], [1])), keepdims=0)
+    down = op.ReduceL1(op.Sub(op.Slice(padded, [1], end, [0]), op.Slice(padded, [0], [-1], [0])), keepdims=0)
     edges = op.Cast(op.Max(across + down, op.Constant(value_float=1.0)), to=DOUBLE.dtype)
-    area = op.Cast(op.ReduceSum(op.Cast(strokes, to=FLOAT.dtype), keepdims=0), to=DOUBLE.dtype)
+    area = op.Cast(op.ReduceSum(padded, keepdims=0), to=DOUBLE.dtype)
     return area * op.Constant(value=np.float64(2.0)) / edges
 
 

@@ -41,9 +41,11 @@ FIFTY = np.float64(50.0)  # the median's q
 
 @script()
 def _rank(last: INT64, q: DOUBLE) -> INT64:
-    """min(last, round(last q / 100)): the rank of the q-th percentile among last + 1 values."""
+    """min(last, round(last q / 100)): the rank of the q-th percentile among last + 1 values (at
+    least one). That is round(last q / 100) itself: q is at most 100, and a product by a fraction
+    of at most 1 is at most `last` in double too, so the minimum is not taken."""
     fraction = op.Div(q, op.Constant(value=np.float64(100.0)))  # folded: the constant q / 100
-    return op.Min(last, op.Cast(op.Round(op.Mul(op.Cast(last, to=DOUBLE.dtype), fraction)), to=INT64.dtype))
+    return op.Cast(op.Round(op.Mul(op.Cast(last, to=DOUBLE.dtype), fraction)), to=INT64.dtype)
 
 
 @script()

@@ -9,12 +9,11 @@ from onnxscript import opset18 as op
 
 from ..runtime.cleaning import (FAINT_INK, INK_THRESHOLD, MIN_CONTRAST, NOISE_CONTRAST, NOISE_FAINT, NOISE_TARGET,
                                 WIDE_FAINT, WORK_SIZE)
-from ..runtime.printed_lines import CROSSING_MIN_PX, CROSSING_REACH
 from .background import background, odd
 from .common import block_counts, box_mean, count, dilate_mask_5, dims
 from .filters import opening, reconstruct
 from .noise import contrast, noise
-from .printed_lines import crossings, printed_lines
+from .printed_lines import printed_lines
 
 
 @script()
@@ -120,11 +119,7 @@ def suppress_background(ink: FLOAT[None, None], border_level: FLOAT, flat_border
     faint_level = op.Max(op.Constant(value=np.float64(FAINT_INK)),
                          op.Div(op.Mul(op.Constant(value=np.float64(NOISE_FAINT)), sigma), _safe(level)))
     faint = op.GreaterOrEqual(ink, op.Cast(faint_level, to=FLOAT.dtype))
-    lines, any_lines = printed_lines(ink, strong, stroke_width, faint_level)
-    if any_lines:  # strokes crossing the lines stay ink
-        reach = op.Max(op.Constant(value_int=CROSSING_MIN_PX),
-                       op.Cast(op.Round(op.Mul(stroke_width, op.Constant(value=np.float64(CROSSING_REACH)))), to=INT64.dtype))
-        lines = op.And(lines, op.Not(crossings(op.And(strong, op.Not(lines)), reach)))
+    lines = printed_lines(ink, strong, stroke_width, faint_level)  # (strokes crossing them stay ink)
     not_lines = op.Not(lines)
     strong = op.And(strong, not_lines)
     near_strokes = dilate_mask_5(strong)  # the 2 EDGE_PX + 1 square

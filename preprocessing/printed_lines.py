@@ -7,8 +7,8 @@ import onnx
 from onnxscript import BOOL, DOUBLE, FLOAT, INT32, INT64, script
 from onnxscript import opset18 as op
 
-from ..runtime.printed_lines import (LINE_FAINTER, LINE_GAP, LINE_GAP_PER, LINE_LENGTH, LINE_PAST, LINE_REPEATS,
-                                     LINE_ROWS_GAP, LINE_SIDE, LINE_THRESHOLD)
+from ..runtime.printed_lines import (CROSSING_MIN_PX, CROSSING_REACH, LINE_FAINTER, LINE_GAP, LINE_GAP_PER,
+                                     LINE_LENGTH, LINE_PAST, LINE_REPEATS, LINE_ROWS_GAP, LINE_SIDE, LINE_THRESHOLD)
 from .common import END, count, dims
 from .percentiles import median
 
@@ -220,24 +220,6 @@ def _judged(ink: FLOAT[None, None], strong: BOOL[None, None], stroke_width: DOUB
 
 
 @script()
-def printed_lines(ink: FLOAT[None, None], strong: BOOL[None, None], stroke_width: DOUBLE,
-                  faint_level: DOUBLE) -> tuple[BOOL[None, None], BOOL]:
-    """(the pixels on printed lines, whether there are any): the long straight runs (long_runs) of
-    the pixels at LINE_THRESHOLD, or at faint_level if that is lower, that are lines by evidence
-    (_judged and _lines_among), not by length alone. Without runs, none (the mask all False)."""
-    threshold = op.Cast(op.Min(op.Constant(value=np.float64(LINE_THRESHOLD)), faint_level), to=FLOAT.dtype)
-    horizontal, vertical, any_runs = long_runs(op.GreaterOrEqual(ink, threshold))
-    none = op.Constant(value=False)  # (made here, the branch's output folds to a constant)
-    if any_runs:
-        lines = _judged(ink, strong, stroke_width, horizontal, vertical)
-        found = op.Greater(count(lines), 0)
-    else:
-        lines = op.Identity(horizontal)  # (all False)
-        found = none
-    return lines, found
-
-
-@script()
 def _beside(mask: BOOL[None, None], reach: INT64) -> BOOL[None, None]:
     """True where the row has mask within `reach` px on the left and within `reach` px on the right."""
     x = op.Cast(mask, to=INT32.dtype)
@@ -253,3 +235,29 @@ def crossings(strokes: BOOL[None, None], reach: INT64) -> BOOL[None, None]:
     across = _beside(strokes, reach)
     down = op.Transpose(_beside(op.Transpose(strokes, perm=[1, 0]), reach), perm=[1, 0])
     return op.Or(across, down)
+
+
+@script()
+def _uncrossed(lines: BOOL[None, None], strong: BOOL[None, None], stroke_width: DOUBLE) -> BOOL[None, None]:
+    """The lines without the pixels where strokes cross them (crossings), which stay ink: the
+    strokes' ink off the lines within max(CROSSING_MIN_PX, CROSSING_REACH stroke widths) on both sides."""
+    reach = op.Max(op.Constant(value_int=CROSSING_MIN_PX),
+                   op.Cast(op.Round(op.Mul(stroke_width, op.Constant(value=np.float64(CROSSING_REACH)))), to=INT64.dtype))
+    return op.And(lines, op.Not(crossings(op.And(strong, op.Not(lines)), reach)))
+
+
+@script()
+def printed_lines(ink: FLOAT[None, None], strong: BOOL[None, None], stroke_width: DOUBLE,
+                  faint_level: DOUBLE) -> BOOL[None, None]:
+    """The pixels on printed lines, except where strokes cross them: the long straight runs
+    (long_runs) of the pixels at LINE_THRESHOLD, or at faint_level if that is lower, that are lines
+    by evidence (_judged and _lines_among), not by length alone. Without runs, none (all False)."""
+    threshold = op.Cast(op.Min(op.Constant(value=np.float64(LINE_THRESHOLD)), faint_level), to=FLOAT.dtype)
+    horizontal, vertical, any_runs = long_runs(op.GreaterOrEqual(ink, threshold))
+    if any_runs:
+        lines = _judged(ink, strong, stroke_width, horizontal, vertical)
+        if op.Greater(count(lines), 0):
+            lines = _uncrossed(lines, strong, stroke_width)
+    else:
+        lines = op.Identity(horizontal)  # (all False)
+    return lines

@@ -119,26 +119,13 @@ def _too_short(counts: FLOAT[None], side: INT64) -> BOOL:
 
 
 @script()
-def long_runs(faint: BOOL[None, None]) -> tuple[BOOL[None, None], BOOL[None, None], BOOL]:
-    """(horizontal, vertical, any): the pixels of faint on straight runs across LINE_LENGTH of the
-    image, gaps of up to 2 x LINE_GAP px (noise, JPEG) bridged, and whether there are any; the gap
-    shrinks on small images (1 px per LINE_GAP_PER). A closed run stays within LINE_GAP px of the
-    faint pixels at its ends: if their bounding box cannot hold a line in either direction (most
-    digits), the search is skipped, and there are none."""
-    height, width = dims(faint)
-    pixels = op.Cast(faint, to=FLOAT.dtype)
-    per_row = op.ReduceSum(pixels, [1], keepdims=0)
-    per_col = op.ReduceSum(pixels, [0], keepdims=0)
-    none = op.Constant(value=False)  # (made here, the branch's output folds to a constant)
-    if op.And(_too_short(per_col, width), _too_short(per_row, height)):
-        horizontal = false_like(faint)
-        vertical = op.Identity(horizontal)  # (a branch output of its own: inlined, a shared one lost its producer)
-        found = none
-    else:
-        horizontal = _runs_along_rows(faint, per_row)
-        vertical = op.Transpose(_runs_along_rows(op.Transpose(faint, perm=[1, 0]), per_col), perm=[1, 0])
-        found = op.Greater(op.Add(count(horizontal), count(vertical)), 0)
-    return horizontal, vertical, found
+def long_runs(faint: BOOL[None, None], per_row: FLOAT[None], per_col: FLOAT[None]) -> tuple[BOOL[None, None], BOOL[None, None]]:
+    """(horizontal, vertical): the pixels of faint on straight runs across LINE_LENGTH of the image,
+    gaps of up to 2 x LINE_GAP px (noise, JPEG) bridged; the gap shrinks on small images (1 px per
+    LINE_GAP_PER). per_row, per_col: the faint pixels in each row and column."""
+    horizontal = _runs_along_rows(faint, per_row)
+    vertical = op.Transpose(_runs_along_rows(op.Transpose(faint, perm=[1, 0]), per_col), perm=[1, 0])
+    return horizontal, vertical
 
 
 @script()
@@ -247,17 +234,36 @@ def _uncrossed(lines: BOOL[None, None], strong: BOOL[None, None], stroke_width: 
 
 
 @script()
-def printed_lines(ink: FLOAT[None, None], strong: BOOL[None, None], stroke_width: DOUBLE,
-                  faint_level: DOUBLE) -> BOOL[None, None]:
-    """The pixels on printed lines, except where strokes cross them: the long straight runs
-    (long_runs) of the pixels at LINE_THRESHOLD, or at faint_level if that is lower, that are lines
-    by evidence (_judged and _lines_among), not by length alone. Without runs, none (all False)."""
-    threshold = op.Cast(op.Min(op.Constant(value=np.float64(LINE_THRESHOLD)), faint_level), to=FLOAT.dtype)
-    horizontal, vertical, any_runs = long_runs(op.GreaterOrEqual(ink, threshold))
-    if any_runs:
+def _lines_of_runs(ink: FLOAT[None, None], strong: BOOL[None, None], stroke_width: DOUBLE, faint: BOOL[None, None],
+                   per_row: FLOAT[None], per_col: FLOAT[None]) -> BOOL[None, None]:
+    """The runs of faint (long_runs) that are printed lines by evidence (_judged), without the
+    pixels where strokes cross them (_uncrossed); all False without runs."""
+    horizontal, vertical = long_runs(faint, per_row, per_col)
+    if op.Greater(op.Add(count(horizontal), count(vertical)), 0):
         lines = _judged(ink, strong, stroke_width, horizontal, vertical)
         if op.Greater(count(lines), 0):
             lines = _uncrossed(lines, strong, stroke_width)
     else:
         lines = op.Identity(horizontal)  # (all False)
+    return lines
+
+
+@script()
+def printed_lines(ink: FLOAT[None, None], strong: BOOL[None, None], stroke_width: DOUBLE,
+                  faint_level: DOUBLE) -> BOOL[None, None]:
+    """The pixels on printed lines, except where strokes cross them: the long straight runs
+    (long_runs) of the pixels at LINE_THRESHOLD, or at faint_level if that is lower, that are lines
+    by evidence (_judged and _lines_among), not by length alone. A closed run stays within LINE_GAP
+    px of the faint pixels at its ends: if their bounding box cannot hold a line in either
+    direction (most digits), there are none, and the search is skipped."""
+    threshold = op.Cast(op.Min(op.Constant(value=np.float64(LINE_THRESHOLD)), faint_level), to=FLOAT.dtype)
+    faint = op.GreaterOrEqual(ink, threshold)
+    height, width = dims(faint)
+    pixels = op.Cast(faint, to=FLOAT.dtype)
+    per_row = op.ReduceSum(pixels, [1], keepdims=0)
+    per_col = op.ReduceSum(pixels, [0], keepdims=0)
+    if op.And(_too_short(per_col, width), _too_short(per_row, height)):
+        lines = false_like(strong)
+    else:
+        lines = _lines_of_runs(ink, strong, stroke_width, faint, per_row, per_col)
     return lines

@@ -244,7 +244,7 @@ def _lines_of_runs(ink: FLOAT[None, None], strong: BOOL[None, None], stroke_widt
         if op.Greater(count(lines), 0):
             lines = _uncrossed(lines, strong, stroke_width)
     else:
-        lines = op.Identity(horizontal)  # (all False)
+        lines = false_like(strong)  # (all False, as horizontal: made, not copied)
     return lines
 
 

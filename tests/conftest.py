@@ -62,18 +62,11 @@ def random_model_export(data_dir, tmp_path_factory):
 
     def export(config) -> tuple[Path, dict]:
         if config not in exports:
-            import torch
-
             from lstm_digits.export.export_checkpoint import export_checkpoint
-            from lstm_digits.training.checkpoint import save_checkpoint, versions
-            from lstm_digits.training.model import DigitRNN
-            from lstm_digits.training.recipes import DEFAULT
+            from random_checkpoints import random_checkpoint
 
             folder = tmp_path_factory.mktemp(f"{config.cell}-{config.layers}{'-bi' if config.bidirectional else ''}")
-            torch.manual_seed(0)
-            save_checkpoint(folder / "m.pt", {"model_config": config.to_dict(), "recipe": DEFAULT.to_dict(),
-                                              "state_dict": DigitRNN(config).state_dict(), "metrics": [],
-                                              "versions": versions(), "seed": 0, "complete": True})
+            random_checkpoint(folder / "m.pt", config)
             report = export_checkpoint(folder / "m.pt", folder / "out", data_dir, log=lambda *_: None,
                                        parity_digits=48, random_images=16)
             exports[config] = folder / "out", report

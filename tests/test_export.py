@@ -17,23 +17,15 @@ from lstm_digits.export.metadata import sha256
 from lstm_digits.export.parity import ParityError
 from lstm_digits.export.export_checkpoint import export_checkpoint
 from lstm_digits.models import CARD, INPUT_NAME, MODEL_FILES, ONNX, OUTPUT_NAMES, PARITY, TEST_DATA
-from lstm_digits.training.checkpoint import load_checkpoint, save_checkpoint, versions
+from lstm_digits.training.checkpoint import load_checkpoint
 from lstm_digits.training.data import to_float
-from lstm_digits.training.model import DigitRNN, ModelConfig
-from lstm_digits.training.recipes import DEFAULT
+from lstm_digits.training.model import ModelConfig
 from lstm_digits.training.train import evaluate
 
 from export_cli import run_export_cli
+from random_checkpoints import random_checkpoint
 
 pytest_plugins = ["exported_checkpoint"]  # the fixtures trained and exported
-
-
-def random_checkpoint(path, config: ModelConfig, seed=0):
-    torch.manual_seed(seed)
-    model = DigitRNN(config)
-    save_checkpoint(path, {"model_config": config.to_dict(), "recipe": DEFAULT.to_dict(), "state_dict": model.state_dict(),
-                           "metrics": [], "versions": versions(), "seed": seed, "complete": True})
-    return path
 
 
 def test_export_writes_every_file_and_replaces_the_old_folder(exported):
@@ -143,12 +135,10 @@ COVERAGE = [
 
 
 @pytest.mark.parametrize("config", COVERAGE, ids=lambda c: f"{c.cell}-{c.layers}{'-bi' if c.bidirectional else ''}")
-def test_export_and_parity_for_every_architecture(config, data_dir, tmp_path):
-    checkpoint = random_checkpoint(tmp_path / "m.pt", config)
-    report = export_checkpoint(checkpoint, tmp_path / "out", data_dir, log=lambda *_: None,
-                               parity_digits=48, random_images=16)
+def test_export_and_parity_for_every_architecture(config, random_model_export):
+    folder, report = random_model_export(config)
     assert report["passed"], parity.table(report)
-    ops = [node.op_type for node in onnx.load(str(tmp_path / "out" / "model.onnx")).graph.node]
+    ops = [node.op_type for node in onnx.load(str(folder / "model.onnx")).graph.node]
     native = config.cell.split("-")[0].upper()  # lstm -> LSTM, gru -> GRU, rnn-tanh and rnn-relu -> RNN
     assert ops.count(native) == config.layers
     assert "Tanh" not in ops and "Relu" not in ops, "the recurrence is inside the native node"

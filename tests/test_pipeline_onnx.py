@@ -16,9 +16,9 @@ import pytest
 from onnx.reference import ReferenceEvaluator
 from PIL import Image
 
-from lstm_digits.export.pipeline_graph import write_pipeline
-from lstm_digits.export.pipeline_graph.parity import compare, pipeline_session
-from lstm_digits.export.pipeline_graph.test_data import differences, read_test_data, runtime_outputs
+from lstm_digits.export.pipeline_onnx import write_pipeline
+from lstm_digits.export.pipeline_parity import compare, pipeline_session
+from lstm_digits.export.pipeline_test_data import differences, read_test_data, runtime_outputs
 from lstm_digits.models import (DEFAULT_DIR, DEFAULT_MODEL, OPSET, PIPELINE, PIPELINE_INPUT_NAME, PIPELINE_OUTPUT_NAMES,
                                 PIPELINE_TEST_SETS)
 from lstm_digits.runtime.classifier import DigitClassifier

@@ -154,11 +154,13 @@ def _dilate_by_or_5(mask: BOOL[None, None]) -> BOOL[None, None]:
 
 @script()
 def _dilate_by_pool_5(mask: BOOL[None, None]) -> BOOL[None, None]:
-    """The 5 x 5 dilation of a small mask: MaxPools of it as 0/1 floats along rows, then columns
-    (their padding is never the maximum: False beyond the edges, as _dilate_by_or_5), six kernels
-    where the Ors take 19."""
-    rows, _ = op.MaxPool(as_4d(op.Cast(mask, to=FLOAT.dtype)), kernel_shape=[1, 5], pads=[0, 2, 0, 2])
-    square, _ = op.MaxPool(rows, kernel_shape=[5, 1], pads=[2, 0, 2, 0])
+    """The 5 x 5 dilation of a small mask: the mask as 0/1 floats, padded with 2 zeros (False
+    beyond the edges, as _dilate_by_or_5) all round, then MaxPools along rows and down columns:
+    seven kernels where the Ors take 19. (The zeros are padded, not MaxPool's pads: onnx's
+    reference evaluator fails on padded 1 x n pools.)"""
+    padded = op.Pad(as_4d(op.Cast(mask, to=FLOAT.dtype)), op.Constant(value_ints=[0, 0, 2, 2, 0, 0, 2, 2]))
+    rows, _ = op.MaxPool(padded, kernel_shape=[1, 5])
+    square, _ = op.MaxPool(rows, kernel_shape=[5, 1])
     return op.Cast(as_2d(square), to=BOOL.dtype)
 
 

@@ -11,13 +11,14 @@ import pytest
 from onnxscript.optimizer import optimize
 from PIL import Image
 
-from lstm_digits.preprocessing.common import (block_counts, block_sums, border, box_mean, count, dilate_mask_5, dims,
-                                              is_flat)
+from lstm_digits.preprocessing.common import (SMALL_MASK, block_counts, block_sums, border, box_mean, count,
+                                              dilate_mask_5, dims, is_flat)
 from lstm_digits.preprocessing.filters import (opening, otsu_threshold, reconstruct, square_max, square_min,
                                                window_rows_max, window_rows_min)
-from lstm_digits.preprocessing.percentiles import (SAMPLE_STEP, high_percentile, high_percentile_sampled,
-                                                   low_high_percentiles, low_percentile, median, median_in_band,
-                                                   median_in_band_among, tail_percentiles_sampled)
+from lstm_digits.preprocessing.percentiles import (PLAIN_TOPK_VALUES, SAMPLE_STEP, high_percentile,
+                                                   high_percentile_sampled, low_high_percentiles, low_percentile,
+                                                   median, median_in_band, median_in_band_among,
+                                                   tail_percentiles_sampled)
 from lstm_digits.runtime import morphology
 from lstm_digits.runtime.cleaning import BORDER_FRACTION
 
@@ -100,12 +101,21 @@ def test_percentiles_eagerly(name):
     check_percentiles(ARRAYS[name], run)
 
 
+@pytest.mark.parametrize("size", [4001, 9001])  # one plain TopK; the sampled band (over PLAIN_TOPK_VALUES)
 @pytest.mark.parametrize("among", [1, 2, 500, 4001])
-def test_median_among_the_first_values(among):
+def test_median_among_the_first_values(among, size):
     """cleaning's noise: the values past `among` stand for larger ones left out."""
-    values = RNG.random(4001).astype(np.float32)
+    assert (size <= PLAIN_TOPK_VALUES) == (size == 4001)
+    values = RNG.random(size).astype(np.float32)
     values[among:] += 2.0
     assert median_in_band_among(values, np.array(among)) == nearest(values[:among], 50)[0]
+
+
+@pytest.mark.parametrize("side", [9, 64, 65, 90])  # dilate_mask_5 by MaxPools up to SMALL_MASK pixels, by Ors above
+def test_dilation_either_way_as_numpy(side):
+    assert (side * side <= SMALL_MASK) == (side <= 64)
+    mask = RNG.random((side, side + 3)) > 0.97
+    np.testing.assert_array_equal(dilate_mask_5(mask), morphology.square_filter(mask, 5, np.maximum))
 
 
 @pytest.mark.parametrize("name", IMAGES)

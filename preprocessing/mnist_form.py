@@ -10,6 +10,9 @@ The rules in words, with a picture of each kind of input: docs/PREPROCESSING.md.
 """
 
 import logging
+import os
+import subprocess
+import sys
 
 import numpy as np
 import onnx
@@ -26,6 +29,8 @@ from .grayscale import grayscale
 from .limit_size import limit_size
 from .placement import crop_to_ink, place_by_centre_of_mass, scale_into_box
 from .polarity import make_ink_bright
+
+HASH_SEED = "0"
 
 
 @script()
@@ -65,7 +70,17 @@ def to_mnist_form(pixels: UINT8[None, None, 4], canvas: INT64, digit_box: INT64)
 def preprocessing_model(canvas: int, digit_box: int) -> onnx.ModelProto:
     """The preprocessing as one ONNX model, functions inlined: input `pixels` (uint8 [height, width, 4],
     RGBA); outputs `image` [canvas, canvas], `batch` (the image as a batch of one, [1, canvas, canvas],
-    what model.onnx reads) and `no_digit` (bool scalar)."""
+    what model.onnx reads) and `no_digit` (bool scalar).
+
+    Built in a Python process whose string hashing is fixed (PYTHONHASHSEED=0): onnxscript orders an
+    If's outputs and a Loop's carried values as a Python set does, so the same code gave other bytes
+    from one process to the next. Same outputs either way; a re-export must give the same file."""
+    if os.environ.get("PYTHONHASHSEED") != HASH_SEED:
+        built = subprocess.run([sys.executable, "-m", __name__, str(canvas), str(digit_box)], capture_output=True,
+                               env={**os.environ, "PYTHONHASHSEED": HASH_SEED}, check=False)
+        if built.returncode != 0:
+            raise RuntimeError(f"building the preprocessing model failed: {built.stderr.decode(errors='replace')[-2000:]}")
+        return onnx.load_model_from_string(built.stdout)
     @script(default_opset=op)
     def preprocess(pixels: UINT8["height", "width", 4]) -> tuple[FLOAT[canvas, canvas], FLOAT[1, canvas, canvas], BOOL]:
         image, no_digit = to_mnist_form(pixels, op.Constant(value_int=canvas), op.Constant(value_int=digit_box))
@@ -106,3 +121,7 @@ def _give_loops_a_condition(graph: onnx.GraphProto) -> None:
             graph.node.insert(index, onnx.helper.make_node("Constant", [], [always], value=onnx.helper.make_tensor(
                 always, onnx.TensorProto.BOOL, [], [True])))
             node.input[1] = always
+
+
+if __name__ == "__main__":  # python -m lstm_digits.preprocessing.mnist_form CANVAS DIGIT_BOX: the model's bytes on stdout
+    sys.stdout.buffer.write(preprocessing_model(int(sys.argv[1]), int(sys.argv[2])).SerializeToString())

@@ -154,13 +154,16 @@ def _dilate_by_or_5(mask: BOOL[None, None]) -> BOOL[None, None]:
 
 @script()
 def _dilate_by_pool_5(mask: BOOL[None, None]) -> BOOL[None, None]:
-    """The 5 x 5 dilation of a small mask: the mask as 0/1 floats, padded with 2 zeros (False
-    beyond the edges, as _dilate_by_or_5) all round, then MaxPools along rows and down columns:
-    seven kernels where the Ors take 19. (The zeros are padded, not MaxPool's pads: onnx's
-    reference evaluator fails on padded 1 x n pools.)"""
-    padded = op.Pad(as_4d(op.Cast(mask, to=FLOAT.dtype)), op.Constant(value_ints=[0, 0, 2, 2, 0, 0, 2, 2]))
-    rows, _ = op.MaxPool(padded, kernel_shape=[1, 5])
-    square, _ = op.MaxPool(rows, kernel_shape=[5, 1])
+    """The 5 x 5 dilation of a small mask: the mask as 0/1 floats, padded with 2 zeros at each end
+    of its rows (False beyond the edges, as _dilate_by_or_5) and pooled along them, then padded at
+    each end of its columns and pooled down them: eight kernels where the Ors take 19. (The zeros
+    are padded, not MaxPool's pads: onnx's reference evaluator fails on padded 1 x n pools. Each
+    Pad is along its pool's axis only: onnxruntime fuses a Pad into the MaxPool after it, and
+    onnxruntime-node 1.30 refuses a pool padded by more than its kernel on an axis.)"""
+    along_rows = op.Pad(as_4d(op.Cast(mask, to=FLOAT.dtype)), op.Constant(value_ints=[0, 0, 0, 2, 0, 0, 0, 2]))
+    rows, _ = op.MaxPool(along_rows, kernel_shape=[1, 5])
+    down_columns = op.Pad(rows, op.Constant(value_ints=[0, 0, 2, 0, 0, 0, 2, 0]))
+    square, _ = op.MaxPool(down_columns, kernel_shape=[5, 1])
     return op.Cast(as_2d(square), to=BOOL.dtype)
 
 

@@ -85,8 +85,7 @@ def _renamed(name: str, value: str) -> onnx.NodeProto:
 
 def pipeline_model(classifier: onnx.ModelProto) -> onnx.ModelProto:
     props = _metadata(classifier)
-    preprocessing = json.loads(props["preprocessing"])
-    labels = len(json.loads(props["labels"]))
+    preprocessing, shapes = json.loads(props["preprocessing"]), json.loads(props["outputs"])
     pre = _prefixed(preprocessing_model(int(preprocessing["canvas"]), int(preprocessing["digit_box"])), PREPROCESSING)
     inner = compose.add_prefix(classifier, CLASSIFIER)
     post = compose.add_prefix(rejection_model(RejectionRule.from_metadata(props).min_confidence), REJECTION)
@@ -97,16 +96,14 @@ def pipeline_model(classifier: onnx.ModelProto) -> onnx.ModelProto:
              _renamed(REJECTION + "no_digit", PREPROCESSING + "no_digit")]
     outputs = {"logits": logits, "probabilities": probabilities, "image": PREPROCESSING + "image",
                "rejected": REJECTION + "rejected", "no_digit": REJECTION + "no_digit_1"}
-    canvas = int(preprocessing["canvas"])
-    types = {"logits": (onnx.TensorProto.FLOAT, [1, labels]), "probabilities": (onnx.TensorProto.FLOAT, [1, labels]),
-             "image": (onnx.TensorProto.FLOAT, [canvas, canvas]), "rejected": (onnx.TensorProto.BOOL, [1]),
-             "no_digit": (onnx.TensorProto.BOOL, [1])}
+    types = {name: onnx.TensorProto.BOOL if name in ("rejected", "no_digit") else onnx.TensorProto.FLOAT
+             for name in PIPELINE_OUTPUT_NAMES}
     graph = helper.make_graph(
         [joins[0], *pre.graph.node, joins[1], *inner.graph.node, *joins[2:], *post.graph.node,
          *(_renamed(name, outputs[name]) for name in PIPELINE_OUTPUT_NAMES)],
         "pixels_to_digit",
         [helper.make_tensor_value_info(PIPELINE_INPUT_NAME, onnx.TensorProto.UINT8, ["height", "width", 4])],
-        [helper.make_tensor_value_info(name, *types[name]) for name in PIPELINE_OUTPUT_NAMES],
+        [helper.make_tensor_value_info(name, types[name], shapes[name]) for name in PIPELINE_OUTPUT_NAMES],
         initializer=[*pre.graph.initializer, *inner.graph.initializer, *post.graph.initializer],
         value_info=list(inner.graph.value_info))
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], ir_version=classifier.ir_version,

@@ -1,26 +1,28 @@
-"""preprocessing/common.py, percentiles.py and filters.py against the numpy runtime they translate
-(runtime/morphology.py, runtime/cleaning.py), in onnxscript's eager mode (each function run on numpy
-arrays): random values, crops of the sample images, edge cases (1 x N, all equal), and arrays whose
-every 32nd value misleads the sampled percentiles (their exact fall-back)."""
+"""preprocessing/common.py, percentiles.py and filters.py in onnxscript's eager mode (each function run
+on numpy arrays) against the rules written out here in plain numpy, exactly (block sums to float32
+rounding): the nearest-rank percentile (the sorted values at a rank), square minimum and maximum
+filters and the box mean over edge-replicated windows, reconstruction as dilation within `allowed`
+until nothing changes, Otsu's threshold over 64 histogram bins, block sums, the border. Inputs: random
+values, crops of the sample images, edge cases (1 x N, all equal), and arrays whose every 32nd value
+misleads the sampled percentiles (their exact fall-back)."""
 
 from pathlib import Path
 
 import numpy as np
 import onnxruntime
 import pytest
+from numpy.lib.stride_tricks import sliding_window_view
 from onnxscript.optimizer import optimize
 from PIL import Image
 
-from lstm_digits.preprocessing.common import (SMALL_MASK, block_counts, block_sums, border, box_mean, count,
-                                              dilate_mask_5, dims, is_flat)
+from lstm_digits.preprocessing.common import (BORDER_FRACTION, SMALL_MASK, block_counts, block_sums, border,
+                                              box_mean, count, dilate_mask_5, dims, is_flat)
 from lstm_digits.preprocessing.filters import (opening, otsu_threshold, reconstruct, square_max, square_min,
                                                window_rows_max, window_rows_min)
 from lstm_digits.preprocessing.percentiles import (PLAIN_TOPK_VALUES, SAMPLE_STEP, high_percentile,
                                                    high_percentile_sampled, low_high_percentiles, low_percentile,
                                                    median, median_in_band, median_in_band_among,
                                                    tail_percentiles_sampled)
-from lstm_digits.runtime import morphology
-from lstm_digits.runtime.cleaning import BORDER_FRACTION
 
 SAMPLES = sorted((Path(__file__).resolve().parents[1] / "samples").glob("*.*g"))
 RNG = np.random.default_rng(21)
@@ -54,17 +56,92 @@ IMAGES = {name: ARRAYS[name] for name in ("random", "quantised", "one pixel", "r
     path.name: gray(path)[:120, :90] for path in SAMPLES}
 
 
+# --- the rules, written out -------------------------------------------------------------------
+
+def nearest(values: np.ndarray, *qs: float) -> list[np.ndarray]:
+    """The q-th percentiles ("nearest rank"): among the n sorted values, the one at rank
+    round(q / 100 (n - 1)) (Python's round: halves to even), at most n - 1."""
+    ordered = np.sort(values.ravel())
+    n = ordered.size
+    return [np.array(ordered[min(n - 1, round(q / 100 * (n - 1)))], np.float32) for q in qs]
+
+
+def edge_padded_windows(image: np.ndarray, side: int, axis: int | None = None) -> np.ndarray:
+    """The side (x side) windows centred on each pixel, along axis (or both axes when None), the
+    image padded with side // 2 copies of its edge: shape [h, w, side] (or [h, w, side, side])."""
+    half = side // 2
+    if axis is None:
+        return sliding_window_view(np.pad(image, half, mode="edge"), (side, side))
+    widths = [(0, 0), (0, 0)]
+    widths[axis] = (half, half)
+    return sliding_window_view(np.pad(image, widths, mode="edge"), side, axis=axis)
+
+
+def window_rows_reference(image: np.ndarray, side: int, reduce) -> np.ndarray:
+    """reduce (np.min or np.max) over the `side` rows centred on each row, edge rows replicated."""
+    return reduce(edge_padded_windows(image, side, axis=0), axis=-1)
+
+
+def square_reference(image: np.ndarray, side: int, reduce) -> np.ndarray:
+    """reduce (np.min or np.max) over the side x side square centred on each pixel, edges replicated."""
+    return reduce(edge_padded_windows(image, side), axis=(-2, -1))
+
+
+def box_mean_reference(image: np.ndarray, radius: int) -> np.ndarray:
+    """The mean of the 2 radius + 1 values centred on each, edges replicated, summed in double and
+    rounded to float32: down the columns, then along the rows of that. (box_mean takes differences
+    of running sums in double: the same sums wherever those are exact, as on the images here; on
+    values spanning some 30 binary orders of magnitude, x ** 8, its last bit can differ.)"""
+    side = 2 * radius + 1
+
+    def down_columns(values: np.ndarray) -> np.ndarray:
+        sums = edge_padded_windows(values.astype(np.float64), side, axis=0).sum(axis=-1)
+        return (sums / side).astype(np.float32)
+    return down_columns(down_columns(image).T).T
+
+
+def reconstruct_reference(seeds: np.ndarray, allowed: np.ndarray) -> np.ndarray:
+    """The pixels of `allowed` 8-connected to a seed: the seeds in `allowed`, dilated by the 3 x 3
+    square and cut to `allowed` until nothing changes."""
+    current = seeds & allowed
+    while True:
+        grown = square_reference(current, 3, np.max) & allowed
+        if np.array_equal(grown, current):
+            return current
+        current = grown
+
+
+def otsu_reference(values: np.ndarray) -> np.float32:
+    """Otsu's threshold of values in [0, 1]: a histogram of 64 bins (bin floor(value (64 - 0.001)),
+    in float32, so that 1 falls in the last), and of the splits 'bins below s, bins from s on'
+    (s = 1 .. 64) the first with the largest between-class variance w0 w1 (mean0 - mean1)^2 (0 when
+    a class is empty), as the level s / 64."""
+    bins = 64
+    index = (values.ravel() * np.float32(bins - 1e-3)).astype(np.int64)
+    counts = np.bincount(index, minlength=bins)[:bins].astype(np.float64)
+    levels = np.arange(bins, dtype=np.float64)
+    best_split, best_variance = 0, -1.0
+    for split in range(1, bins + 1):
+        w0, w1 = counts[:split].sum(), counts[split:].sum()
+        variance = 0.0
+        if w0 > 0 and w1 > 0:
+            mean0 = (counts[:split] * levels[:split]).sum() / w0
+            mean1 = (counts[split:] * levels[split:]).sum() / w1
+            variance = w0 * w1 * (mean0 - mean1) ** 2
+        if variance > best_variance:
+            best_split, best_variance = split, variance
+    return np.float32(best_split / bins)
+
+
+# --- percentiles ------------------------------------------------------------------------------
+
 def q(value: float) -> np.ndarray:
     """A percentage as the functions take it: a double scalar."""
     return np.array(value, np.float64)
 
 
-def nearest(values: np.ndarray, *qs: float) -> list[np.ndarray]:
-    return [np.array(v, np.float32) for v in morphology.percentiles(values, *qs)]
-
-
 def check_percentiles(values: np.ndarray, run) -> None:
-    """Each percentile function, run by run(function, *arguments), against morphology.percentiles."""
+    """Each percentile function, run by run(function, *arguments), against nearest."""
     for low in (0.5, 1, 10, 50):
         assert run(low_percentile, values, q(low)) == nearest(values, low)
     for high in (90, 99, 99.5, 99.9):
@@ -111,46 +188,50 @@ def test_median_among_the_first_values(among, size):
     assert median_in_band_among(values, np.array(among)) == nearest(values[:among], 50)[0]
 
 
+# --- filters ----------------------------------------------------------------------------------
+
 @pytest.mark.parametrize("side", [9, 64, 65, 90])  # dilate_mask_5 by MaxPools up to SMALL_MASK pixels, by Ors above
-def test_dilation_either_way_as_numpy(side):
+def test_dilation_either_way_is_the_5_x_5_maximum(side):
     assert (side * side <= SMALL_MASK) == (side <= 64)
     mask = RNG.random((side, side + 3)) > 0.97
-    np.testing.assert_array_equal(dilate_mask_5(mask), morphology.square_filter(mask, 5, np.maximum))
+    np.testing.assert_array_equal(dilate_mask_5(mask), square_reference(mask, 5, np.max))
 
 
 @pytest.mark.parametrize("name", IMAGES)
-def test_otsu_threshold_as_numpy(name):
-    assert otsu_threshold(IMAGES[name]) == np.float32(morphology.otsu_threshold(IMAGES[name]))
+def test_otsu_threshold_is_the_best_split(name):
+    assert otsu_threshold(IMAGES[name]) == otsu_reference(IMAGES[name])
 
 
 @pytest.mark.parametrize("side", [1, 3, 5, 15])
 @pytest.mark.parametrize("name", ["random", "row", "all equal", SAMPLES[0].name])
-def test_square_filters_as_numpy(name, side):
+def test_square_filters_are_window_minima_and_maxima(name, side):
     image, s = IMAGES[name], np.array(side)
-    np.testing.assert_array_equal(window_rows_min(image, s), morphology.window_rows(image, side, np.minimum))
-    np.testing.assert_array_equal(window_rows_max(image, s), morphology.window_rows(image, side, np.maximum))
-    smallest = morphology.square_filter(image, side, np.minimum)
+    np.testing.assert_array_equal(window_rows_min(image, s), window_rows_reference(image, side, np.min))
+    np.testing.assert_array_equal(window_rows_max(image, s), window_rows_reference(image, side, np.max))
+    smallest = square_reference(image, side, np.min)
     np.testing.assert_array_equal(square_min(image, s), smallest)
-    np.testing.assert_array_equal(square_max(image, s), morphology.square_filter(image, side, np.maximum))
-    np.testing.assert_array_equal(opening(image, s), morphology.square_filter(smallest, side, np.maximum))
+    np.testing.assert_array_equal(square_max(image, s), square_reference(image, side, np.max))
+    np.testing.assert_array_equal(opening(image, s), square_reference(smallest, side, np.max))
 
 
 @pytest.mark.parametrize("radius", [0, 1, 4])
 @pytest.mark.parametrize("name", ["random", "row", SAMPLES[1].name])
-def test_box_mean_as_numpy(name, radius):
+def test_box_mean_is_the_window_mean(name, radius):
     image = IMAGES[name]
-    np.testing.assert_array_equal(box_mean(image, np.array(radius)), morphology.box_mean(image, radius))
+    np.testing.assert_array_equal(box_mean(image, np.array(radius)), box_mean_reference(image, radius))
 
 
 @pytest.mark.parametrize("name", ["random", "quantised", SAMPLES[2].name])
-def test_masks_as_numpy(name):
+def test_masks(name):
     """reconstruct, the 5 x 5 dilation and the count of bool masks."""
     image = IMAGES[name]
     seeds, allowed = image > 0.9, image > 0.4
-    np.testing.assert_array_equal(reconstruct(seeds, allowed), morphology.reconstruct(seeds, allowed))
-    np.testing.assert_array_equal(dilate_mask_5(seeds), morphology.square_filter(seeds, 5, np.maximum))
+    np.testing.assert_array_equal(reconstruct(seeds, allowed), reconstruct_reference(seeds, allowed))
+    np.testing.assert_array_equal(dilate_mask_5(seeds), square_reference(seeds, 5, np.max))
     assert count(seeds) == np.count_nonzero(seeds)
 
+
+# --- block sums, the border -------------------------------------------------------------------
 
 @pytest.mark.parametrize("factor", [1, 2, 3, 7])
 @pytest.mark.parametrize("name", ["random", "row", "one pixel"])
@@ -169,8 +250,9 @@ def test_block_sums(name, factor):
 
 
 @pytest.mark.parametrize("name", IMAGES)
-def test_border_and_flat_paper_as_cleaning(name):
-    """The border as runtime/cleaning.py takes it, and its 'half within 1/255 of the level' test."""
+def test_border_and_flat_paper(name):
+    """The border: the pixels within max(1, min(h, w) // BORDER_FRACTION) of each edge (corners
+    twice), and its 'half within 1/255 of its median' test."""
     image = IMAGES[name]
     assert [int(d) for d in dims(image)] == list(image.shape)
     margin = max(1, min(image.shape) // BORDER_FRACTION)

@@ -1,5 +1,5 @@
 """preprocessing/resample.py and limit_size.py's reduction against Pillow itself, in onnxscript's eager
-mode (each function run on numpy arrays): the resizes the runtime makes (runtime/preprocess.py,
+mode (each function run on numpy arrays): the resizes the preprocessing makes (preprocessing/placement.py,
 cleaning.py) on crops of the sample images, and Image.reduce on float and RGBA images. The reduction
 in tiles: tests/test_pipeline_memory.py."""
 
@@ -12,7 +12,7 @@ from PIL import Image
 from lstm_digits.preprocessing.limit_size import reduce_rgba
 from lstm_digits.preprocessing.resample import (apply_separable, enlarge_bilinear, reduce_weights, resize_box,
                                                 resize_lanczos_with_reducing_gap)
-from lstm_digits.runtime.preprocess import REDUCING_GAP
+from lstm_digits.preprocessing.placement import REDUCING_GAP
 
 SAMPLES = sorted((Path(__file__).resolve().parents[1] / "samples").glob("*.*g"))
 FLOAT_ROUNDING = 1e-5  # Pillow sums in double with double weights; the graph in float32
@@ -41,7 +41,7 @@ def scalars(*values: int) -> list[np.ndarray]:
 
 
 def into_box(shape: tuple[int, int], box: int) -> tuple[int, int]:
-    """The longest side to box, as runtime/preprocess.py scales a digit."""
+    """The longest side to box, as preprocessing/placement.py scales a digit."""
     scale = box / max(shape)
     return tuple(max(1, round(side * scale)) for side in shape)
 

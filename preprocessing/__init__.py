@@ -1,6 +1,18 @@
 """The preprocessing as onnxscript functions: RGBA pixels of any size -> the 28x28 MNIST-form image.
 
-Written once here, as `@script` functions that read as the rules they apply, and built into the ONNX
-graph that every runtime runs (pipeline.onnx). Each function runs eagerly on numpy arrays too, for
-debugging and tests. Needs onnxscript (the `train` extra): the runtime runs the built graph.
+Written once here, as `@script` functions that read as the rules they apply: these functions are
+the preprocessing's definition. mnist_form.py builds them into one ONNX graph, mnist_form.onnx
+(MNIST_FORM_GRAPH, shipped in the package), which the Python runtime runs in onnxruntime and which
+pipeline.onnx embeds (Node.js, the browser): every runtime runs this one preprocessing. Each
+function runs eagerly on numpy arrays too, for debugging and tests. Needs onnxscript (the `train`
+extra); running the built graph does not.
 """
+
+from pathlib import Path
+
+# Images over this many pixels are area-averaged down to it first (limit_size.py). Here, with no
+# onnxscript import, because the runtime needs it too: it decodes a large JPEG reduced to no less.
+MAX_WORK_PIXELS = 4_000_000
+# The preprocessing graph the runtime runs: these functions built into one ONNX model (mnist_form.py),
+# shipped in the package. `make preprocessing-graph` rebuilds it; a test checks it is up to date.
+MNIST_FORM_GRAPH = Path(__file__).resolve().parent / "mnist_form.onnx"

@@ -1,30 +1,33 @@
-"""Step 5's paper estimate (runtime/cleaning.py, _flat_paper, _background, _stroke_width): the
-paper's own brightness and the strokes' width, and the ink above the paper, as _suppress_background
-goes on with it. Flat paper at the border (a digital image) is one level; other paper comes from a
+"""Step 3 of the preprocessing (mnist_form.py), the paper's estimate: the paper's own brightness,
+the strokes' width, and the ink above the paper, which suppress_background (cleaning.py) goes on
+with. Flat paper at the border (a digital image) is one level; other paper comes from a
 morphological opening of a small copy, which follows gradients and shadows."""
 
 import numpy as np
 from onnxscript import BOOL, DOUBLE, FLOAT, INT64, script
 from onnxscript import opset18 as op
 
-from ..runtime.cleaning import FLAT_FRACTION, OPENING_FRACTION, OPENING_STROKES
 from .common import END, count, dims, maximum
 from .filters import opening, otsu_threshold
 from .percentiles import low_percentile, median
 from .polarity import work_copy
 from .resample import enlarge_bilinear
 
-# cleaning.py's numbers as double constants (a Python float in an op call is a float32 constant).
+OPENING_FRACTION = 0.3  # ... with a filter at least this fraction of the image wide
+OPENING_STROKES = 4  # ... and at least this many times the strokes' measured width;
+FLAT_FRACTION = 0.35  # a window wider than this fraction of the image: the paper is one level
+
+# The numbers above as double constants (a Python float in an op call is a float32 constant).
 WINDOW_FRACTION = np.float64(OPENING_FRACTION)
 WINDOW_STROKES = np.float64(OPENING_STROKES)
 ONE_LEVEL_FRACTION = np.float64(FLAT_FRACTION)
-CAP_Q = np.float64(10.0)  # flat paper is capped by this percentile of the image (cleaning.py's literal)
+CAP_Q = np.float64(10.0)  # flat paper is capped by this percentile of the image
 
 
 @script()
 def stroke_width(strokes: BOOL[None, None]) -> DOUBLE:
-    """cleaning._stroke_width: the strokes' mean width in a binary mask, twice the area over the
-    length of the boundary (a stroke of length L and width w has area w L and two long edges): the
+    """The strokes' mean width in a binary mask (double): twice the area over the length of the
+    boundary, at least 1 (a stroke of length L and width w has area w L and two long edges): the
     changes along rows and down columns, and the mask's pixels on the four edges of the image.
     Diagonal edges count up to 1.4x too long, so a diagonal stroke measures up to 1.4x thinner.
     The mask is padded with False all round, as 0/1 floats: its changes along rows and down columns
@@ -49,16 +52,18 @@ def above(ink: FLOAT[None, None], paper: FLOAT[...]) -> FLOAT[None, None]:
 
 @script()
 def odd(value: DOUBLE) -> INT64:
-    """int(value) | 1 for a non-negative double: its whole part, plus 1 if that is even."""
+    """An odd window side from a non-negative double: its whole part, plus 1 if that is even
+    (int(value) | 1)."""
     whole = op.Cast(op.Floor(value), to=INT64.dtype)
     return whole + (op.Constant(value_int=1) - whole % op.Constant(value_int=2))
 
 
 @script()
 def _flat_paper(ink: FLOAT[None, None], level: FLOAT) -> tuple[FLOAT[None, None], DOUBLE]:
-    """Digital paper (cleaning._flat_paper): one level, the border's, capped by the image's 10th
+    """Digital paper: one level, the border's median (level), capped by the image's CAP_Q-th
     percentile (ink on the border of a tight crop must not pass for paper). (The ink above it, the
-    width of the strokes: the pixels over halfway from the paper to the maximum.)"""
+    strokes' width: stroke_width of the pixels over halfway from the paper to the image's maximum,
+    the halfway point taken in double, then cast to float32.)"""
     paper = op.Min(level, low_percentile(ink, op.Constant(value=CAP_Q)))
     halfway = (op.Cast(paper, to=DOUBLE.dtype) + op.Cast(maximum(ink), to=DOUBLE.dtype)) / op.Constant(value=np.float64(2.0))
     return above(ink, paper), stroke_width(ink > op.Cast(halfway, to=FLOAT.dtype))
@@ -75,15 +80,19 @@ def _median_of_paper(small: FLOAT[None, None], strokes: BOOL[None, None], smalle
 
 @script()
 def _opened_paper(ink: FLOAT[None, None]) -> tuple[FLOAT[None, None], DOUBLE, BOOL]:
-    """Shaded paper (cleaning._background after _flat_paper): a morphological opening (a minimum
-    then a maximum filter) erases what is narrower than its window. The window is OPENING_FRACTION
-    of the work copy, and at least OPENING_STROKES times the strokes' width, measured on the ink that
-    this first opening separates (Otsu's threshold); a second opening only if the strokes need a
-    wider one. A window over FLAT_FRACTION of the image has no paper around the ink to follow (a
-    tight crop): the paper is one level, the median of the pixels that are not strokes. No residual
-    at all: the opened copy is the paper (scaled down: its minimum), strokes 0 wide. Else the opened
-    copy scaled back up. (The ink above the paper, the strokes' width in px of the image, whether
-    the paper follows shading.)"""
+    """Paper whose border is not flat (shaded, noisy), estimated on the work copy (at most
+    WORK_SIZE px across): a morphological opening (a minimum then a maximum filter, filters.py)
+    erases what is narrower than its window. The first window is max(3, odd(OPENING_FRACTION x the
+    copy's longest side)); the strokes' width is measured on the ink that this first opening
+    separates (the residual over Otsu's threshold of it, scaled to its maximum), and a second
+    opening, odd(OPENING_STROKES x that width) wide, is made only if that is wider than the first.
+    A window over FLAT_FRACTION of the copy's longest side has no paper around the ink to follow (a
+    tight crop): the paper is one level, the median of the copy's pixels that are not strokes (its
+    smallest pixel if all are). No residual at all: the paper is the copy itself (at scale 1; the
+    ink above it is then 0) or, scaled down, the copy's minimum, and the strokes are 0 wide. Else the
+    opened copy scaled back up (enlarge_bilinear) is the paper. (The ink above the paper, the
+    strokes' width in px of the image (the copy's over its scale), whether the paper follows
+    shading: True only in that last case.)"""
     height, width = dims(ink)
     small, scale = work_copy(ink)
     small_h, small_w = dims(small)
@@ -118,9 +127,9 @@ def _opened_paper(ink: FLOAT[None, None]) -> tuple[FLOAT[None, None], DOUBLE, BO
 
 @script()
 def background(ink: FLOAT[None, None], level: FLOAT, flat_border: BOOL) -> tuple[FLOAT[None, None], DOUBLE, BOOL]:
-    """cleaning._background, and the paper subtracted as _suppress_background does: (the ink above
-    the paper's brightness [h, w], the strokes' width in px (double), shaded: True where the paper
-    follows shading, False where it is one level). Flat paper at the border (half its pixels within
+    """The paper's brightness, estimated and subtracted: (the ink above the paper, ink - min(paper,
+    ink) [h, w], the strokes' width in px (double), shaded: True where the paper follows shading,
+    False where it is one level). Flat paper at the border (half its pixels within
     1/255 of its median, as in digital images and clean scans) is one level from the start.
     level, flat_border: the median of the ink's border and whether the border is flat (is_flat),
     as make_ink_bright found them."""

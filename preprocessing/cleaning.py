@@ -1,19 +1,27 @@
-"""Step 5 of the preprocessing (runtime/cleaning.py, _suppress_background): subtract the paper,
-smooth strong noise, scale the ink to 1, keep the strokes and the faint ink connected to them,
-drop printed lines. Gives the cleaned ink and whether any ink stood out at all. The rules and a
-picture of each kind of input: docs/PREPROCESSING.md, rule 5."""
+"""Steps 3-6 of the preprocessing (mnist_form.py), as suppress_background runs them, and step 6
+itself: subtract the paper (step 3, background.py), smooth strong noise (step 4, noise.py), scale
+the ink to 1, drop printed lines (step 5, printed_lines.py), keep the strokes and the faint ink
+connected to them (step 6). Gives the cleaned ink and whether no ink stood out at all. The rules
+and a picture of each kind of input: docs/PREPROCESSING.md, rules 3-6."""
 
 import numpy as np
 from onnxscript import BOOL, DOUBLE, FLOAT, INT64, script
 from onnxscript import opset18 as op
 
-from ..runtime.cleaning import (FAINT_INK, INK_THRESHOLD, MIN_CONTRAST, NOISE_CONTRAST, NOISE_FAINT, NOISE_TARGET,
-                                WIDE_FAINT, WORK_SIZE)
+from .polarity import WORK_SIZE
 from .background import background, odd
 from .common import block_counts, box_mean, count, dilate_mask_5, dims
 from .filters import opening, reconstruct
 from .noise import contrast, noise
 from .printed_lines import printed_lines
+
+MIN_CONTRAST = 0.05  # ink must stand out from the background by this much (of full scale) ...
+NOISE_CONTRAST = 8  # ... and by this many times the pixel noise
+NOISE_TARGET = 0.04  # noise above this fraction of the contrast is averaged out (box filter)
+INK_THRESHOLD = 0.45  # after scaling the ink to 1: a clear stroke; paper texture and grid lines are fainter
+FAINT_INK = 0.08  # fainter ink is kept where it is connected to clear strokes ...
+NOISE_FAINT = 5  # ... if it is also this many times the noise
+WIDE_FAINT = 2  # ... unless it lies in a faint area wider than this many stroke widths (shading)
 
 
 @script()

@@ -1,6 +1,6 @@
 """The building blocks every preprocessing step uses, as onnxscript functions: sizes and counts,
-the border, a bool dilation, block sums and box means (runtime/cleaning.py, runtime/morphology.py).
-Percentiles are in percentiles.py, the filters whose size depends on the image in filters.py.
+the border, a bool dilation, block sums and box means. Percentiles are in percentiles.py, the
+filters whose size depends on the image in filters.py.
 
 Public functions (scalars are 0-d tensors):
     dims(image) -> (height: INT64, width: INT64)         a 2-D tensor of any element type
@@ -11,12 +11,12 @@ Public functions (scalars are 0-d tensors):
     border(image: FLOAT[None, None]) -> FLOAT[None]      the border pixels, flattened
     is_flat(values: FLOAT[...], level: FLOAT) -> BOOL
     as_4d(image: FLOAT[None, None]) -> FLOAT[1, 1, None, None];  as_2d: the reverse
-    dilate_mask_5(mask: BOOL[None, None]) -> BOOL[None, None]    the 5 x 5 square (cleaning's 2 EDGE_PX + 1)
+    dilate_mask_5(mask: BOOL[None, None]) -> BOOL[None, None]    over the 5 x 5 square (2 EDGE_PX + 1)
     block_sums(image: FLOAT[None, None], factor: INT64) -> FLOAT[None, None]
-    block_counts(mask: BOOL[None, None], factor: INT64) -> FLOAT[None, None]   (old block_sums(mask=True))
+    block_counts(mask: BOOL[None, None], factor: INT64) -> FLOAT[None, None]   the True values per block
     box_mean(image: FLOAT[None, None], radius: INT64) -> FLOAT[None, None]
 
-Writing onnxscript that builds the same graph as the old builder (checked with onnxscript 0.7.2):
+Notes on writing these functions (checked with onnxscript 0.7.2):
   - Constants: int64 scalar op.Constant(value_int=5); int64 1-D op.Constant(value_ints=[0, 1]);
     float32 scalar op.Constant(value_float=0.5); float64 scalar op.Constant(value=np.float64(x));
     any array op.Constant(value=np.array(..., dtype=...)). These are exact and add no CastLike.
@@ -39,7 +39,9 @@ import numpy as np
 from onnxscript import BOOL, DOUBLE, FLOAT, INT64, script
 from onnxscript import opset18 as op
 
-from ..runtime.cleaning import BORDER_FRACTION, EDGE_PX
+BORDER_FRACTION = 20  # the border: the pixels within 1/20 of the shorter side (at least 1) of each edge
+EDGE_PX = 2  # pixels next to a kept stroke are its anti-aliased edge and are kept
+
 
 END = 2**62  # a Slice end past any axis
 SMALL_MASK = 64 * 64  # dilate_mask_5: masks of at most this many pixels are dilated by MaxPools (as fast at 128 x 128)
@@ -85,8 +87,9 @@ def maximum(x: FLOAT[...]) -> FLOAT:
 
 @script()
 def border(image: FLOAT[None, None]) -> FLOAT[None]:
-    """The pixels within max(1, min(h, w) // BORDER_FRACTION) of each edge, flattened (corners
-    twice, as cleaning.py): the top rows, the bottom rows, the left columns, the right columns."""
+    """The pixels within max(1, min(h, w) // BORDER_FRACTION) of each edge, flattened, the corners
+    twice (in both a row and a column): the top rows, the bottom rows, the left columns, the right
+    columns."""
     height, width = dims(image)
     margin = op.Max(op.Div(op.Min(height, width), op.Constant(value_int=BORDER_FRACTION)), op.Constant(value_int=1))
     m = op.Reshape(margin, op.Constant(value_ints=[1]))
@@ -122,7 +125,7 @@ def as_2d(image: FLOAT[1, 1, None, None]) -> FLOAT[None, None]:
 
 # --- dilation of a bool mask ------------------------------------------------------------------
 
-if 2 * EDGE_PX + 1 != 5:  # dilate_mask_5 is cleaning's square of the pixels within EDGE_PX of a stroke
+if 2 * EDGE_PX + 1 != 5:  # dilate_mask_5 is the square of the pixels within EDGE_PX of a stroke (cleaning.py)
     raise ImportError("runtime.cleaning.EDGE_PX changed: write dilate_mask_5's windows out for the new side")
 
 
@@ -137,7 +140,7 @@ def _or_shifted(window: BOOL[None, None], shift: INT64[1], axis: INT64[1]) -> BO
 def _any_within_2(mask: BOOL[None, None], axis: INT64[1], pads: INT64[4]) -> BOOL[None, None]:
     """True where any of the 5 entries centred on it along axis is (False beyond the edges; pads:
     2 before and after along axis). Windows of 2, then 4, then two overlapping windows of 4 make 5:
-    the old builder's doubling for side 5, written out (onnxscript does not unroll Python loops)."""
+    a window doubling up to side 5, written out (onnxscript does not unroll Python loops)."""
     padded = op.Pad(mask, pads)
     pairs = _or_shifted(padded, op.Constant(value_ints=[1]), axis)
     fours = _or_shifted(pairs, op.Constant(value_ints=[2]), axis)
@@ -169,8 +172,9 @@ def _dilate_by_pool_5(mask: BOOL[None, None]) -> BOOL[None, None]:
 
 @script(default_opset=op)
 def dilate_mask_5(mask: BOOL[None, None]) -> BOOL[None, None]:
-    """morphology.square_filter(mask, 5, np.maximum) of a bool mask: _dilate_by_pool_5 on masks of
-    at most SMALL_MASK pixels, where each kernel's fixed cost outweighs its work, else _dilate_by_or_5."""
+    """The dilation of a bool mask by the 5 x 5 square: True where any pixel within 2 rows and 2
+    columns is (the square clipped at the edges). _dilate_by_pool_5 on masks of at most SMALL_MASK
+    pixels, where each kernel's fixed cost outweighs its work, else _dilate_by_or_5."""
     if op.LessOrEqual(op.Size(mask), op.Constant(value_int=SMALL_MASK)):
         grown = _dilate_by_pool_5(mask)
     else:
@@ -240,8 +244,9 @@ def _box_mean_along(image: FLOAT[None, None], side: INT64, pads: INT64[4], axis:
 
 @script()
 def box_mean(image: FLOAT[None, None], radius: INT64) -> FLOAT[None, None]:
-    """morphology.box_mean: the mean over a (2 radius + 1)^2 square, edges replicated, running sums
-    in double (radius: int64 scalar). Down the columns first, then along the rows."""
+    """The mean over the (2 radius + 1)^2 square centred on each pixel, edges replicated (radius
+    copies of the edge rows and columns), from running sums in double (radius: int64 scalar). Down
+    the columns first, then along the rows, each pass's means cast to float32."""
     side = op.Add(op.Mul(radius, op.Constant(value_int=2)), op.Constant(value_int=1))
     r = op.Reshape(radius, op.Constant(value_ints=[1]))
     zero = op.Constant(value_ints=[0])

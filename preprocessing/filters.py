@@ -1,6 +1,6 @@
-"""runtime/morphology.py's filters whose sizes depend on the image, as onnxscript functions: windows
-by doubling (a Loop), square minimum and maximum filters, the opening, Otsu's threshold, binary
-reconstruction (a Loop until nothing changes).
+"""The filters whose sizes depend on the image, as onnxscript functions: windows by doubling (a
+Loop), square minimum and maximum filters, the opening, Otsu's threshold, binary reconstruction (a
+Loop until nothing changes).
 
 Public functions (side: an int64 scalar, odd):
     window_rows_min(image: FLOAT[None, None], side: INT64) -> FLOAT[None, None]   (and window_rows_max)
@@ -21,9 +21,10 @@ POWERS = np.array([2**k for k in range(1, MAX_DOUBLINGS)], np.int64)  # the widt
 
 
 # --- minimum and maximum over windows, by doubling ---------------------------------------------
-# morphology.window_rows: reduce over `side` rows centred on each row, edges replicated. The window
-# doubles log2(side) times in a Loop; the shape stays fixed (the rows past the end, padded, are
-# never read). Then two overlapping windows of the largest width make `side`.
+# window_rows_min, window_rows_max: the minimum (maximum) over the `side` rows centred on each row
+# (side odd), edges replicated: side // 2 copies of the first row above, of the last row below. The
+# window doubles floor(log2(side)) times in a Loop; the shape stays fixed (the rows past the end,
+# padded, are never read). Then two overlapping windows of the largest width make `side`.
 
 @script()
 def _padded_rows(image: FLOAT[None, None], side: INT64) -> FLOAT[None, None]:
@@ -61,7 +62,7 @@ def _overlapping(windows: FLOAT[None, None], image: FLOAT[None, None], side: INT
 
 @script()
 def window_rows_min(image: FLOAT[None, None], side: INT64) -> FLOAT[None, None]:
-    """morphology.window_rows(image, side, np.minimum)."""
+    """The minimum over the `side` rows centred on each row, edges replicated (see above)."""
     window = _padded_rows(image, side)
     width = op.Constant(value_int=1)
     for _ in range(_doublings(side)):
@@ -73,7 +74,7 @@ def window_rows_min(image: FLOAT[None, None], side: INT64) -> FLOAT[None, None]:
 
 @script()
 def window_rows_max(image: FLOAT[None, None], side: INT64) -> FLOAT[None, None]:
-    """morphology.window_rows(image, side, np.maximum)."""
+    """The maximum over the `side` rows centred on each row, edges replicated (see above)."""
     window = _padded_rows(image, side)
     width = op.Constant(value_int=1)
     for _ in range(_doublings(side)):
@@ -85,14 +86,16 @@ def window_rows_max(image: FLOAT[None, None], side: INT64) -> FLOAT[None, None]:
 
 @script()
 def square_min(image: FLOAT[None, None], side: INT64) -> FLOAT[None, None]:
-    """morphology.square_filter(image, side, np.minimum): over rows, then (transposed) columns."""
+    """The minimum over the side x side square centred on each pixel, edges replicated: over rows,
+    then (transposed) columns."""
     rows = window_rows_min(image, side)
     return op.Transpose(window_rows_min(op.Transpose(rows, perm=[1, 0]), side), perm=[1, 0])
 
 
 @script()
 def square_max(image: FLOAT[None, None], side: INT64) -> FLOAT[None, None]:
-    """morphology.square_filter(image, side, np.maximum): over rows, then (transposed) columns."""
+    """The maximum over the side x side square centred on each pixel, edges replicated: over rows,
+    then (transposed) columns."""
     rows = window_rows_max(image, side)
     return op.Transpose(window_rows_max(op.Transpose(rows, perm=[1, 0]), side), perm=[1, 0])
 
@@ -106,16 +109,19 @@ def opening(image: FLOAT[None, None], side: INT64) -> FLOAT[None, None]:
 
 # --- Otsu's threshold -------------------------------------------------------------------------
 
-OTSU_BINS = 64  # morphology.otsu_threshold's default bins
-BIN_SCALE = OTSU_BINS - 1e-3  # (float32, as the old graph) a value of 1 falls in the last bin
+OTSU_BINS = 64  # Otsu's threshold: a histogram of this many bins over [0, 1]
+BIN_SCALE = OTSU_BINS - 1e-3  # value v falls in bin int(v BIN_SCALE) (a float32 constant): 1 in the last bin
 NO_COUNTS = np.zeros(OTSU_BINS + 1, np.float64)  # (one more bin: a value above 1 lands there, and is dropped)
 BIN_INDEX = np.arange(OTSU_BINS, dtype=np.float64)
 
 
 @script()
 def otsu_threshold(values: FLOAT[...]) -> FLOAT:
-    """morphology.otsu_threshold of values in [0, 1] (float32 scalar): the histogram of OTSU_BINS
-    bins, the split that maximises the between-class variance, the upper edge of its last bin."""
+    """The level that best splits values in [0, 1] into two classes (Otsu 1979), a float32 scalar:
+    a histogram of OTSU_BINS bins (counts in double), the split after bin k that maximises the
+    between-class variance, (mass total - total_mass below)^2 / (below (total - below)) with
+    `below` and `mass` the counts and the counts times bin index cumulated to bin k (non-finite
+    values count as 0, the first k on ties), returned as the upper edge of bin k: (k + 1) / OTSU_BINS."""
     values = flat(values)
     index = op.Min(op.Cast(op.Mul(values, op.Constant(value_float=BIN_SCALE)), to=INT64.dtype),
                    op.Constant(value_int=OTSU_BINS))
@@ -147,15 +153,16 @@ def _grow(mask: FLOAT[None, None]) -> FLOAT[None, None]:
 
 @script()
 def reconstruct(seeds: BOOL[None, None], allowed: BOOL[None, None]) -> BOOL[None, None]:
-    """morphology.reconstruct: the pixels of `allowed` 8-connected to a seed (bool masks), grown
-    four steps at a time until the count stops changing (as 0/1 floats: MaxPool grows them)."""
+    """Binary reconstruction: the pixels of `allowed` 8-connected to a seed (bool masks) through
+    `allowed`, the seeds in `allowed` grown by the 3 x 3 square and cut back to `allowed`, four steps
+    at a time until the count stops changing (as 0/1 floats: MaxPool grows them)."""
     allowed_f = op.Cast(allowed, to=FLOAT.dtype)
     current = op.Mul(op.Cast(seeds, to=FLOAT.dtype), allowed_f)
     total = op.ReduceSum(current, keepdims=0)
     changed = op.Constant(value=True)
     while changed:
         before = total
-        # four steps between counts (the old builder's `for _ in range(4)`, written out)
+        # four steps between counts (written out: a Python `for` would be a Loop inside this one)
         current = op.Mul(_grow(current), allowed_f)
         current = op.Mul(_grow(current), allowed_f)
         current = op.Mul(_grow(current), allowed_f)

@@ -1,19 +1,21 @@
-"""Steps 2-3 of runtime/preprocess.py (_grayscale): pixel planes float32 [4, h, w] (R, G, B, A in
-0-255, from limit_size) -> gray float32 [h, w] in [0, 1]. (Step 1, EXIF orientation, stays with
-the host that decodes the image.)
+"""Step 1 of the preprocessing (mnist_form.py), after limit_size: alpha and grayscale. Pixel planes
+float32 [4, h, w] (R, G, B, A in 0-255, from limit_size) -> gray float32 [h, w] in [0, 1]. (EXIF
+orientation and the conversion of any image mode to RGBA uint8 stay with the host that decodes
+the image.)
 
-The runtime takes gray two ways, and so does the graph: an opaque image (a JPEG or an RGB PNG, as
-Pillow decodes it) by Pillow's convert("L"), in 8 bits; a translucent one (a drawing on a
-transparent canvas) by GRAY_WEIGHTS in float, its transparent pixels composited on the background
-that makes the opaque strokes stand out."""
+Gray is taken two ways: an opaque image (every alpha 255: a JPEG, an RGB PNG) exactly as Pillow's
+convert("L") takes it, in 8 bits (libImaging/Convert.c), so a photo's gray levels are Pillow's; a
+translucent one (a drawing on a transparent canvas) by GRAY_WEIGHTS in float32, its transparent
+pixels composited on the background that makes the opaque strokes stand out."""
 
 import numpy as np
 from onnxscript import FLOAT, INT32, script
 from onnxscript import opset18 as op
 
-from ..runtime.preprocess import GRAY_WEIGHTS
 from .common import flat
 from .percentiles import median
+
+GRAY_WEIGHTS = (0.299, 0.587, 0.114)  # ITU-R 601 luma: colour -> gray
 
 # Pillow's convert("L") from RGB (libImaging/Convert.c, L24): GRAY_WEIGHTS in 16-bit fixed point, rounded.
 PILLOW_L_WEIGHTS = (19595, 38470, 7471)
@@ -46,7 +48,7 @@ def composited_gray(planes: FLOAT[4, None, None]) -> FLOAT[None, None]:
     green = op.Div(op.Squeeze(green, [0]), 255.0)
     blue = op.Div(op.Squeeze(blue, [0]), 255.0)
     alpha = op.Div(op.Squeeze(alpha, [0]), 255.0)
-    # R w_R + G w_G + B w_B, summed in this order (the old builder's loop over the three, written out):
+    # R w_R + G w_G + B w_B, summed in this order (written out: a Python loop would become an ONNX Loop):
     gray = op.Add(op.Add(op.Mul(red, RED_WEIGHT), op.Mul(green, GREEN_WEIGHT)), op.Mul(blue, BLUE_WEIGHT))
     opaque = op.GreaterOrEqual(alpha, op.Mul(op.ReduceMax(alpha, keepdims=0), 0.5))
     strokes = median(op.Compress(flat(gray), flat(opaque), axis=0))

@@ -1,8 +1,9 @@
-"""Step 1b of runtime/preprocess.py (_limit_size): images over MAX_WORK_PIXELS are area-averaged
-down by an integer factor first, as Pillow's Image.reduce does it: colour premultiplied by alpha
-(RGBa), each block's 8-bit mean rounded with Pillow's fixed-point multiplier (libImaging/Reduce.c),
-the last, shorter blocks averaged over the pixels they have, and alpha divided out again.
-The pixels leave as float32 planes [4, h, w] (R, G, B, A, 0-255): what grayscale reads.
+"""Step 1 of the preprocessing (mnist_form.py), first: images over MAX_WORK_PIXELS are area-averaged
+down by the integer factor ceil(sqrt(h w / MAX_WORK_PIXELS)) before anything else, exactly as
+Pillow's Image.reduce does it: colour premultiplied by alpha (RGBa), each block's 8-bit mean
+rounded with Pillow's fixed-point multiplier (libImaging/Reduce.c), the last, shorter blocks
+averaged over the pixels they have, and alpha divided out again. The pixels leave as float32
+planes [4, h, w] (R, G, B, A, 0-255): what grayscale reads.
 
 A large input is reduced one tile at a time (a Loop over tiles of about TILE_PIXELS pixels, whole
 blocks each), so that no full-size float copy of it is ever made: the run's memory beyond the
@@ -12,7 +13,7 @@ import numpy as np
 from onnxscript import BOOL, DOUBLE, FLOAT, INT64, UINT8, graph, script
 from onnxscript import opset18 as op
 
-from ..runtime.preprocess import MAX_WORK_PIXELS
+from . import MAX_WORK_PIXELS
 from .common import block_sums, dims
 
 MULTIPLIER_BITS = 24  # Reduce.c: v = ((sum + n / 2) * (2^32 / (256 n))) >> 24
@@ -72,7 +73,7 @@ def reduce_rgba(pixels: UINT8[None, None, 4], factor: INT64) -> FLOAT[4, None, N
     a = _block_mean(alpha, factor, amend, multiplier)
     safe_alpha = op.Where(op.Equal(a, 0.0), 1.0, a)
     keep = op.Or(op.Equal(a, 0.0), op.Equal(a, 255.0))
-    # R, G and B alike (the old builder's loop over the three, written out):
+    # R, G and B alike (written out: a Python loop over them would become an ONNX Loop):
     r = _unpremultiplied(_block_mean(_premultiplied(red, alpha), factor, amend, multiplier), safe_alpha, keep)
     g = _unpremultiplied(_block_mean(_premultiplied(green, alpha), factor, amend, multiplier), safe_alpha, keep)
     b = _unpremultiplied(_block_mean(_premultiplied(blue, alpha), factor, amend, multiplier), safe_alpha, keep)

@@ -1,18 +1,25 @@
-"""The whole preprocessing: RGBA pixels of any size -> the digit in MNIST form, the steps in order.
+"""The whole preprocessing: RGBA pixels of any size -> the digit in MNIST form, the steps in order,
+numbered as the rules in docs/PREPROCESSING.md (the rules in words, with a picture of each kind of
+input), which the other modules' docstrings use too:
 
-  limit_size          images over 4 MP are area-averaged first (limit_size.py)
-  grayscale           translucent pixels composited on the background that shows the strokes (grayscale.py)
-  make_ink_bright     polarity: bright ink on black (polarity.py)
-  suppress_background paper, shading, noise and printed lines removed (background.py, cleaning.py)
-  crop, scale, place  the ink's box, longest side to digit_box px, centre of mass at the canvas's centre (placement.py)
+  1    limit_size          images over 4 MP (MAX_WORK_PIXELS) are area-averaged first (limit_size.py)
+  1    grayscale           translucent pixels composited on the background that shows the strokes (grayscale.py)
+  2    make_ink_bright     polarity: bright ink on black (polarity.py)
+  3-6  suppress_background the paper's brightness subtracted (3, background.py), noise measured and
+                           averaged out (4, noise.py), printed lines dropped (5, printed_lines.py), the
+                           strokes and the faint ink connected to them kept (6, cleaning.py)
+  7    crop, scale, place  the ink's box, longest side to digit_box px, centre of mass at the canvas's centre (placement.py)
 
-The rules in words, with a picture of each kind of input: docs/PREPROCESSING.md.
+Before step 1 the host decodes the image: upright (EXIF orientation applied), any mode as RGBA
+uint8 (in Python lstm_digits.runtime.preprocess.rgba_pixels, in Node.js examples/node/decode.js,
+in the browser createImageBitmap and a canvas).
 """
 
 import logging
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import onnx
@@ -22,7 +29,7 @@ from onnx_ir.passes.common import InlinePass
 from onnxscript import BOOL, FLOAT, INT64, UINT8, script
 from onnxscript import opset18 as op
 
-from ..runtime.preprocess import MIN_INK_PIXELS
+from . import MNIST_FORM_GRAPH
 from .cleaning import suppress_background
 from .common import count
 from .grayscale import grayscale
@@ -30,7 +37,11 @@ from .limit_size import limit_size
 from .placement import crop_to_ink, place_by_centre_of_mass, scale_into_box
 from .polarity import make_ink_bright
 
+MIN_INK_PIXELS = 4  # fewer pixels of ink than this (after the cleaning): no digit
+
 HASH_SEED = "0"
+INPUTS = ("pixels", "canvas", "digit_box")  # the graph's, named after _preprocess's arguments ...
+OUTPUTS = ("image", "no_digit", "ink")  # ... and the values it returns
 
 
 @script()
@@ -41,9 +52,9 @@ def _blank(canvas: INT64) -> FLOAT[None, None]:
 
 
 @script()
-def _digit_in_form(pixels: UINT8[None, None, 4], canvas: INT64, digit_box: INT64) -> tuple[FLOAT[None, None], BOOL]:
-    """(image [canvas, canvas], no_digit) of an image with pixels. No digit when no ink stands out of
-    the paper, or when fewer than MIN_INK_PIXELS pixels are ink: the image is then all zeros."""
+def _digit_in_form(pixels: UINT8[None, None, 4], canvas: INT64, digit_box: INT64) -> tuple[FLOAT[None, None], BOOL, FLOAT[None, None]]:
+    """(image [canvas, canvas], no_digit, ink) of an image with pixels. No digit when no ink stands
+    out of the paper, or when fewer than MIN_INK_PIXELS pixels are ink: the image is then all zeros."""
     bright, border_level, flat_border = make_ink_bright(grayscale(limit_size(pixels)))
     ink, faint_only = suppress_background(bright, border_level, flat_border)
     too_little = op.Less(count(op.Greater(ink, 0.0)), op.Constant(value_int=MIN_INK_PIXELS))
@@ -52,47 +63,61 @@ def _digit_in_form(pixels: UINT8[None, None, 4], canvas: INT64, digit_box: INT64
         image = _blank(canvas)
     else:
         image = place_by_centre_of_mass(scale_into_box(crop_to_ink(ink), digit_box), canvas)
-    return image, no_digit
+    return image, no_digit, ink
 
 
 @script()
-def to_mnist_form(pixels: UINT8[None, None, 4], canvas: INT64, digit_box: INT64) -> tuple[FLOAT[None, None], BOOL]:
-    """(image [canvas, canvas] float32 in [0, 1], bright digit on black; no_digit). An input with no
-    pixels at all (height or width 0) has no digit."""
+def to_mnist_form(pixels: UINT8[None, None, 4], canvas: INT64, digit_box: INT64) -> tuple[FLOAT[None, None], BOOL, FLOAT[None, None]]:
+    """(image [canvas, canvas] float32 in [0, 1], bright digit on black; no_digit; ink, what was
+    kept as ink in the image's own frame, before the crop: [h, w] float32, or smaller for an image
+    over MAX_WORK_PIXELS). An input with no pixels at all (height or width 0) has no digit."""
     if op.Equal(op.Size(pixels), op.Constant(value_int=0)):
         image = _blank(canvas)
         no_digit = op.Constant(value=np.array(True))
+        ink = op.ConstantOfShape(op.Slice(op.Shape(pixels), op.Constant(value_ints=[0]), op.Constant(value_ints=[2])),
+                                 value=np.zeros(1, np.float32))
     else:
-        image, no_digit = _digit_in_form(pixels, canvas, digit_box)
-    return image, no_digit
+        image, no_digit, ink = _digit_in_form(pixels, canvas, digit_box)
+    return image, no_digit, ink
 
 
-def preprocessing_model(canvas: int, digit_box: int) -> onnx.ModelProto:
-    """The preprocessing as one ONNX model, functions inlined: input `pixels` (uint8 [height, width, 4],
-    RGBA); outputs `image` [canvas, canvas], `batch` (the image as a batch of one, [1, canvas, canvas],
-    what model.onnx reads) and `no_digit` (bool scalar).
+@script(default_opset=op)
+def _preprocess(pixels: UINT8["height", "width", 4], canvas: INT64, digit_box: INT64
+                ) -> tuple[FLOAT["canvas", "canvas"], BOOL, FLOAT["ink_height", "ink_width"]]:
+    image, no_digit, ink = to_mnist_form(pixels, canvas, digit_box)
+    return image, no_digit, ink
+
+
+def preprocessing_model() -> onnx.ModelProto:
+    """The preprocessing as one ONNX model, functions inlined: inputs `pixels` (uint8 [height, width,
+    4], RGBA), `canvas` and `digit_box` (int64 scalars: the model's sizes, from its metadata); outputs
+    `image` [canvas, canvas], `no_digit` (bool scalar) and `ink` (see to_mnist_form). What the runtime
+    runs (MNIST_FORM_GRAPH), and the first part of pipeline.onnx, its sizes given as constants there.
 
     Built in a Python process whose string hashing is fixed (PYTHONHASHSEED=0): onnxscript orders an
     If's outputs and a Loop's carried values as a Python set does, so the same code gave other bytes
-    from one process to the next. Same outputs either way; a re-export must give the same file."""
+    from one process to the next. Same outputs either way; a rebuild must give the same file."""
     if os.environ.get("PYTHONHASHSEED") != HASH_SEED:
-        built = subprocess.run([sys.executable, "-m", __name__, str(canvas), str(digit_box)], capture_output=True,
+        built = subprocess.run([sys.executable, "-m", __spec__.name], capture_output=True,
                                env={**os.environ, "PYTHONHASHSEED": HASH_SEED}, check=False)
         if built.returncode != 0:
             raise RuntimeError(f"building the preprocessing model failed: {built.stderr.decode(errors='replace')[-2000:]}")
         return onnx.load_model_from_string(built.stdout)
-    @script(default_opset=op)
-    def preprocess(pixels: UINT8["height", "width", 4]) -> tuple[FLOAT[canvas, canvas], FLOAT[1, canvas, canvas], BOOL]:
-        image, no_digit = to_mnist_form(pixels, op.Constant(value_int=canvas), op.Constant(value_int=digit_box))
-        batch = op.Unsqueeze(image, op.Constant(value_ints=[0]))
-        return image, batch, no_digit
     # onnx_ir's inliner: onnx.inliner leaves attribute defaults (reduce_by_tiles' tile sizes) unset,
     # and the optimizer's own inlining loses values that If branches read from outer scopes.
-    model = onnx_ir.from_proto(preprocess.to_model_proto())
+    model = onnx_ir.from_proto(_preprocess.to_model_proto())
     InlinePass()(model)
     model = onnx_ir.to_proto(model)
     _give_loops_a_condition(model.graph)
     return optimized(model)
+
+
+def write_preprocessing_graph(path: Path = MNIST_FORM_GRAPH) -> Path:
+    """MNIST_FORM_GRAPH (or path), checked (full_check): what `make preprocessing-graph` runs."""
+    model = preprocessing_model()
+    onnx.checker.check_model(model, full_check=True)
+    onnx.save(model, str(path))
+    return path
 
 
 def optimized(model: onnx.ModelProto) -> onnx.ModelProto:
@@ -123,5 +148,8 @@ def _give_loops_a_condition(graph: onnx.GraphProto) -> None:
             node.input[1] = always
 
 
-if __name__ == "__main__":  # python -m lstm_digits.preprocessing.mnist_form CANVAS DIGIT_BOX: the model's bytes on stdout
-    sys.stdout.buffer.write(preprocessing_model(int(sys.argv[1]), int(sys.argv[2])).SerializeToString())
+if __name__ == "__main__":
+    if sys.argv[1:] == ["--write"]:  # make preprocessing-graph
+        print(write_preprocessing_graph())
+    else:  # (preprocessing_model's child process) the model's bytes on stdout
+        sys.stdout.buffer.write(preprocessing_model().SerializeToString())

@@ -1,14 +1,20 @@
-"""Step 5's measures of the ink above the paper (runtime/cleaning.py, _noise and _contrast): the
-paper's pixel noise and the ink's level."""
+"""Step 4 of the preprocessing (mnist_form.py), the measures of the ink above the paper that
+suppress_background (cleaning.py) judges by: the paper's pixel noise and the ink's level."""
+
+import math
 
 import numpy as np
 from onnxscript import BOOL, DOUBLE, FLOAT, INT64, script
 from onnxscript import opset18 as op
 
-from ..runtime.cleaning import CONTRAST_PERCENTILE, MEDIAN_TO_SIGMA, NOISE_STEP, NOISE_STEP_FROM, SMALL_IMAGE
 from .common import END, count, dims, maximum
 from .filters import otsu_threshold
 from .percentiles import high_percentile_sampled, median_in_band_among
+
+CONTRAST_PERCENTILE = 99.9  # the ink's level: this percentile of the image, paper subtracted ...
+SMALL_IMAGE = 1000  # ... or the maximum, on images of this many pixels or fewer
+MEDIAN_TO_SIGMA = 1.4826 / math.sqrt(2)  # a Gaussian's sigma from the median |difference| of neighbours
+NOISE_STEP, NOISE_STEP_FROM = 4, 40_000  # the noise is measured on every 4th row and column of larger images
 
 LEFT_OUT = 4.0  # added to the |differences| left out of a median: above any of the ink's, which is in [-1, 1]
 
@@ -72,8 +78,9 @@ def noise(ink: FLOAT[None, None]) -> DOUBLE:
 
 @script()
 def contrast(ink: FLOAT[None, None]) -> DOUBLE:
-    """The ink's level over the paper (which is 0 here): its CONTRAST_PERCENTILE, or its maximum on
-    images of SMALL_IMAGE pixels or fewer (an If: only the one that is used is computed)."""
+    """The ink's level over the paper (which is 0 here), a double: its CONTRAST_PERCENTILE-th
+    percentile ("nearest", percentiles.py), or its maximum on images of SMALL_IMAGE pixels or fewer
+    (an If: only the one that is used is computed)."""
     if op.Greater(op.Size(ink), op.Constant(value_int=SMALL_IMAGE)):
         level = high_percentile_sampled(ink, op.Constant(value=np.float64(CONTRAST_PERCENTILE)))
     else:

@@ -1,20 +1,21 @@
-"""Percentiles as onnxscript functions: morphology.percentiles ("nearest"), the value of rank
-min(n - 1, round(q / 100 (n - 1))) of the flattened values, found from whichever end is nearer: the
-k-th smallest (k = rank + 1) for q <= 50, the k-th largest (k = n - rank) above. TopK unsorted is
-several times faster than sorted. Each use of the old builder's percentiles(..., sampled=, band=,
-among=) has its own function here.
+"""Percentiles as onnxscript functions, all "nearest" (no interpolation): the q-th percentile of n
+values is the value of rank min(n - 1, round(q / 100 (n - 1))) among the flattened values sorted
+(rank 0 the smallest; the product in double, halves rounded to even), found from whichever end is
+nearer: the k-th smallest (k = rank + 1) for q <= 50, the k-th largest (k = n - rank) above. TopK
+unsorted is several times faster than sorted. Each way of finding one (plain, by a band around the
+median, by a sample for the tails, among the first values) has its own function here.
 
 q: a DOUBLE scalar percentage. Pass a module-level np.float64 (Q = np.float64(99.9)) as
 op.Constant(value=Q): a Python float becomes a float32 constant (99.9 -> 99.90000152...). The
 functions divide q by 100 in double; onnxscript.optimizer folds that into the float64 constant
-Python's q / 100 gives, as the old builder wrote it.
+Python's q / 100 gives.
 
     low_percentile(values, q) -> FLOAT            q <= 50 (the k-th smallest)
     high_percentile(values, q) -> FLOAT           q > 50 (the k-th largest)
     median(values) -> FLOAT                       low_percentile at 50
     low_high_percentiles(values, low_q, high_q) -> (FLOAT, FLOAT)      two at once (0.5, 99.5)
     median_in_band(values) -> FLOAT               the median, faster on large arrays (the border)
-    median_in_band_among(values, among: INT64) -> FLOAT                 (cleaning's noise)
+    median_in_band_among(values, among: INT64) -> FLOAT                 (the noise, noise.py)
     high_percentile_sampled(values, q) -> FLOAT   faster on large arrays for q near 100 (99.9)
     tail_percentiles_sampled(values, low_q, high_q) -> (FLOAT, FLOAT)  large arrays, near 0 and 100 (1, 99)
 (values: FLOAT of any shape, flattened; results float32 scalars.)

@@ -1,6 +1,7 @@
-"""Steps 6-8 of runtime/preprocess.py: crop to the ink (its 0.2% mass rule and grow-back), scale
-the longest side to the digit box (Pillow's Lanczos with reducing_gap, as resample.py), place in
-the canvas by centre of mass. The digit box and the canvas are the model's sizes (its metadata):
+"""Step 7 of the preprocessing (mnist_form.py): crop to the ink (the core that keeps all but
+CROP_MASS of its mass on each side, grown back over adjacent inked rows and columns), scale the
+longest side to the digit box (Pillow's Lanczos with reducing_gap, resample.py), place in the
+canvas by centre of mass. The digit box and the canvas are the model's sizes (its metadata):
 int64 scalars, constants once the graph is built (an int attribute used as a value inside an If
 branch loses its scope when inlined)."""
 
@@ -8,11 +9,13 @@ import numpy as np
 from onnxscript import DOUBLE, FLOAT, INT64, script
 from onnxscript import opset18 as op
 
-from ..runtime.preprocess import CROP_MASS, REDUCING_GAP
 from .common import dims
 from .resample import resize_lanczos_with_reducing_gap
 
-# As double constants, as the runtime's Python floats (a Python float in an op call is a float32 one).
+CROP_MASS = 0.002  # the crop's core keeps all but this fraction of the ink's mass on each side
+REDUCING_GAP = 3.0  # the scale to the digit box: Pillow's LANCZOS with this reducing_gap
+
+# As double constants (a Python float in an op call is a float32 one).
 CORE_START = np.array(CROP_MASS, np.float64)  # the crop's core: from the pixel where the cumulative mass passes this ...
 CORE_END = np.array(1 - CROP_MASS, np.float64)  # ... to the one where it reaches this
 GAP = np.array(REDUCING_GAP, np.float64)
@@ -74,8 +77,10 @@ def scale_into_box(digit: FLOAT[None, None], box: INT64) -> FLOAT[None, None]:
 @script()
 def _offset(mass: FLOAT[None], length: INT64, total: FLOAT, canvas: INT64, room: INT64) -> INT64[1]:
     """Where the digit starts along one axis so that its centre of mass falls at the canvas's
-    centre, rounded, within the canvas (room: canvas - length, the largest start), as [1]. As numpy
-    does it: the moment in double, the rest in float32."""
+    centre, within the canvas (room: canvas - length, the largest start), as [1]: round(canvas / 2
+    - moment / total), halves to even, then clipped to [0, room]. The moment (the mass times the
+    position, summed) is taken in double and cast to float32; the mass, its total, the centre and
+    the difference are float32."""
     positions = op.Cast(op.Range(0, length, 1), to=DOUBLE.dtype)
     moment = op.Cast(op.ReduceSum(op.Mul(op.Cast(mass, to=DOUBLE.dtype), positions), keepdims=1), to=FLOAT.dtype)
     centre = op.Div(moment, total)

@@ -1,38 +1,44 @@
-"""Step 4 of the preprocessing (runtime/cleaning.py, _make_ink_bright): bright ink on black, as
-MNIST has it. The border says which side the paper is on; on shaded paper, or when the border is
-on neither side, the image's detail says which way the ink reaches."""
+"""Step 2 of the preprocessing (mnist_form.py), polarity: bright ink on black, as MNIST has it. The
+border says which side the paper is on; on shaded paper, or when the border is on neither side,
+the image's detail says which way the ink reaches."""
 
 import numpy as np
 from onnxscript import BOOL, DOUBLE, FLOAT, INT64, script
 from onnxscript import opset18 as op
 
-from ..runtime.cleaning import BORDER_MARGIN, POLARITY_MARGIN, POLARITY_RADIUS, WORK_SIZE
 from .common import border, box_mean, dims, is_flat
 from .percentiles import low_high_percentiles, median_in_band, tail_percentiles_sampled
 from .resample import resize_box
 
-# cleaning.py's numbers as double constants (a Python float in an op call is a float32 constant).
+WORK_SIZE = 128  # the paper's brightness is estimated on a copy at most this many pixels across
+POLARITY_MARGIN = 1.5  # polarity: the detail's evidence is clear at this ratio either way
+POLARITY_RADIUS = 0.2  # ... the detail is the image minus its mean over this fraction of it
+BORDER_MARGIN = 2  # else the border this many times nearer one end of the range: the paper's side
+
+# The numbers above as double constants (a Python float in an op call is a float32 constant).
 MARGIN_TO_BORDER = np.float64(BORDER_MARGIN)
 CLEAR_EVIDENCE = np.float64(POLARITY_MARGIN)
 DETAIL_RADIUS = np.float64(POLARITY_RADIUS)
-# The percentiles the rules read (cleaning.py writes them as literals).
+# The percentiles the rules read ("nearest" ranks, percentiles.py).
 DETAIL_DOWN_Q, DETAIL_UP_Q = np.float64(0.5), np.float64(99.5)  # how far the detail reaches down, up
 RANGE_LOW_Q, RANGE_HIGH_Q = np.float64(1.0), np.float64(99.0)  # the ends of the image's range
 
 
 @script()
 def _scaled_side(side: INT64, scale: DOUBLE) -> INT64:
-    """max(1, round(side scale)): a side of the work copy."""
+    """max(1, round(side scale)), the product in double, halves rounded to even: a side of the
+    work copy."""
     return op.Max(op.Constant(value_int=1), op.Cast(op.Round(op.Mul(op.Cast(side, to=DOUBLE.dtype), scale)), to=INT64.dtype))
 
 
 @script()
 def work_copy(image: FLOAT[None, None]) -> tuple[FLOAT[None, None], DOUBLE]:
-    """cleaning._work_copy: (a copy at most WORK_SIZE px across, area-averaged (Pillow's BOX), and
-    its scale min(1, WORK_SIZE / longest side), a double) for estimates that need no detail: the
-    paper's brightness, the polarity. At scale 1 (no side over WORK_SIZE) the copy is the image
-    itself: Pillow's box filter at scale 1 gives each pixel the weight 1 and its neighbours 0, which
-    copies the image exactly, so the resampling is skipped (an If)."""
+    """(a copy at most WORK_SIZE px across, area-averaged (Pillow's BOX, resample.py), and its
+    scale min(1, WORK_SIZE / longest side), a double) for estimates that need no detail: the
+    paper's brightness, the polarity. Each side of the copy is max(1, round(side scale)). At scale
+    1 (no side over WORK_SIZE) the copy is the image itself: Pillow's box filter at scale 1 gives
+    each pixel the weight 1 and its neighbours 0, which copies the image exactly, so the resampling
+    is skipped (an If)."""
     height, width = dims(image)
     longest = op.Cast(op.Max(height, width), to=DOUBLE.dtype)
     scale = op.Min(op.Constant(value=np.float64(1.0)), op.Div(op.Constant(value=np.float64(WORK_SIZE)), longest))
@@ -45,10 +51,10 @@ def work_copy(image: FLOAT[None, None]) -> tuple[FLOAT[None, None], DOUBLE]:
 
 @script()
 def dark_ink_evidence(gray: FLOAT[None, None]) -> DOUBLE:
-    """cleaning._dark_ink_evidence: how much farther the image's detail (the work copy minus its
-    mean over POLARITY_RADIUS of it) reaches down than up: -(its 0.5th percentile) / (its 99.5th,
-    at least 1e-6). Shading steps reach as far both ways, strokes far to the ink's side only.
-    Over 1: dark ink."""
+    """How much farther the image's detail reaches down than up (a double): the detail is the work
+    copy minus its box_mean of radius max(1, round(POLARITY_RADIUS x its longest side)), and the
+    evidence is -(its 0.5th percentile) / (its 99.5th, at least 1e-6), in double. Shading steps
+    reach as far both ways, strokes far to the ink's side only. Over 1: dark ink."""
     small, _ = work_copy(gray)
     height, width = dims(small)
     longest = op.Cast(op.Max(height, width), to=DOUBLE.dtype)
@@ -62,13 +68,15 @@ def dark_ink_evidence(gray: FLOAT[None, None]) -> DOUBLE:
 
 @script()
 def make_ink_bright(gray: FLOAT[None, None]) -> tuple[FLOAT[None, None], FLOAT, BOOL]:
-    """cleaning._make_ink_bright: the image with bright ink on black (1 - gray where the ink is
-    dark). On paper with light and shade (a border that is not one flat level), the detail decides
-    when it is clear (POLARITY_MARGIN either way). Otherwise the border, which is mostly background:
-    if it is BORDER_MARGIN times nearer the light end of the image's range (its 1st to 99th
-    percentile) than the dark end, the ink is dark, so invert; nearer the dark end, keep; between,
-    the detail's side. The detail is looked at only when one of these needs it (an If: it is the
-    costly part).
+    """The image with bright ink on black (1 - gray where the ink is dark). The border (common.py's
+    border: the pixels within max(1, min(h, w) // BORDER_FRACTION) of each edge) is flat when half
+    its pixels are within 1/255 of its median (is_flat). On paper with light and shade (a border
+    that is not flat), the detail decides when it is clear: dark_ink_evidence over POLARITY_MARGIN,
+    or under 1 / POLARITY_MARGIN. Otherwise the border's median, which is mostly background: if it
+    is BORDER_MARGIN times nearer the light end of the image's range (its 1st to 99th percentile)
+    than the dark end (differences in double), the ink is dark, so invert; nearer the dark end,
+    keep; between, the detail's side (evidence over 1: invert). The detail is looked at only when
+    one of these needs it (an If: it is the costly part).
 
     Also (the median of the bright image's border, whether that border is flat), which the paper's
     estimate reads next (background.py): the same border's pixels, so it is not taken again. Kept,

@@ -1,16 +1,27 @@
-"""Printed lines (runtime/printed_lines.py): long straight runs of faint ink, which of them are the
-ruling or grid of the paper by evidence, and where strokes cross them. Runs are found with running
-counts (CumSum) along rows; the groups of adjacent runs are judged one by one in a loop."""
+"""Step 5 of the preprocessing (mnist_form.py), printed lines: long straight runs of faint ink,
+which of them are the ruling or grid of the paper by evidence, and where strokes cross them. Runs
+are found with running counts (CumSum) along rows; the groups of adjacent runs are judged one by
+one in a loop. The rules: docs/PREPROCESSING.md, rule 5."""
 
 import numpy as np
 import onnx
 from onnxscript import BOOL, DOUBLE, FLOAT, INT32, INT64, script
 from onnxscript import opset18 as op
 
-from ..runtime.printed_lines import (CROSSING_MIN_PX, CROSSING_REACH, LINE_FAINTER, LINE_GAP, LINE_GAP_PER,
-                                     LINE_LENGTH, LINE_PAST, LINE_REPEATS, LINE_ROWS_GAP, LINE_SIDE, LINE_THRESHOLD)
 from .common import END, count, dims
 from .percentiles import median
+
+LINE_THRESHOLD = 0.12  # printed lines are looked for among pixels at least this bright
+LINE_LENGTH = 0.9  # a straight run across this fraction of the image may be a printed line ...
+LINE_GAP = 2  # (gaps of up to 2 x this many pixels, noise or JPEG, do not break a run;
+LINE_GAP_PER = 25  # on small images, 1 px of gap per this many px of the side)
+LINE_FAINTER = 0.75  # ... and is one if thinner than the strokes and fainter than this times them,
+LINE_REPEATS = 3  # or thinner and one of this many parallel runs, or if it continues past the digit
+LINE_PAST = 0.05  # on both sides, by two stroke widths and this fraction of the image
+LINE_SIDE = 1  # the rest of the digit: clear ink off the runs' rows and columns and this many beside them
+LINE_ROWS_GAP = 2  # runs in rows more than this many apart are separate candidates
+CROSSING_REACH = 0.5  # a stroke crosses a line where it has ink this many stroke widths (and ...
+CROSSING_MIN_PX = 2  # ... at least this many px) away on both sides: those pixels stay ink
 
 # (Constants as common.py's notes say: doubles as op.Constant(value=np.float64(...)), exact.)
 CLOSED_REACH = 2 * LINE_GAP  # a closed run reaches up to LINE_GAP px past the faint pixels at each of its ends
@@ -46,8 +57,8 @@ def window_sum(x: INT32[None, None], before: INT64, after: INT64) -> INT32[None,
 @script()
 def _row_closing(mask: BOOL[None, None], edges: INT64[8], kernel_shape: list[int]) -> BOOL[None, None]:
     """A closing (maximum, then minimum) along each row over kernel_shape = [1, 2 gap + 1] pixels,
-    windows clipped at the ends (edges: gap px of each row's end values repeated, as
-    morphology.window_rows replicates edges). The edges are padded first (Pad, mode edge): onnx's
+    windows clipped at the ends (edges: gap px of each row's end values repeated, which for a
+    minimum or a maximum is the same). The edges are padded first (Pad, mode edge): onnx's
     reference evaluator fails on padded 1 x n pools."""
     image = op.Unsqueeze(op.Cast(mask, to=FLOAT.dtype), [0, 1])
     # (MaxPool's indices: named for eager mode, which returns both outputs; the optimizer drops them.)
@@ -72,9 +83,9 @@ def _closed_along_rows(mask: BOOL[None, None], gap: INT64) -> BOOL[None, None]:
 def _runs_along_rows(mask: BOOL[None, None], filled: FLOAT[None]) -> BOOL[None, None]:
     """The pixels of mask on horizontal runs at least LINE_LENGTH of the width long, after a closing
     along the rows that bridges gaps of up to 2 x min(LINE_GAP, width // LINE_GAP_PER) px (filled: the
-    number of mask pixels in each row). As in printed_lines._long_rows, only the rows that can hold
-    such a run are searched: the closing adds at most 2 gap pixels after each run, so a row needs
-    length / (2 gap + 1) pixels of the mask."""
+    number of mask pixels in each row). The run length is ceil(LINE_LENGTH width), at least 1, and
+    only the rows that can hold such a run are searched: the closing adds at most 2 gap pixels
+    after each run, so a row needs length / (2 gap + 1) pixels of the mask."""
     height, width = dims(mask)
     gap = op.Min(LINE_GAP, op.Div(width, LINE_GAP_PER))
     length = op.Cast(op.Ceil(op.Mul(op.Cast(width, to=DOUBLE.dtype), op.Constant(value=np.float64(LINE_LENGTH)))), to=INT64.dtype)

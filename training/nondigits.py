@@ -177,7 +177,7 @@ def _pen(strokes: list, rng) -> np.ndarray:
 
 def draw_nondigit(rng: np.random.Generator) -> tuple[np.ndarray, str]:
     """One non-digit in MNIST form ([28, 28] float32, white on black) and its generator's name."""
-    from ..runtime.preprocess import to_mnist_form  # numpy + Pillow: what the runtime does to any image
+    from ..runtime.preprocess import to_mnist_form  # the preprocessing graph: what every runtime does to any image
 
     kinds = list(WEIGHTS)
     kind = kinds[rng.choice(len(kinds), p=np.array(list(WEIGHTS.values())) / sum(WEIGHTS.values()))]

@@ -9,12 +9,17 @@ CHOSEN_MODEL = --cell lstm --layers 2 --hidden 100 --seed 0
 SHIPPED_ITERATIONS = 12000
 SHIPPED_CHECKPOINT = runs/shipped.pt
 
-.PHONY: model export compare test
+.PHONY: model export preprocessing-graph compare test
 
 # models/default from scratch: train, then export.
 model:
 	$(PYTHON) -m lstm_digits.cli.train --data-dir $(DATA) --recipe default --iterations $(SHIPPED_ITERATIONS) $(CHOSEN_MODEL) --output $(SHIPPED_CHECKPOINT)
 	$(MAKE) export
+
+# preprocessing/mnist_form.onnx, the preprocessing graph the runtime runs, from the onnxscript functions
+# in preprocessing/ (and `make export` after it: pipeline.onnx holds the same graph).
+preprocessing-graph:
+	$(PYTHON) -m lstm_digits.preprocessing.mnist_form --write
 
 # models/default again from the trained checkpoint: every file, with the parity check, the int8 limits,
 # the model card and the test data. The same checkpoint gives the same bytes.

@@ -50,11 +50,11 @@ print(json.dumps({"wall": wall, "rss_kb": usage.ru_maxrss, "code": os.waitstatus
 """
 
 
-def process(command: list[str], runs: int, cwd=None) -> dict:
+def process(command: list[str], runs: int, cwd=None, env=None) -> dict:
     """Wall time (s) and peak resident memory (MB) of a whole process, each run on its own."""
     walls, peaks = [], []
     for _ in range(runs):
-        report = subprocess.run([sys.executable, "-S", "-c", _LAUNCHER, *command], capture_output=True, text=True, cwd=cwd)
+        report = subprocess.run([sys.executable, "-S", "-c", _LAUNCHER, *command], capture_output=True, text=True, cwd=cwd, env=env)
         result = json.loads(report.stdout)
         if result["code"] != 0:
             raise RuntimeError(f"{' '.join(command)} failed: {result['stderr']}")

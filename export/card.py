@@ -118,10 +118,10 @@ Largest difference measured: {worst:.2e}.
 
 ## The whole pipeline: `{PIPELINE}`
 `{PIPELINE}` takes a photo, scan or drawing as decoded pixels and gives the digit: the
-preprocessing of `lstm_digits.runtime` (alpha, gray, polarity, paper and shading, noise, printed
-lines, crop, scale to the 20 px box, centre of mass) in standard ONNX operators (opset {exporter['opset']}, no
-custom operators), then this model's graph. Every onnxruntime (Python, Node, the browser, C#,
-Java, mobile) runs the same steps from the one file.
+preprocessing graph that `lstm_digits.runtime` runs (alpha, gray, polarity, paper and shading, noise,
+printed lines, crop, scale to the 20 px box, centre of mass; written once in `lstm_digits.preprocessing`)
+in standard ONNX operators (opset {exporter['opset']}, no custom operators), then this model's graph.
+Every onnxruntime (Python, Node, the browser, C#, Java, mobile) runs the same steps from the one file.
 - input `{PIPELINE_INPUT_NAME}`: uint8 `[height, width, 4]`, RGBA, any size, as a decoder or a browser canvas
   gives it. Decoding and EXIF orientation stay with the host.
 - outputs {', '.join(f'`{name}`' for name in PIPELINE_OUTPUT_NAMES)}: the logits and calibrated probabilities
@@ -130,8 +130,8 @@ Java, mobile) runs the same steps from the one file.
   ink stands out of the paper; never an error).
 - `{PIPELINE_TEST_DATA}/test_data_set_0..2` hold a photo, a drawing and a blank page (`input_0.pb`) with
   the expected outputs (`output_0.pb` ... `output_4.pb`, in the order above), computed by the Python
-  runtime; the export checks the graph against them. Its agreement with the runtime on whole test
-  sets: `python -m benchmarks.pipeline` in the repository.
+  runtime; the export checks the graph against them. The same answers and images as the runtime on
+  whole test sets: `python -m benchmarks.pipeline` in the repository.
 - Keep `{ONNX}` if you do your own preprocessing into MNIST form.
 
 ## Use it

@@ -17,7 +17,8 @@ from onnxscript import BOOL, FLOAT, script
 from onnxscript import opset18 as op
 
 from ..models import INPUT_NAME, OPSET, OUTPUT_NAMES, PIPELINE, PIPELINE_INPUT_NAME, PIPELINE_OUTPUT_NAMES, PIPELINE_TEST_DATA
-from ..preprocessing.mnist_form import optimized, preprocessing_model
+from ..preprocessing import MNIST_FORM_GRAPH
+from ..preprocessing.mnist_form import optimized
 from ..runtime.confidence import RejectionRule
 from .pipeline_test_data import write_pipeline_test_data
 
@@ -86,10 +87,16 @@ def _renamed(name: str, value: str) -> onnx.NodeProto:
 def pipeline_model(classifier: onnx.ModelProto) -> onnx.ModelProto:
     props = _metadata(classifier)
     preprocessing, shapes = json.loads(props["preprocessing"]), json.loads(props["outputs"])
-    pre = _prefixed(preprocessing_model(int(preprocessing["canvas"]), int(preprocessing["digit_box"])), PREPROCESSING)
+    pre = _prefixed(onnx.load(str(MNIST_FORM_GRAPH)), PREPROCESSING)  # the graph the runtime runs; its sizes as constants
     inner = compose.add_prefix(classifier, CLASSIFIER)
     post = compose.add_prefix(rejection_model(RejectionRule.from_metadata(props).min_confidence), REJECTION)
     logits, probabilities = (CLASSIFIER + name for name in OUTPUT_NAMES)
+    sizes = [helper.make_node("Constant", [], [PREPROCESSING + name], name=f"{PREPROCESSING}{name}_of_the_model",
+                              value=helper.make_tensor(name, onnx.TensorProto.INT64, [], [int(preprocessing[name])]))
+             for name in ("canvas", "digit_box")]
+    batch = helper.make_node("Unsqueeze", [PREPROCESSING + "image", PREPROCESSING + "batch_axis"], [PREPROCESSING + "batch"],
+                             name=PREPROCESSING + "batch_of_one")
+    batch_axis = helper.make_tensor(PREPROCESSING + "batch_axis", onnx.TensorProto.INT64, [1], [0])
     joins = [_renamed(PREPROCESSING + PIPELINE_INPUT_NAME, PIPELINE_INPUT_NAME),
              _renamed(CLASSIFIER + INPUT_NAME, PREPROCESSING + "batch"),
              _renamed(REJECTION + "probabilities", probabilities),
@@ -99,12 +106,12 @@ def pipeline_model(classifier: onnx.ModelProto) -> onnx.ModelProto:
     types = {name: onnx.TensorProto.BOOL if name in ("rejected", "no_digit") else onnx.TensorProto.FLOAT
              for name in PIPELINE_OUTPUT_NAMES}
     graph = helper.make_graph(
-        [joins[0], *pre.graph.node, joins[1], *inner.graph.node, *joins[2:], *post.graph.node,
+        [joins[0], *sizes, *pre.graph.node, batch, joins[1], *inner.graph.node, *joins[2:], *post.graph.node,
          *(_renamed(name, outputs[name]) for name in PIPELINE_OUTPUT_NAMES)],
         "pixels_to_digit",
         [helper.make_tensor_value_info(PIPELINE_INPUT_NAME, onnx.TensorProto.UINT8, ["height", "width", 4])],
         [helper.make_tensor_value_info(name, types[name], shapes[name]) for name in PIPELINE_OUTPUT_NAMES],
-        initializer=[*pre.graph.initializer, *inner.graph.initializer, *post.graph.initializer],
+        initializer=[batch_axis, *pre.graph.initializer, *inner.graph.initializer, *post.graph.initializer],
         value_info=list(inner.graph.value_info))
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], ir_version=classifier.ir_version,
                               producer_name="lstm-digits", doc_string="RGBA pixels to digit; see metadata_props.")

@@ -1,7 +1,7 @@
 """pipeline_test_data/test_data_set_{0,1,2}: raw RGBA inputs (a photo from samples/, a drawing, a
 blank page) with the expected outputs, in the ONNX model zoo's layout. The expected outputs come
-from the Python runtime (runtime/preprocess.py, then model.onnx and the metadata's rule), not from
-the graph; the graph must agree with them within TOLERANCE before they are written."""
+from the Python runtime (the preprocessing graph, then model.onnx and the metadata's rule), not from
+pipeline.onnx, which must agree with them within TOLERANCE before they are written."""
 
 from pathlib import Path
 

@@ -24,9 +24,10 @@ PIPELINE_TEST_SETS = ("photo", "drawing", "blank")  # test_data_set_{index}: wha
 # Each set in the ONNX model zoo's layout: input_0.pb (pixels), then output_{i}.pb for each output in order.
 PIPELINE_TEST_DATA_FILES = tuple(f"{PIPELINE_TEST_DATA}/test_data_set_{index}/{name}" for index in range(len(PIPELINE_TEST_SETS))
                                  for name in ("input_0.pb", *(f"output_{i}.pb" for i in range(len(PIPELINE_OUTPUT_NAMES)))))
-# The graph's outputs against the expected ones (the Python runtime's), max |difference| per float
-# output (float32 graph; Pillow works in double); rejected and no_digit must be equal.
-PIPELINE_TEST_TOLERANCE = {"image": 1e-5, "logits": 1e-4, "probabilities": 1e-5}
+# The graph's outputs against the expected ones (the Python runtime's, which runs the same preprocessing
+# graph), max |difference| per float output: the image within float rounding, the model's outputs as
+# model.onnx's own test data (onnxruntime's kernels may sum in other orders); rejected and no_digit equal.
+PIPELINE_TEST_TOLERANCE = {"image": 1e-6, "logits": 1e-4, "probabilities": 1e-5}
 
 MODEL_FILES = (ONNX, INT8, TORCHSCRIPT, PROGRAM, PARITY, *TEST_DATA_FILES, PIPELINE, *PIPELINE_TEST_DATA_FILES)  # in the card, with sha256
 

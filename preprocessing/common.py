@@ -126,7 +126,7 @@ def as_2d(image: FLOAT[1, 1, None, None]) -> FLOAT[None, None]:
 # --- dilation of a bool mask ------------------------------------------------------------------
 
 if 2 * EDGE_PX + 1 != 5:  # dilate_mask_5 is the square of the pixels within EDGE_PX of a stroke (cleaning.py)
-    raise ImportError("runtime.cleaning.EDGE_PX changed: write dilate_mask_5's windows out for the new side")
+    raise ImportError("EDGE_PX changed: write dilate_mask_5's windows out for the new side")
 
 
 @script()

@@ -23,7 +23,7 @@ from .arrays import image_from_array
 from .confidence import RejectionRule, RuleError
 from .images import ImageError, open_image
 from .model_file import ModelError, default_model_path, default_threads, open_session, read_contract, session_options
-from .preprocess import Form, to_mnist_form
+from .preprocess import GRAPH, Form, to_mnist_form
 
 
 @dataclass
@@ -59,7 +59,7 @@ def model_input(source, form: Form) -> np.ndarray:
             return to_mnist_form(source, form)
         if not isinstance(source, (str, os.PathLike, bytes, bytearray, memoryview)):
             raise ImageError(f"not an image: a path, bytes, PIL image or array, not {type(source).__name__}")
-        return to_mnist_form(open_image(source), form)
+        return to_mnist_form(open_image(source), form, release=True)  # (decoded here: freed once copied)
     except ImageError:
         raise
     except MemoryError:
@@ -113,6 +113,7 @@ class DigitClassifier:
         the batch (see _session_for). `workers` > 1 decodes and preprocesses large batches in that
         many processes. `min_confidence` overrides the model's rejection threshold (0: never reject)."""
         self.model_path = Path(model) if model is not None else default_model_path()
+        GRAPH.load_in_background()  # the preprocessing graph opens while the model does
         self.batch_size = batch_size
         self.workers = workers
         self._pool = None
@@ -224,6 +225,7 @@ class DigitClassifier:
         if self._pool is None:
             from .workers import WorkerPool  # here, not at the top: one image should not pay for it
 
+            GRAPH.wait()  # the workers are forked with the preprocessing graph open, never while it opens
             self._pool = WorkerPool(partial(_model_input_or_error, form=self.form), self.workers, _failed_input)
         return self._pool
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from PIL import Image
 
 from ..errors import first_line
+from ..preprocessing import MAX_WORK_PIXELS
 
 # An image is refused if its decoded pixels, at 4 bytes each (what Pillow stores per colour pixel
 # and what the preprocessing converts to), would take more than this: 80 MB is 21 megapixels.
@@ -190,17 +191,18 @@ def _kind_of(source) -> str | None:
 
 def _decode(image: Image.Image) -> Image.Image:
     """Decode the first frame, reduced at decode time where the format allows, within the limit."""
-    from .preprocess import MAX_WORK_PIXELS  # (preprocess imports this module's errors)
-
     width, height = image.size
     if width <= 0 or height <= 0:
         raise ImageError(f"empty image ({width}x{height})")
     if getattr(image, "n_frames", 1) > 1:
         image.seek(0)  # an animation: the first frame is the picture
-    factor = math.isqrt(width * height // MAX_WORK_PIXELS)  # the preprocessing averages down to this
+    # The preprocessing averages images over MAX_WORK_PIXELS down by this factor: a JPEG is decoded
+    # reduced by the largest of 1/2, 1/4 or 1/8 that is not more (libjpeg scales as it decodes), the
+    # graph averages what is left; a JPEG 2000 file drops whole resolution levels.
+    factor = math.ceil(math.sqrt(width * height / MAX_WORK_PIXELS))
     if factor >= 2:
         if image.format in ("JPEG", "MPO"):
-            image.draft(None, (width // factor, height // factor))  # libjpeg scales by 1/2, 1/4 or 1/8
+            image.draft(None, (width // factor, height // factor))
         elif image.format == "JPEG2000":
             image.reduce = int(math.log2(factor))  # openjpeg skips the finest resolution levels
     width, height = image.size  # after draft(); JPEG 2000's reduce applies at load()
@@ -216,7 +218,7 @@ def _decode(image: Image.Image) -> Image.Image:
         image.load()
     if image.width == 0 or image.height == 0:
         raise ImageError(f"empty image ({image.width}x{image.height})")
-    return _area_averaged(image, MAX_WORK_PIXELS)
+    return image
 
 
 def _load_with_nested_limit(image: Image.Image) -> None:
@@ -232,20 +234,6 @@ def _load_with_nested_limit(image: Image.Image) -> None:
         image.load()
     finally:
         Image.MAX_IMAGE_PIXELS = default
-
-
-def _area_averaged(image: Image.Image, most_pixels: int) -> Image.Image:
-    """A large image in a mode that averages as it is (not palette, bilevel, 16-bit, LAB or HSV) is area-averaged
-    down here, as the preprocessing would do next, so that the full-size decode can be freed before
-    the preprocessing makes its copies. Its EXIF (orientation) goes with it."""
-    factor = math.ceil(math.sqrt(image.width * image.height / most_pixels))
-    if factor < 2 or image.mode not in ("L", "LA", "RGB", "RGBA", "CMYK", "YCbCr", "I", "F"):
-        return image
-    exif = image.getexif()
-    reduced = Image.Image.reduce(image, factor)  # (a JPEG 2000 file's own `reduce` is its decode level)
-    if exif:
-        reduced.info["exif"] = exif.tobytes()
-    return reduced
 
 
 def _limit_text() -> str:

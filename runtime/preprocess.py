@@ -1,31 +1,30 @@
-"""Bring a user's image into MNIST form: bright ink on black, digit scaled into a 20 px box,
-placed in 28x28 by its centre of mass. numpy and Pillow only.
+"""Bring a user's image into MNIST form: bright ink on black, the digit scaled into its box and
+placed in the canvas by its centre of mass.
 
-The steps, in order (see `to_mnist_form`):
- 1. EXIF orientation        5. background suppression (paper, grid lines, shadows)
- 2. alpha compositing       6. crop to the digit at full resolution
- 3. grayscale               7. longest side to `digit_box` px, anti-aliased, aspect kept
- 4. polarity                8. place in `canvas` x `canvas` by centre of mass
-Steps 4-5 are in cleaning.py (rules: docs/PREPROCESSING.md).
+The rules are not here. They are the preprocessing graph (lstm_digits.preprocessing: onnxscript
+functions, built into preprocessing/mnist_form.onnx and shipped in the package), which this module
+runs in onnxruntime, as pipeline.onnx runs the same graph in Node.js and the browser. What stays
+with the host is decoding: the image as RGBA uint8, EXIF orientation applied (`rgba_pixels`).
 The sizes come from the model's metadata (`preprocessing`), not from constants here.
 """
 
-import math
+import threading
 from dataclasses import dataclass
 
 import numpy as np
+import onnxruntime
 from PIL import Image, ImageOps
 
+from ..errors import first_line
+from ..preprocessing import MNIST_FORM_GRAPH
 from .arrays import image_from_array
-from .cleaning import _make_ink_bright, _suppress_background
-from .images import NoDigitFound
-from .morphology import percentiles
+from .images import ImageError, NoDigitFound
 
-MIN_INK_PIXELS = 4
-MAX_WORK_PIXELS = 4_000_000  # larger images are area-averaged down to this first
-CROP_MASS = 0.002  # the crop's core keeps all but this fraction of the ink's mass on each side
-REDUCING_GAP = 3.0  # the scale to the digit box: Pillow's LANCZOS with this reducing_gap
-GRAY_WEIGHTS = (0.299, 0.587, 0.114)  # ITU-R 601 luma: colour -> gray
+# Pillow modes read as they are (1, L, RGB, RGBA); those with transparency or a palette become
+# RGBA; other colour modes (CMYK, YCbCr, LAB, HSV) RGB; 16-bit, 32-bit and float grayscale are
+# scaled to 8 bits (_gray_levels).
+AS_THEY_ARE = ("1", "L", "RGB", "RGBA")
+TO_RGBA = ("P", "PA", "LA", "La", "RGBa")
 
 
 @dataclass(frozen=True)
@@ -38,118 +37,115 @@ class Form:
         return cls(canvas=int(preprocessing["canvas"]), digit_box=int(preprocessing["digit_box"]))
 
 
-# --- 1-3: orientation, alpha, grayscale -> float32 in [0, 1] ---
+def rgba_pixels(image: Image.Image, release: bool = False) -> np.ndarray:
+    """What a host hands the preprocessing graph: the image upright (EXIF orientation applied) as
+    RGBA uint8 [height, width, 4], what a browser canvas gives for the same file. `release` closes
+    the image as soon as its pixels are copied out (for an image decoded here and held by nobody
+    else): a large photo's decoded pixels are then never held beside their RGBA copy."""
+    upright = ImageOps.exif_transpose(image)
+    if release and upright is not image:
+        image.close()
+    if upright.mode.startswith("I") or upright.mode == "F":
+        values = _gray_levels(upright)
+    else:
+        mode = upright.mode if upright.mode in AS_THEY_ARE else "RGBA" if upright.mode in TO_RGBA else "RGB"
+        converted = upright if mode == upright.mode else upright.convert(mode)
+        if release and converted is not upright:
+            upright.close()
+        values = np.asarray(converted)
+        if release:
+            converted.close()
+        if values.dtype == np.bool_:
+            values = values.astype(np.uint8) * np.uint8(255)
+    if values.ndim == 3 and values.shape[2] == 4:
+        return values
+    rgba = np.empty((*values.shape[:2], 4), np.uint8)
+    rgba[..., :3] = values[..., None] if values.ndim == 2 else values
+    rgba[..., 3] = 255
+    return rgba
 
-def _usable_mode(image: Image.Image) -> Image.Image:
-    """One of the modes the steps below handle: L, RGB, RGBA-like, I (16-bit and 32-bit) or F.
-    Palette images keep their transparency as RGBA; CMYK, YCbCr and the like become RGB."""
-    if image.mode == "P":
-        return image.convert("RGBA" if "transparency" in image.info else "RGB")
-    if image.mode == "1":
-        return image.convert("L")
-    if image.mode.startswith("I;16"):
-        return image.convert("I")
-    if image.mode not in ("L", "RGB", "RGBA", "LA", "PA", "La", "RGBa", "I", "F"):
-        return image.convert("RGB")
+
+def _gray_levels(image: Image.Image) -> np.ndarray:
+    """A 16-bit, 32-bit or float grayscale image as levels 0-255: integers over 255 read as 16-bit
+    (full scale 65535), else as 8-bit; floats over 1 read over their maximum, else as 0-1. In
+    float32, in place: a 21-megapixel 16-bit scan is never held as doubles."""
+    values = np.array(image, dtype=np.float32)  # (a copy of its own, written in place below)
+    np.nan_to_num(values, copy=False)
+    top = float(values.max())
+    full_scale = max(top, 1.0) if image.mode == "F" else 65535.0 if top > 255 else 255.0
+    values *= np.float32(255.0 / full_scale)
+    np.rint(values, out=values)
+    np.clip(values, 0, 255, out=values)
+    return values.astype(np.uint8)
+
+
+class _Graph:
+    """The preprocessing graph's onnxruntime session, one per process, opened on first use or
+    ahead of it (`load_in_background`): opening it takes about 0.15 s, most of a one-image run."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._session = None
+        self._loading = None
+
+    def session(self) -> onnxruntime.InferenceSession:
+        with self._lock:
+            if self._session is None:
+                options = onnxruntime.SessionOptions()
+                options.intra_op_num_threads = options.inter_op_num_threads = 1  # one small image at a time
+                # onnxruntime's own graph optimisations make opening take twice as long and the runs no
+                # faster: the graph was optimised when it was built (python -m benchmarks).
+                options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL
+                options.log_severity_level = 3
+                self._session = onnxruntime.InferenceSession(str(MNIST_FORM_GRAPH), options,
+                                                             providers=["CPUExecutionProvider"])
+            return self._session
+
+    def load_in_background(self) -> None:
+        """Start opening the session in a thread (onnxruntime releases the GIL while it does), so that
+        loading the model and decoding the first image happen meanwhile."""
+        with self._lock:
+            if self._session is None and self._loading is None:
+                self._loading = threading.Thread(target=self.session, name="preprocessing graph", daemon=True)
+                self._loading.start()
+
+    def wait(self) -> None:
+        """Wait for a load started in the background: a process must not fork while it runs."""
+        if self._loading is not None:
+            self._loading.join()
+
+
+GRAPH = _Graph()
+
+
+def to_mnist_form(image: Image.Image | np.ndarray, form: Form = Form(), release: bool = False) -> np.ndarray:
+    """[canvas, canvas] float32 in [0, 1], bright digit on black; NoDigitFound for an image with no
+    ink. `release`: see rgba_pixels."""
+    image, no_digit, _ = run_graph(image, form, release)
+    if no_digit:
+        raise NoDigitFound()
     return image
 
 
-def _limit_size(image: Image.Image) -> Image.Image:
-    """Images over MAX_WORK_PIXELS are area-averaged down to it (by an integer factor) before any
-    pixel becomes a float: the output is 20 px, and full-size float copies of a 48 MP photo would
-    not fit a small device's memory. 4 MP still gives a digit 1% of the photo's width ~17 px."""
-    factor = math.ceil(math.sqrt(image.width * image.height / MAX_WORK_PIXELS))
-    return image.reduce(factor) if factor > 1 else image
+def clean_ink(image: Image.Image | np.ndarray, form: Form = Form()) -> np.ndarray:
+    """What the preprocessing kept as ink, bright on black, in the image's own frame (after any
+    reduction of a very large photo), before the crop: for figures and for tests of what is kept.
+    All zeros when no digit stands out."""
+    _, no_digit, ink = run_graph(image, form)
+    return np.zeros_like(ink) if no_digit else ink
 
 
-def _grayscale(image: Image.Image) -> np.ndarray:
-    image = _limit_size(_usable_mode(ImageOps.exif_transpose(image)))
-    if image.mode == "I":  # 16-bit (or 32-bit) grayscale
-        pixels = np.asarray(image, dtype=np.float32)
-        return np.clip(pixels / (65535.0 if pixels.max() > 255 else 255.0), 0, 1)
-    if image.mode == "F":
-        pixels = np.asarray(image, dtype=np.float32)
-        top = pixels.max()
-        return np.clip(pixels / top if top > 1 else pixels, 0, 1)
-    if image.mode in ("RGBA", "LA", "PA", "La", "RGBa"):
-        image = image.convert("RGBA")
-        if image.getchannel("A").getextrema()[0] == 255:  # opaque: gray as for RGB files, one rule
-            return np.asarray(image.convert("L"), dtype=np.float32) / 255.0
-        rgba = np.asarray(image, dtype=np.float32) / 255.0
-        alpha = rgba[..., 3]
-        gray = rgba[..., :3] @ np.array(GRAY_WEIGHTS, dtype=np.float32)
-        # Transparent pixels take the background that makes the opaque strokes stand out:
-        # white behind dark strokes, black behind light ones.
-        opaque = alpha >= 0.5 * alpha.max()  # the strokes, even when drawn semi-transparent
-        strokes_are_dark = opaque.any() and percentiles(gray[opaque], 50)[0] < 0.5
-        background = 1.0 if strokes_are_dark else 0.0
-        return gray * alpha + background * (1.0 - alpha)
-    return np.asarray(image.convert("L"), dtype=np.float32) / 255.0
-
-
-# --- 6: crop ---
-
-def _crop_to_ink(ink: np.ndarray) -> np.ndarray:
-    """The ink's bounding box. Its core holds all but 0.2% of the ink's mass on each side; it then
-    grows back over every adjacent inked row and column, so strokes keep their ends while specks
-    separated from the digit by clean paper stay outside."""
-    if np.count_nonzero(ink) < MIN_INK_PIXELS:
-        raise NoDigitFound()
-    bounds = []
-    for axis in (1, 0):
-        mass = ink.sum(axis=axis, dtype=np.float64)
-        cumulative = np.cumsum(mass) / mass.sum()
-        first = int(np.searchsorted(cumulative, CROP_MASS, side="right"))
-        last = int(np.searchsorted(cumulative, 1 - CROP_MASS, side="left"))
-        while first > 0 and mass[first - 1] > 0:
-            first -= 1
-        while last + 1 < len(mass) and mass[last + 1] > 0:
-            last += 1
-        bounds.append((first, last + 1))
-    (top, bottom), (left, right) = bounds
-    return ink[top:bottom, left:right]
-
-
-# --- 7-8: scale and place ---
-
-def _scale_into_box(digit: np.ndarray, box: int) -> np.ndarray:
-    height, width = digit.shape
-    scale = box / max(height, width)
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    if size == (width, height):
-        return digit
-    resized = Image.fromarray(digit, mode="F").resize(size, Image.Resampling.LANCZOS, reducing_gap=REDUCING_GAP)
-    return np.clip(np.asarray(resized), 0.0, 1.0)
-
-
-def _place_by_centre_of_mass(digit: np.ndarray, canvas: int) -> np.ndarray:
-    height, width = digit.shape
-    row_mass, col_mass = digit.sum(axis=1), digit.sum(axis=0)
-    total = row_mass.sum()
-    centre_row = float(row_mass @ np.arange(height)) / total
-    centre_col = float(col_mass @ np.arange(width)) / total
-    # Integer placement, as MNIST did, kept inside the canvas.
-    top = min(max(round(canvas / 2 - centre_row), 0), canvas - height)
-    left = min(max(round(canvas / 2 - centre_col), 0), canvas - width)
-    out = np.zeros((canvas, canvas), dtype=np.float32)
-    out[top : top + height, left : left + width] = digit
-    return out
-
-
-def clean_ink(image: Image.Image | np.ndarray) -> np.ndarray:
-    """Steps 1-5: the image as bright ink on black, background removed, in the image's own frame
-    (after any reduction of a very large photo). NoDigitFound if no ink stands out."""
+def run_graph(image: Image.Image | np.ndarray, form: Form = Form(), release: bool = False
+              ) -> tuple[np.ndarray, bool, np.ndarray]:
+    """The preprocessing graph's outputs for one image: (image [canvas, canvas], no_digit, ink)."""
     if isinstance(image, np.ndarray):
-        image = image_from_array(image)
-    return _suppress_background(_make_ink_bright(_grayscale(image)))
-
-
-def ink_to_form(ink: np.ndarray, form: Form = Form()) -> np.ndarray:
-    """Steps 6-8: cleaned ink -> [canvas, canvas], the digit in its box, placed by centre of mass."""
-    digit = _crop_to_ink(ink)
-    return _place_by_centre_of_mass(_scale_into_box(digit, form.digit_box), form.canvas)
-
-
-def to_mnist_form(image: Image.Image | np.ndarray, form: Form = Form()) -> np.ndarray:
-    """[canvas, canvas] float32 in [0, 1], bright digit on black; NoDigitFound for an empty image."""
-    return ink_to_form(clean_ink(image), form)
+        image, release = image_from_array(image), True
+    pixels = rgba_pixels(image, release)
+    feeds = {"pixels": pixels, "canvas": np.array(form.canvas, np.int64), "digit_box": np.array(form.digit_box, np.int64)}
+    try:
+        image, no_digit, ink = GRAPH.session().run(None, feeds)
+    except MemoryError:
+        raise
+    except Exception as error:  # onnxruntime's own exception types, e.g. a size a Reshape cannot take
+        raise ImageError(f"cannot be processed: {first_line(error)}") from None
+    return image, bool(no_digit), ink

@@ -46,7 +46,7 @@ def scaled_up(kind: str, height: int, width: int):
 def _child(model: str, height: int, width: int, kind: str) -> None:
     import gc
 
-    from lstm_digits.export.pipeline_parity import pipeline_session
+    from lstm_digits.export.pipeline_agreement import pipeline_session
     from lstm_digits.models import PIPELINE_INPUT_NAME, PIPELINE_OUTPUT_NAMES
 
     session = pipeline_session(model)

@@ -12,7 +12,7 @@ from PIL import Image
 
 from onnxscript import FLOAT, INT64, UINT8, script
 
-from lstm_digits.export.pipeline_parity import pipeline_session
+from lstm_digits.export.pipeline_agreement import pipeline_session
 from lstm_digits.models import DEFAULT_DIR, PIPELINE, PIPELINE_INPUT_NAME, PIPELINE_OUTPUT_NAMES
 from lstm_digits.preprocessing.limit_size import reduce_by_tiles
 from pipeline_memory import measure

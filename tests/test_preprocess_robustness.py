@@ -8,7 +8,7 @@ import pytest
 
 import robustness
 from lstm_digits.runtime import DigitClassifier
-from lstm_digits.runtime.preprocess import clean_ink, ink_to_form
+from lstm_digits.runtime.preprocess import clean_ink, run_graph
 from lstm_digits.runtime.images import NoDigitFound, open_image
 
 TIGHT_SIZE = 1000  # digits per variant: 10 digits are 1 point
@@ -57,15 +57,12 @@ def blur_scores(classifier, mnist):
             drawn_total = kept_total = right = 0
             for i in range(BLUR_SIZE):
                 data, drawn = robustness.render_blurred(images[i], 7_000 + i, blur, contrast)
-                try:
-                    ink = clean_ink(open_image(data))
-                except NoDigitFound:  # nothing kept
-                    ink = np.zeros(drawn.shape, np.float32)
-                kept = ink > 0.05
+                seen, no_digit, ink = run_graph(open_image(data), classifier.form)
+                kept = (ink > 0.05) & (not no_digit)  # (no digit: nothing kept)
                 drawn_total += int(drawn.sum())
                 kept_total += int((kept & drawn).sum())
                 if kept.any():
-                    right += int(classifier.probabilities(ink_to_form(ink, classifier.form)[None]).argmax()) == labels[i]
+                    right += int(classifier.probabilities(seen[None]).argmax()) == labels[i]
             scores[blur, contrast] = (kept_total / drawn_total, right / BLUR_SIZE)
     print(f"\nblur and contrast, {BLUR_SIZE} renderings each: ink recall (accuracy)")
     print("| blur sigma / width | " + " | ".join(robustness.CONTRASTS) + " |")

@@ -1,6 +1,6 @@
 """preprocessing/resample.py and limit_size.py's reduction against Pillow itself, in onnxscript's eager
 mode (each function run on numpy arrays): the resizes the preprocessing makes (preprocessing/placement.py,
-cleaning.py) on crops of the sample images, and Image.reduce on float and RGBA images. The reduction
+preprocessing/polarity.py) on crops of the sample images, and Image.reduce on float and RGBA images. The reduction
 in tiles: tests/test_pipeline_memory.py."""
 
 from pathlib import Path
@@ -60,7 +60,7 @@ def test_lanczos_with_reducing_gap_is_pillows(path):
 
 @pytest.mark.parametrize("path", SAMPLES, ids=lambda p: p.name)
 def test_box_resize_is_pillows(path):
-    """Shrunk by uneven factors, as cleaning._work_copy shrinks a large image, and a small crop enlarged."""
+    """Shrunk by uneven factors, as polarity.work_copy shrinks a large image, and a small crop enlarged."""
     images = crops(path)
     cases = [(image, (max(1, image.shape[0] // 7), max(1, image.shape[1] // 3))) for image in images]
     for image, size in cases + [(images[0][:30, :20], (35, 41))]:

@@ -85,3 +85,14 @@ def test_the_same_checkpoint_exported_twice_gives_the_same_bytes_in_every_file(e
     first = exported[0]
     assert sorted(str(p.relative_to(exported_again)) for p in exported_again.rglob("*") if p.is_file()) == sorted(SHIPPED)
     assert [name for name in SHIPPED if (first / name).read_bytes() != (exported_again / name).read_bytes()] == []
+
+
+def test_the_shipped_preprocessing_graph_is_the_one_the_functions_build(tmp_path):
+    """preprocessing/mnist_form.onnx, what the runtime runs, is what `make preprocessing-graph` builds
+    from the onnxscript functions today: a rule changed without rebuilding it fails here."""
+    from lstm_digits.preprocessing import MNIST_FORM_GRAPH
+    from lstm_digits.preprocessing.mnist_form import write_preprocessing_graph
+
+    built = write_preprocessing_graph(tmp_path / MNIST_FORM_GRAPH.name)
+    assert built.read_bytes() == MNIST_FORM_GRAPH.read_bytes(), "run `make preprocessing-graph`"
+    assert build_paths(MNIST_FORM_GRAPH.parent, [MNIST_FORM_GRAPH.name]) == []

@@ -1,2 +1,2 @@
 
-BprobabilitiesJ(Äb€8ü‡…8ÿİ?¨“…8äKY8ØQa8!e8*68“TŠ8/t~8
+BprobabilitiesJ(Ìb€8ˆ…8ÿİ?±“…8ñKY8æQa8!e8˜*68œTŠ8?t~8

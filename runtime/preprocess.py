@@ -25,6 +25,7 @@ from .images import ImageError, NoDigitFound
 # scaled to 8 bits (_gray_levels).
 AS_THEY_ARE = ("1", "L", "RGB", "RGBA")
 TO_RGBA = ("P", "PA", "LA", "La", "RGBa")
+EXIF_ORIENTATION = 0x0112  # 1 (or 0, or none): upright already
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ def rgba_pixels(image: Image.Image, release: bool = False) -> np.ndarray:
     RGBA uint8 [height, width, 4], what a browser canvas gives for the same file. `release` closes
     the image as soon as its pixels are copied out (for an image decoded here and held by nobody
     else): a large photo's decoded pixels are then never held beside their RGBA copy."""
-    upright = ImageOps.exif_transpose(image)
+    upright = _upright(image)
     if release and upright is not image:
         image.close()
     if upright.mode.startswith("I") or upright.mode == "F":
@@ -63,6 +64,14 @@ def rgba_pixels(image: Image.Image, release: bool = False) -> np.ndarray:
     rgba[..., :3] = values[..., None] if values.ndim == 2 else values
     rgba[..., 3] = 255
     return rgba
+
+
+def _upright(image: Image.Image) -> Image.Image:
+    """The image turned as its EXIF orientation says, or the image itself when it says nothing
+    (ImageOps.exif_transpose would copy it: a second full-size copy of a large photo)."""
+    if image.getexif().get(EXIF_ORIENTATION, 1) in (0, 1):
+        return image
+    return ImageOps.exif_transpose(image)
 
 
 def _gray_levels(image: Image.Image) -> np.ndarray:

@@ -302,3 +302,16 @@ def test_integer_arrays_outside_0_to_255_are_refused_naming_the_rule(classifier,
     pixels[10:18, 12:16] = bad
     with pytest.raises(ImageError, match="0-255"):
         classifier.predict(pixels)
+
+
+def test_an_image_without_an_exif_orientation_is_not_copied_to_be_turned():
+    """ImageOps.exif_transpose copies an upright image whole: for a large photo, a second copy."""
+    from lstm_digits.runtime.preprocess import _upright
+
+    upright = Image.new("RGBA", (50, 40))
+    assert _upright(upright) is upright
+    buffer = io.BytesIO()
+    exif = Image.Exif()
+    exif[0x0112] = 6  # turned a quarter: shown 40 wide and 50 high
+    upright.save(buffer, "PNG", exif=exif)
+    assert _upright(Image.open(buffer)).size == (40, 50)

@@ -4,10 +4,13 @@
 # site with the shipped pipeline.onnx, serves it on 127.0.0.1 only and checks the pipeline's test
 # data in WebAssembly, digits and non-digits drawn with the mouse, the samples uploaded through the
 # file input (against digit-classify's answers), no page or console errors and no request beyond
-# 127.0.0.1; it prints the page's ready time, pen-up-to-answer time and download size.
+# 127.0.0.1; it prints the page's ready time, pen-up-to-answer time and download size. It also runs
+# the page's pipeline on raw RGBA pixels decoded once in Python (scripts/same_images.py: 100 MNIST
+# test PNGs, 30 robustness renderings, 20 tight crops, 14 style drawings, samples/), whose 28x28
+# images must be within float rounding of the Python runtime's and whose answers the same (issue 21).
 #
 #   scripts/check_browser.sh [PYTHON]   # a Python with lstm-digits installed (default .venv/bin/python;
-#                                       # the runtime alone is enough)
+#                                       # the runtime alone is enough); needs $LSTM_DIGITS_DATA (MNIST)
 # The screenshot it takes is left at ${TMPDIR:-/tmp}/lstm-digits-page.png, to look at.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,6 +18,7 @@ source scripts/common.sh
 python="${1:-.venv/bin/python}"
 
 need_js_tools "$python"
+[ -n "${LSTM_DIGITS_DATA:-}" ] || { echo "check_browser: set LSTM_DIGITS_DATA to the folder with the MNIST archives" >&2; exit 1; }
 if ! command -v chromium > /dev/null; then
   (export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium) > /dev/null
 fi
@@ -26,5 +30,11 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 "$python" scripts/pipeline_facts.py > "$work/facts.json"
 "$python" -m lstm_digits.cli.classify "$PWD"/samples/*.png "$PWD"/samples/*.jpg > "$work/answers.tsv"
+"$python" scripts/same_images.py write "$work/same" --mnist 100 --robustness 30 --tight 1 --styles 2 > "$work/same.log"
 node web/test/browser.js --chromium "$(command -v chromium)" --facts "$work/facts.json" --expected "$work/answers.tsv" \
-  --screenshot "${TMPDIR:-/tmp}/lstm-digits-page.png"
+  --screenshot "${TMPDIR:-/tmp}/lstm-digits-page.png" --same-images "$work/same"
+if ! "$python" scripts/same_images.py compare "$work/same" browser > "$work/same.md" 2> "$work/same.err"; then
+  echo "check_browser: the page is not the Python runtime: $(tail -n 1 "$work/same.err")" >&2
+  exit 1
+fi
+cat "$work/same.md"

@@ -3,7 +3,10 @@
 # model.onnx's) in onnxruntime-node within the export's tolerances; then decode and classify, in
 # JavaScript, the samples, robustness renderings of MNIST test digits, the same photo with EXIF
 # orientations, and a blank page, and require digit-classify's answers for every one of them, with
-# nothing written into a fresh home folder (onnxruntime's telemetry stays off).
+# nothing written into a fresh home folder (onnxruntime's telemetry stays off). Last, the same
+# 28x28 images (issue 21): a few hundred images of each set decoded once in Python
+# (scripts/same_images.py) and handed as raw RGBA to examples/node/same_images.js, whose images
+# must be within float rounding of the Python runtime's and whose answers must be the same.
 #
 #   scripts/check_node.sh [PYTHON]   # a Python with lstm-digits installed (default .venv/bin/python;
 #                                    # the runtime alone is enough); needs $LSTM_DIGITS_DATA (MNIST)
@@ -90,3 +93,16 @@ largest="$(paste "$work/python.tsv" "$work/node.tsv" | awk -F'\t' '{d = $3 - $6;
 echo "check_node: pipeline.onnx's test data within tolerance in onnxruntime-node; $((${#images[@]} - 1)) images" \
      "(samples, robustness renderings, EXIF-turned JPEGs) decoded in JavaScript and classified as digit-classify" \
      "classifies them (largest probability difference $largest), and the blank page is nothing to classify in both"
+
+# The same 28x28 images and answers as the Python runtime, from the same RGBA pixels (issue 21): 200
+# MNIST test PNGs, 40 robustness renderings, 5 digits in each of the 20 tight crops, 10 drawings of
+# each of the 7 styles, and samples/.
+started=$SECONDS
+"$python" scripts/same_images.py write "$work/same" --mnist 200 --robustness 40 --tight 5 --styles 10 > "$work/same.log"
+node examples/node/same_images.js --model "$pipeline" "$work/same" >> "$work/same.log"
+if ! "$python" scripts/same_images.py compare "$work/same" node > "$work/same.md" 2> "$work/same.err"; then
+  echo "check_node: examples/node is not the Python runtime: $(tail -n 1 "$work/same.err")" >&2
+  exit 1
+fi
+head -n -1 "$work/same.md"
+echo "check_node: examples/node/same_images.js, $(tail -n 1 "$work/same.md" | sed 's/^same_images: //') ($((SECONDS - started)) s)"

@@ -1,14 +1,21 @@
 """The Python helpers of the JavaScript checks (scripts/check_node.sh, scripts/check_browser.sh):
 pipeline_facts.py names the shipped pipeline, its test data and tolerances as lstm_digits.models
-and parity.json do, and mnist_pngs.py --robustness writes the robustness set's images."""
+and parity.json do, mnist_pngs.py --robustness writes the robustness set's images, and
+same_images.py writes each image's RGBA pixels as the runtime decodes them and fails a host whose
+images or answers are not the Python runtime's."""
 
 import json
+import shutil
+import struct
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+
 import robustness
 from lstm_digits import models
+from lstm_digits.export.pipeline_agreement import IMAGE_ROUNDING, host_pixels
 
 SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
 
@@ -35,3 +42,39 @@ def test_mnist_pngs_robustness_writes_the_robustness_sets_images(mnist, data_dir
     files = sorted(tmp_path.iterdir())
     assert [f.name for f in files] == [f"robustness-{i:05d}-{label}{suffix}" for i, (_, suffix, _, label) in enumerate(expected, 3)]
     assert [f.read_bytes() for f in files] == [data for data, _, _, _ in expected]
+
+
+def test_same_images_writes_rgba_records_and_fails_a_host_that_differs(mnist, data_dir, tmp_path):
+    same = [sys.executable, SCRIPTS / "same_images.py"]
+    subprocess.run(same + ["write", tmp_path, "--data-dir", data_dir, "--mnist", "3", "--robustness", "2", "--tight", "0",
+                           "--styles", "0", "--no-samples"], check=True, capture_output=True)
+    records, at, pixels = (tmp_path / "records.bin").read_bytes(), 0, []
+    while at < len(records):
+        height, width = struct.unpack_from("<II", records, at)
+        pixels.append(records[at + 8 : at + 8 + 4 * height * width])
+        at += 8 + 4 * height * width
+    rendered = robustness.build(mnist.test.images.numpy(), mnist.test.labels.numpy(), 2)
+    assert len(pixels) == 5 and at == len(records)
+    assert pixels[3:] == [host_pixels(data).tobytes() for data, *_ in rendered]  # decoded as the runtime decodes
+    assert json.loads((tmp_path / "sets.json").read_text())["sets"] == [
+        {"name": "MNIST test PNGs", "count": 3}, {"name": "robustness set", "count": 2}]
+
+    def compare(change=lambda: None):
+        for suffix in ("f32", "json"):
+            shutil.copy(tmp_path / f"python.{suffix}", tmp_path / f"host.{suffix}")
+        change()
+        return subprocess.run(same + ["compare", tmp_path, "host"], capture_output=True, text=True)
+    assert compare().returncode == 0
+
+    def nudge_a_pixel():
+        images = np.fromfile(tmp_path / "host.f32", "<f4")
+        images[28 * 28 + 400] += 3 * IMAGE_ROUNDING
+        images.tofile(tmp_path / "host.f32")
+    failed = compare(nudge_a_pixel)
+    assert failed.returncode == 1 and "MNIST test PNGs: 1 images differ by more than 1e-06 (record 1:" in failed.stderr
+
+    def change_an_answer():
+        written = json.loads((tmp_path / "host.json").read_text())
+        (tmp_path / "host.json").write_text(json.dumps({**written, "answers": written["answers"][:4] + [None]}))
+    failed = compare(change_an_answer)
+    assert failed.returncode == 1 and "robustness set: 1 answers differ (record 4: no digit, Python " in failed.stderr

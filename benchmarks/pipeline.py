@@ -79,7 +79,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--repeats", type=int, default=50, help="timed runs of the 640x480 photo")
     args = parser.parse_args(argv)
 
-    from lstm_digits.export.pipeline_parity import MEAN_IMAGE_DIFFERENCE, SAME_OUTCOME, compare, pipeline_session
+    from lstm_digits.export.pipeline_agreement import IMAGE_ROUNDING, compare, pipeline_session
     from lstm_digits.models import DEFAULT_DIR, ONNX, PIPELINE
     from lstm_digits.runtime.classifier import DigitClassifier
 

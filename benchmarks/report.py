@@ -58,7 +58,7 @@ def markdown(r: dict, goals: dict) -> str:
     photo = r["pipeline_photo_ms"]
     lines += ["", "## pipeline.onnx", "The whole preprocessing and the classifier as one ONNX file, in onnxruntime on one "
               f"thread: a 640x480 photo (`samples/photo-9.png` resized) takes {photo['median']:.1f} ms "
-              f"({photo['p10']:.1f}-{photo['p90']:.1f}). Its parity with the Python runtime: `python -m benchmarks.pipeline`."]
+              f"({photo['p10']:.1f}-{photo['p90']:.1f}). The same answers and images as the Python runtime, which runs the same preprocessing graph: `python -m benchmarks.pipeline`."]
 
     lines += ["", "## Footprint", "| what | size |", "|---|---:|"]
     if "runtime_env_mb" in foot:

@@ -22,8 +22,8 @@ from ..preprocessing import MAX_WORK_PIXELS
 
 # An image is refused if its decoded pixels, at 4 bytes each (what Pillow stores per colour pixel
 # and what the preprocessing converts to), would take more than this: 80 MB is 21 megapixels.
-# With the preprocessing's copies a process then stays under 300 MB (README, "What digit-classify
-# promises"). JPEG and JPEG 2000 files are decoded at a reduced scale first (down to no less than the
+# With the preprocessing graph's working memory a process then stays under 330 MB (docs/PROMISES.md,
+# "Memory, measured"). JPEG and JPEG 2000 files are decoded at a reduced scale first (towards the
 # preprocessing's MAX_WORK_PIXELS), so a JPEG photo of any size a camera makes fits.
 MAX_DECODED_BYTES = 80 * 2**20
 BYTES_PER_PIXEL = 4

@@ -18,7 +18,7 @@ source scripts/common.sh
 python="${1:-.venv/bin/python}"
 
 need_js_tools "$python"
-[ -n "${LSTM_DIGITS_DATA:-}" ] || { echo "check_browser: set LSTM_DIGITS_DATA to the folder with the MNIST archives" >&2; exit 1; }
+need_mnist
 if ! command -v chromium > /dev/null; then
   (export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium) > /dev/null
 fi

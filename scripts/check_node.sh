@@ -16,7 +16,7 @@ source scripts/common.sh
 python="${1:-.venv/bin/python}"
 
 need_js_tools "$python"
-[ -n "${LSTM_DIGITS_DATA:-}" ] || { echo "check_node: set LSTM_DIGITS_DATA to the folder with the MNIST archives" >&2; exit 1; }
+need_mnist
 
 # onnxruntime-node's install script only fetches optional GPU parts; the CPU binaries are in the package.
 (cd examples/node && npm ci --ignore-scripts --no-audit --no-fund --silent)

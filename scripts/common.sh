@@ -31,6 +31,11 @@ need_js_tools() {
   [ -x "$1" ] || need "$1" "pass a Python with lstm-digits installed"
 }
 
+# need_mnist: fail with one line when $LSTM_DIGITS_DATA (the folder with the MNIST archives) is not set.
+need_mnist() {
+  [ -n "${LSTM_DIGITS_DATA:-}" ] || { echo "$(basename "$0" .sh): set LSTM_DIGITS_DATA to the folder with the MNIST archives" >&2; exit 1; }
+}
+
 # build_wheel FOLDER: the project's wheel, built from a copy of the files git tracks in FOLDER/src,
 # so that a check never writes into the tree (setuptools' egg-info and build/) and can run beside
 # another install of it (.ci/run does); prints the wheel's path. pip's output goes to FOLDER/pip.log.

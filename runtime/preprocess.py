@@ -102,8 +102,9 @@ class _Graph:
             if self._session is None:
                 options = onnxruntime.SessionOptions()
                 options.intra_op_num_threads = options.inter_op_num_threads = 1  # one small image at a time
-                # onnxruntime's own graph optimisations make opening take twice as long and the runs no
-                # faster: the graph was optimised when it was built (python -m benchmarks).
+                # The graph was optimised when it was built; onnxruntime's own optimisations made opening
+                # it take 236 ms (basic) or 300 ms (all) against 145 ms, for runs at most 10% faster
+                # (a 28x28 digit: 173 or 182 µs against 190 µs; docs/BENCHMARKS.md, issue 21).
                 options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL
                 options.log_severity_level = 3
                 self._session = onnxruntime.InferenceSession(str(MNIST_FORM_GRAPH), options,
@@ -115,8 +116,14 @@ class _Graph:
         loading the model and decoding the first image happen meanwhile."""
         with self._lock:
             if self._session is None and self._loading is None:
-                self._loading = threading.Thread(target=self.session, name="preprocessing graph", daemon=True)
+                self._loading = threading.Thread(target=self._open_quietly, name="preprocessing graph", daemon=True)
                 self._loading.start()
+
+    def _open_quietly(self) -> None:
+        try:
+            self.session()
+        except Exception:  # (no traceback from a thread: the next session() raises it where it is asked for)
+            pass
 
     def wait(self) -> None:
         """Wait for a load started in the background: a process must not fork while it runs."""

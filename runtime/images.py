@@ -22,7 +22,7 @@ from ..preprocessing import MAX_WORK_PIXELS
 
 # An image is refused if its decoded pixels, at 4 bytes each (what Pillow stores per colour pixel
 # and what the preprocessing converts to), would take more than this: 80 MB is 21 megapixels.
-# With the preprocessing graph's working memory a process then stays under 330 MB (docs/PROMISES.md,
+# With the preprocessing graph's working memory a process then stays under 370 MB (docs/PROMISES.md,
 # "Memory, measured"). JPEG and JPEG 2000 files are decoded at a reduced scale first (towards the
 # preprocessing's MAX_WORK_PIXELS), so a JPEG photo of any size a camera makes fits.
 MAX_DECODED_BYTES = 80 * 2**20
@@ -228,8 +228,11 @@ def _load_with_nested_limit(image: Image.Image) -> None:
     so it is lowered only while pixels are decoded, and only where one thread decodes at a time."""
     default = Image.MAX_IMAGE_PIXELS
     # Pillow raises above twice this: half our limit, as a nested decode holds about twice the copies
-    # (a CMYK JPEG in a BLP is decoded, converted to RGB, turned into bytes and decoded again).
-    Image.MAX_IMAGE_PIXELS = MAX_DECODED_BYTES // BYTES_PER_PIXEL // 4
+    # (a CMYK JPEG in a BLP is decoded, converted to RGB, turned into bytes and decoded again). No
+    # image nests in a TIFF, but Pillow checks its own tile against the limit as it decodes: a tile
+    # may be as large as our limit (which the header check has applied to the image already).
+    limit = MAX_DECODED_BYTES // BYTES_PER_PIXEL
+    Image.MAX_IMAGE_PIXELS = limit // 2 if image.format == "TIFF" else limit // 4
     try:
         image.load()
     finally:

@@ -331,6 +331,18 @@ def test_the_decode_limit_is_memory_and_checked_from_the_header(tmp_path, classi
     assert classifier.predict(tmp_path / "big.jp2").digit == photo.stem[-1]
 
 
+def test_a_large_tiff_within_the_limit_is_read_by_digit_classify(tmp_path):
+    """A 16-megapixel TIFF (a page scanned at 400 dpi) is under the 21-megapixel decode limit. Pillow
+    checks a TIFF's tile against its bomb limit while decoding, which digit-classify lowers for images
+    nested in other files: the scan itself was refused as "an image inside it is too large"."""
+    photo = next(sample for sample in SAMPLES if sample.suffix == ".jpg")
+    page = Image.open(photo).convert("L").resize((4600, 3500))
+    assert page.width * page.height * BYTES_PER_PIXEL < MAX_DECODED_BYTES
+    page.save(tmp_path / "scan.tif")
+    code, out, err = classify(tmp_path / "scan.tif")
+    assert (code, err) == (0, "") and out.split("\t")[1] == photo.stem[-1]
+
+
 def test_stdin_is_capped_with_a_clear_error():
     code, out, err = classify("-", SAMPLES[0], stdin=b"\0" * (MAX_STDIN_BYTES + 1))
     assert code == 1 and out.startswith(str(SAMPLES[0]))

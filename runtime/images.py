@@ -22,7 +22,7 @@ from ..preprocessing import MAX_WORK_PIXELS
 
 # An image is refused if its decoded pixels, at 4 bytes each (what Pillow stores per colour pixel
 # and what the preprocessing converts to), would take more than this: 80 MB is 21 megapixels.
-# With the preprocessing graph's working memory a process then stays under 370 MB (docs/PROMISES.md,
+# With the preprocessing graph's working memory a process then stays under 340 MB (docs/PROMISES.md,
 # "Memory, measured"). JPEG and JPEG 2000 files are decoded at a reduced scale first (towards the
 # preprocessing's MAX_WORK_PIXELS), so a JPEG photo of any size a camera makes fits.
 MAX_DECODED_BYTES = 80 * 2**20

@@ -47,7 +47,7 @@ def rgba_pixels(image: Image.Image, release: bool = False) -> np.ndarray:
     if release and upright is not image:
         image.close()
     if upright.mode.startswith("I") or upright.mode == "F":
-        values = _gray_levels(upright)
+        values = _gray_levels(upright, release)
     else:
         mode = upright.mode if upright.mode in AS_THEY_ARE else "RGBA" if upright.mode in TO_RGBA else "RGB"
         converted = upright if mode == upright.mode else upright.convert(mode)
@@ -74,14 +74,19 @@ def _upright(image: Image.Image) -> Image.Image:
     return ImageOps.exif_transpose(image)
 
 
-def _gray_levels(image: Image.Image) -> np.ndarray:
+def _gray_levels(image: Image.Image, release: bool) -> np.ndarray:
     """A 16-bit, 32-bit or float grayscale image as levels 0-255: integers over 255 read as 16-bit
     (full scale 65535), else as 8-bit; floats over 1 read over their maximum, else as 0-1. In
-    float32, in place: a 21-megapixel 16-bit scan is never held as doubles."""
-    values = np.array(image, dtype=np.float32)  # (a copy of its own, written in place below)
+    float32, in place, the image closed first when `release`: a 21-megapixel float scan is held
+    twice at most, never as doubles."""
+    pixels, is_float = np.asarray(image), image.mode == "F"  # (a copy: Pillow hands out its bytes)
+    if release:
+        image.close()
+    values = pixels.astype(np.float32)  # (a new array, worked on in place from here)
+    del pixels
     np.nan_to_num(values, copy=False)
     top = float(values.max())
-    full_scale = max(top, 1.0) if image.mode == "F" else 65535.0 if top > 255 else 255.0
+    full_scale = max(top, 1.0) if is_float else 65535.0 if top > 255 else 255.0
     values *= np.float32(255.0 / full_scale)
     np.rint(values, out=values)
     np.clip(values, 0, 255, out=values)

@@ -17,7 +17,7 @@ from onnxscript import BOOL, FLOAT, script
 from onnxscript import opset18 as op
 
 from ..models import INPUT_NAME, OPSET, OUTPUT_NAMES, PIPELINE, PIPELINE_INPUT_NAME, PIPELINE_OUTPUT_NAMES, PIPELINE_TEST_DATA
-from ..preprocessing import MNIST_FORM_GRAPH
+from ..preprocessing import MNIST_FORM_GRAPH, MNIST_FORM_INPUTS, MNIST_FORM_OUTPUTS
 from ..preprocessing.mnist_form import optimized
 from ..runtime.confidence import RejectionRule
 from .pipeline_test_data import write_pipeline_test_data
@@ -91,17 +91,19 @@ def pipeline_model(classifier: onnx.ModelProto) -> onnx.ModelProto:
     inner = compose.add_prefix(classifier, CLASSIFIER)
     post = compose.add_prefix(rejection_model(RejectionRule.from_metadata(props).min_confidence), REJECTION)
     logits, probabilities = (CLASSIFIER + name for name in OUTPUT_NAMES)
+    pixels, *size_names = MNIST_FORM_INPUTS  # (the sizes are named as in the metadata's `preprocessing`)
+    image, no_digit, _ = MNIST_FORM_OUTPUTS
     sizes = [helper.make_node("Constant", [], [PREPROCESSING + name], name=f"{PREPROCESSING}{name}_of_the_model",
                               value=helper.make_tensor(name, onnx.TensorProto.INT64, [], [int(preprocessing[name])]))
-             for name in ("canvas", "digit_box")]
-    batch = helper.make_node("Unsqueeze", [PREPROCESSING + "image", PREPROCESSING + "batch_axis"], [PREPROCESSING + "batch"],
+             for name in size_names]
+    batch = helper.make_node("Unsqueeze", [PREPROCESSING + image, PREPROCESSING + "batch_axis"], [PREPROCESSING + "batch"],
                              name=PREPROCESSING + "batch_of_one")
     batch_axis = helper.make_tensor(PREPROCESSING + "batch_axis", onnx.TensorProto.INT64, [1], [0])
-    joins = [_renamed(PREPROCESSING + PIPELINE_INPUT_NAME, PIPELINE_INPUT_NAME),
+    joins = [_renamed(PREPROCESSING + pixels, PIPELINE_INPUT_NAME),
              _renamed(CLASSIFIER + INPUT_NAME, PREPROCESSING + "batch"),
              _renamed(REJECTION + "probabilities", probabilities),
-             _renamed(REJECTION + "no_digit", PREPROCESSING + "no_digit")]
-    outputs = {"logits": logits, "probabilities": probabilities, "image": PREPROCESSING + "image",
+             _renamed(REJECTION + "no_digit", PREPROCESSING + no_digit)]
+    outputs = {"logits": logits, "probabilities": probabilities, "image": PREPROCESSING + image,
                "rejected": REJECTION + "rejected", "no_digit": REJECTION + "no_digit_1"}
     types = {name: onnx.TensorProto.BOOL if name in ("rejected", "no_digit") else onnx.TensorProto.FLOAT
              for name in PIPELINE_OUTPUT_NAMES}

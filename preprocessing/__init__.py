@@ -16,3 +16,6 @@ MAX_WORK_PIXELS = 4_000_000
 # The preprocessing graph the runtime runs: these functions built into one ONNX model (mnist_form.py),
 # shipped in the package. `make preprocessing-graph` rebuilds it; a test checks it is up to date.
 MNIST_FORM_GRAPH = Path(__file__).resolve().parent / "mnist_form.onnx"
+# Its inputs (the RGBA pixels, then the model's two sizes, int64 scalars) and outputs, in order.
+MNIST_FORM_INPUTS = ("pixels", "canvas", "digit_box")
+MNIST_FORM_OUTPUTS = ("image", "no_digit", "ink")

@@ -29,7 +29,7 @@ from onnx_ir.passes.common import InlinePass
 from onnxscript import BOOL, FLOAT, INT64, UINT8, script
 from onnxscript import opset18 as op
 
-from . import MNIST_FORM_GRAPH
+from . import MNIST_FORM_GRAPH, MNIST_FORM_INPUTS, MNIST_FORM_OUTPUTS
 from .cleaning import suppress_background
 from .common import count
 from .grayscale import grayscale
@@ -40,8 +40,6 @@ from .polarity import make_ink_bright
 MIN_INK_PIXELS = 4  # fewer pixels of ink than this (after the cleaning): no digit
 
 HASH_SEED = "0"
-INPUTS = ("pixels", "canvas", "digit_box")  # the graph's, named after _preprocess's arguments ...
-OUTPUTS = ("image", "no_digit", "ink")  # ... and the values it returns
 
 
 @script()
@@ -81,6 +79,8 @@ def to_mnist_form(pixels: UINT8[None, None, 4], canvas: INT64, digit_box: INT64)
     return image, no_digit, ink
 
 
+# (The graph's inputs and outputs take the names of these arguments and returned values: MNIST_FORM_INPUTS
+# and MNIST_FORM_OUTPUTS, which write_preprocessing_graph checks.)
 @script(default_opset=op)
 def _preprocess(pixels: UINT8["height", "width", 4], canvas: INT64, digit_box: INT64
                 ) -> tuple[FLOAT["canvas", "canvas"], BOOL, FLOAT["ink_height", "ink_width"]]:
@@ -116,6 +116,9 @@ def write_preprocessing_graph(path: Path = MNIST_FORM_GRAPH) -> Path:
     """MNIST_FORM_GRAPH (or path), checked (full_check): what `make preprocessing-graph` runs."""
     model = preprocessing_model()
     onnx.checker.check_model(model, full_check=True)
+    names = (tuple(i.name for i in model.graph.input), tuple(o.name for o in model.graph.output))
+    if names != (MNIST_FORM_INPUTS, MNIST_FORM_OUTPUTS):
+        raise RuntimeError(f"the preprocessing graph's inputs and outputs are {names}, not {MNIST_FORM_INPUTS, MNIST_FORM_OUTPUTS}")
     onnx.save(model, str(path))
     return path
 

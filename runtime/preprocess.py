@@ -16,7 +16,7 @@ import onnxruntime
 from PIL import Image, ImageOps
 
 from ..errors import first_line
-from ..preprocessing import MNIST_FORM_GRAPH
+from ..preprocessing import MNIST_FORM_GRAPH, MNIST_FORM_INPUTS, MNIST_FORM_OUTPUTS
 from .arrays import image_from_array
 from .images import ImageError, NoDigitFound
 
@@ -170,10 +170,10 @@ def run_graph(image: Image.Image | np.ndarray, form: Form = Form(), release: boo
     if isinstance(image, np.ndarray):
         image, release = image_from_array(image), True
     pixels = rgba_pixels(image, release)
-    feeds = {"pixels": pixels, "canvas": np.array(form.canvas, np.int64), "digit_box": np.array(form.digit_box, np.int64)}
+    feeds = dict(zip(MNIST_FORM_INPUTS, (pixels, np.array(form.canvas, np.int64), np.array(form.digit_box, np.int64))))
     try:
         run = GIVE_BACK_RUN if pixels.shape[0] * pixels.shape[1] > GIVE_BACK_FROM else PLAIN_RUN
-        image, no_digit, ink = GRAPH.session().run(None, feeds, run)
+        image, no_digit, ink = GRAPH.session().run(list(MNIST_FORM_OUTPUTS), feeds, run)
     except MemoryError:
         raise
     except Exception as error:  # onnxruntime's own exception types, e.g. a size a Reshape cannot take

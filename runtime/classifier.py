@@ -113,7 +113,6 @@ class DigitClassifier:
         the batch (see _session_for). `workers` > 1 decodes and preprocesses large batches in that
         many processes. `min_confidence` overrides the model's rejection threshold (0: never reject)."""
         self.model_path = Path(model) if model is not None else default_model_path()
-        GRAPH.load_in_background()  # the preprocessing graph opens while the model does
         self.batch_size = batch_size
         self.workers = workers
         self._pool = None
@@ -225,7 +224,7 @@ class DigitClassifier:
         if self._pool is None:
             from .workers import WorkerPool  # here, not at the top: one image should not pay for it
 
-            GRAPH.wait()  # the workers are forked with the preprocessing graph open, never while it opens
+            GRAPH.open_before_forking()
             self._pool = WorkerPool(partial(_model_input_or_error, form=self.form), self.workers, _failed_input)
         return self._pool
 

@@ -94,13 +94,13 @@ def _gray_levels(image: Image.Image, release: bool) -> np.ndarray:
 
 
 class _Graph:
-    """The preprocessing graph's onnxruntime session, one per process, opened on first use or
-    ahead of it (`load_in_background`): opening it takes about 0.15 s, most of a one-image run."""
+    """The preprocessing graph's onnxruntime session, one per process, opened on first use (about
+    0.15 s: most of a one-image run; docs/BENCHMARKS.md, issue 21). Opening it in a thread while the
+    model loads gained nothing: onnxruntime opens one session at a time."""
 
     def __init__(self):
         self._lock = threading.Lock()
         self._session = None
-        self._loading = None
 
     def session(self) -> onnxruntime.InferenceSession:
         with self._lock:
@@ -116,24 +116,13 @@ class _Graph:
                                                              providers=["CPUExecutionProvider"])
             return self._session
 
-    def load_in_background(self) -> None:
-        """Start opening the session in a thread (onnxruntime releases the GIL while it does), so that
-        loading the model and decoding the first image happen meanwhile."""
-        with self._lock:
-            if self._session is None and self._loading is None:
-                self._loading = threading.Thread(target=self._open_quietly, name="preprocessing graph", daemon=True)
-                self._loading.start()
-
-    def _open_quietly(self) -> None:
+    def open_before_forking(self) -> None:
+        """Open the session now, so that forked worker processes inherit it instead of each opening
+        their own (at the same time: slower still). If it cannot be opened, each image says why."""
         try:
             self.session()
-        except Exception:  # (no traceback from a thread: the next session() raises it where it is asked for)
+        except Exception:
             pass
-
-    def wait(self) -> None:
-        """Wait for a load started in the background: a process must not fork while it runs."""
-        if self._loading is not None:
-            self._loading.join()
 
 
 GRAPH = _Graph()

@@ -4,12 +4,13 @@ time in onnxruntime.
 
 Agreement (issue 21): the same outcome (digit, rejection "-" or "no digit") on every image and the
 same 28x28 image within float rounding (IMAGE_ROUNDING), on the MNIST test digits as PNGs, the
-robustness set and the tight-crop set (tests/robustness.py) and samples/. Time: a 640x480 photo
+robustness set and the tight-crop set (tests/robustness.py), the styles (tests/styles.py) and samples/
+(the sets of scripts/same_images.py, which compares Node.js and the browser). Time: a 640x480 photo
 through the pipeline in onnxruntime on one core, goal <= 10 ms.
 """
 
 import argparse
-import io
+import os
 import sys
 import time
 from pathlib import Path
@@ -22,28 +23,13 @@ ROOT = Path(__file__).resolve().parents[1]
 PHOTO_SIZE, PHOTO_GOAL_MS = (640, 480), 10.0
 
 
-def encoded_sets(data_dir, mnist_count: int, robustness_count: int, tight_count: int) -> dict[str, list[bytes]]:
-    from PIL import Image
+def encoded_sets(data_dir, mnist: int, robust: int, tight: int, per_style: int) -> dict:
+    """{set name: a function giving its encoded images}: the sets scripts/same_images.py gives Node.js
+    and the browser (MNIST test PNGs, robustness, tight crops, styles, samples/), defined there once."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import same_images
 
-    from lstm_digits.training.data import load_mnist
-
-    sys.path.insert(0, str(ROOT / "tests"))
-    import robustness
-
-    test = load_mnist(data_dir).test
-    images, labels = test.images.numpy(), test.labels.numpy()
-
-    def png(array):
-        buffer = io.BytesIO()
-        Image.fromarray(array).save(buffer, "PNG")
-        return buffer.getvalue()
-    tight = robustness.build_tight(images, tight_count)
-    return {
-        "MNIST test PNGs": [png(image) for image in images[:mnist_count]],
-        "robustness set": [data for data, *_ in robustness.build(images, labels, robustness_count)],
-        "tight-crop set": [data for items in tight.values() for data, _ in items],
-        "samples/": [p.read_bytes() for p in sorted((ROOT / "samples").glob("*.*g"))],
-    }
+    return same_images.encoded_sets(data_dir or os.environ.get(same_images.ENV_VAR), mnist, robust, tight, per_style, True)
 
 
 def photo_pixels() -> np.ndarray:
@@ -76,6 +62,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--mnist", type=int, default=10_000, help="MNIST test digits (as PNGs)")
     parser.add_argument("--robustness", type=int, default=1000, help="digits rendered as photos, scans and drawings")
     parser.add_argument("--tight", type=int, default=1000, help="digits per tight-crop variant (20 variants)")
+    parser.add_argument("--styles", type=int, default=300, help="drawings per style (7 styles)")
     parser.add_argument("--repeats", type=int, default=50, help="timed runs of the 640x480 photo")
     args = parser.parse_args(argv)
 
@@ -90,7 +77,8 @@ def main(argv=None) -> dict:
           "| ms per image (both paths) | passes |")
     print("|---|---:|---:|---:|---:|---|")
     with DigitClassifier(folder / ONNX) as classifier:
-        for name, encoded in encoded_sets(args.data_dir, args.mnist, args.robustness, args.tight).items():
+        for name, build in encoded_sets(args.data_dir, args.mnist, args.robustness, args.tight, args.styles).items():
+            encoded = build()
             start = time.perf_counter()
             agreement = compare(classifier, session, encoded)
             seconds = time.perf_counter() - start

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 const TYPES = {
   '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.mjs': 'text/javascript', '.css': 'text/css',
   '.wasm': 'application/wasm', '.onnx': 'application/octet-stream', '.pb': 'application/octet-stream',
+  '.bin': 'application/octet-stream',
   '.json': 'application/json', '.png': 'image/png', '.jpg': 'image/jpeg',
 };
 

@@ -13,7 +13,7 @@
 // pen-up to answer, download size) as a table; they are reported, not asserted. Ends with
 // `browser: N passed, M failed` and exit code 1 if any failed.
 // --same-images DIR (issue 21): DIR/records.bin, raw RGBA images that scripts/same_images.py decoded
-// once for all hosts, is served under /same-images/ and streamed through the page's own pipeline;
+// once for all hosts, is served under /same-images/ (a mount of serve()) and streamed through the page's own pipeline;
 // the 28x28 images and answers it gives are written to DIR/browser.f32 and DIR/browser.json (the
 // format of examples/node/same_images.js) for `same_images.py compare DIR browser`.
 import fs from 'node:fs';
@@ -111,24 +111,9 @@ async function draw(page, strokes, { touch = false } = {}) {
   return nextAnswer(page, count + strokes.length - 1);
 }
 
-// --same-images: the records' header walk, to count them (and so to allow them time) before the page runs.
-function countRecords(file) {
-  const fd = fs.openSync(file, 'r'), header = Buffer.alloc(8);
-  let count = 0;
-  for (let at = 0; fs.readSync(fd, header, 0, 8, at) === 8; count++) at += 8 + 4 * header.readUInt32LE(0) * header.readUInt32LE(4);
-  fs.closeSync(fd);
-  return count;
-}
-
-// DIR/records.bin at /same-images/records.bin, beside what serve() serves (which knows no .bin).
-function serveRecords(server, dir) {
-  const [site] = server.listeners('request');
-  server.removeAllListeners('request');
-  server.on('request', (request, response) => {
-    if (request.url !== '/same-images/records.bin') return site(request, response);
-    response.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': fs.statSync(path.join(dir, 'records.bin')).size });
-    fs.createReadStream(path.join(dir, 'records.bin')).pipe(response);
-  });
+// --same-images: how many records DIR/records.bin holds, from DIR/sets.json (same_images.py writes both).
+function countRecords(dir) {
+  return JSON.parse(fs.readFileSync(path.join(dir, 'sets.json'), 'utf8')).sets.reduce((sum, set) => sum + set.count, 0);
 }
 
 // The records, streamed into the page and through window.lstmDigits.pipeline.classify, a batch per
@@ -201,12 +186,10 @@ async function main(argv) {
   const { pipeline, pipeline_test_data: testSets, tolerance } = opts.facts;
   const dist = build({ model: pipeline, out: fs.mkdtempSync(path.join(os.tmpdir(), 'lstm-digits-web-')) });
   const mounts = Object.fromEntries(testSets.map((folder, index) => [`/test-data/${index}/`, folder]));
+  if (opts.sameImages) mounts['/same-images/'] = opts.sameImages;
   const server = await serve(dist, { mounts });
-  const records = opts.sameImages ? countRecords(path.join(opts.sameImages, 'records.bin')) : 0;
-  if (opts.sameImages) {
-    serveRecords(server, opts.sameImages);
-    allowMoreTime(records * SAME_IMAGE_MS);
-  }
+  const records = opts.sameImages ? countRecords(opts.sameImages) : 0;
+  if (records) allowMoreTime(records * SAME_IMAGE_MS);
   const origin = `http://127.0.0.1:${server.address().port}`;
   const browser = await puppeteer.launch({
     executablePath: opts.chromium,

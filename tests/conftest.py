@@ -10,7 +10,7 @@ import pytest
 
 from lstm_digits.training.mnist_files import ENV_VAR, TEST_IMAGES, TEST_LABELS, find_archives
 
-MNIST_FIXTURES = {"data_dir", "mnist", "mnist_test_digits"}
+MNIST_FIXTURES = {"data_dir", "mnist", "mnist_test_digits", "robustness_set"}
 
 
 def pytest_collection_modifyitems(items):
@@ -49,6 +49,17 @@ def mnist_test_digits(data_dir) -> tuple[np.ndarray, np.ndarray]:
             return np.frombuffer(archive.read(), np.uint8, offset=header)
 
     return idx(TEST_IMAGES, 16).reshape(-1, 28, 28), idx(TEST_LABELS, 8)
+
+
+@pytest.fixture(scope="session")
+def robustness_set(mnist_test_digits) -> list:
+    """The robustness set the suite scores, [(encoded bytes, suffix, style, label)] for the first
+    robustness.SET_SIZE MNIST test digits, rendered once a session (about 20 s): the shipped
+    model's floor (test_shipped_model) and the rejection targets (test_confidence) read it."""
+    import robustness
+
+    images, labels = mnist_test_digits
+    return robustness.build(images, labels, robustness.SET_SIZE)
 
 
 @pytest.fixture(scope="session")

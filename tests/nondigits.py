@@ -238,7 +238,7 @@ def _on_paper(ink: np.ndarray, rng) -> tuple[bytes, str, str]:
     if rng.random() < 0.4:
         image.convert("RGB").save(buffer, "JPEG", quality=int(rng.integers(60, 92)))
     else:
-        image.save(buffer, "PNG")
+        image.save(buffer, "PNG", compress_level=1)
     return buffer.getvalue(), polarity, paper_kind
 
 
@@ -286,19 +286,20 @@ def model_inputs(classifier, images: list[bytes]) -> tuple[np.ndarray, np.ndarra
 # --- what the rejection targets are measured on (tests/test_confidence.py, scripts/confidence_figures.py) ---
 
 HELDOUT_COUNT, TUNE_COUNT = 400, 400
-ROBUSTNESS_COUNT = 1000  # the first 1,000 MNIST test digits rendered by tests/robustness.py, as test_shipped_model
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 
 
-def measurement_sets(classifier, mnist, parts=("heldout",), nondigit_count: int = HELDOUT_COUNT) -> dict:
+def measurement_sets(classifier, mnist, parts=("heldout",), nondigit_count: int = HELDOUT_COUNT,
+                     robustness_set: list | None = None) -> dict:
     """name -> (model inputs [N, canvas, canvas], refused [N] bool, labels [N] or None) for MNIST test
     (already in MNIST form), the robustness set, samples/ and the non-digit parts, each image through
-    `classifier.predict` as digit-classify does."""
+    `classifier.predict` as digit-classify does. robustness_set: the set already rendered (the
+    suite's fixture), else it is rendered here."""
     import robustness
 
     test = mnist.test.images.numpy().astype(np.float32) / 255
     sets = {"mnist test": (test, np.zeros(len(test), bool), mnist.test.labels.numpy())}
-    rendered = robustness.build(mnist.test.images.numpy(), mnist.test.labels.numpy(), ROBUSTNESS_COUNT)
+    rendered = robustness_set or robustness.build(mnist.test.images.numpy(), mnist.test.labels.numpy(), robustness.SET_SIZE)
     sets["robustness"] = (*model_inputs(classifier, [data for data, *_ in rendered]), np.array([r[-1] for r in rendered]))
     files = sorted(p for p in SAMPLES.iterdir() if p.suffix.lower() in (".png", ".jpg"))
     sets["samples"] = (*model_inputs(classifier, [p.read_bytes() for p in files]), np.array([int(p.stem[-1]) for p in files]))

@@ -36,8 +36,8 @@ def classifier():
 
 
 @pytest.fixture(scope="module")
-def sets(classifier, mnist):
-    return nondigits.measurement_sets(classifier, mnist)
+def sets(classifier, mnist, robustness_set):
+    return nondigits.measurement_sets(classifier, mnist, robustness_set=robustness_set)
 
 
 # --- the rule as the metadata states it ---

@@ -19,7 +19,6 @@ from lstm_digits.models import DEFAULT_DIR, DEFAULT_MODEL
 from lstm_digits.runtime import DigitClassifier
 
 ROOT = Path(__file__).resolve().parents[1]
-ROBUSTNESS_SIZE = 1000
 MIN_MNIST_ACCURACY = 0.994  # raw tensors and PNGs through digit-classify (issue 12)
 # The photo-like robustness set: issue 12's floor (docs/ROBUSTNESS.md).
 MIN_ROBUSTNESS_ACCURACY = 0.993
@@ -76,17 +75,17 @@ def test_shipped_test_data_set_reproduces_through_the_runtime(classifier):
     assert json.loads((DEFAULT_DIR / "parity.json").read_text())["passed"]
 
 
-def test_robustness_set_scores_at_least_99_3_percent(classifier, mnist):
-    items = robustness.build(mnist.test.images.numpy(), mnist.test.labels.numpy(), ROBUSTNESS_SIZE)
+def test_robustness_set_scores_at_least_99_3_percent(classifier, robustness_set):
+    items = robustness_set
     predictions = classifier.predict([data for data, *_ in items])
     right, total = Counter(), Counter()
     for (_, _, style, label), prediction in zip(items, predictions):
         total[style] += 1
         right[style] += prediction.ok and prediction.digit == str(label)
-    accuracy = sum(right.values()) / ROBUSTNESS_SIZE
+    accuracy = sum(right.values()) / robustness.SET_SIZE
     by_style = {style: f"{right[style] / total[style]:.1%}" for style in robustness.STYLES}
     print(f"robustness set: {accuracy:.2%} {by_style}")
-    assert set(total) == set(robustness.STYLES) and min(total.values()) > ROBUSTNESS_SIZE / 10
+    assert set(total) == set(robustness.STYLES) and min(total.values()) > robustness.SET_SIZE / 10
     assert accuracy >= MIN_ROBUSTNESS_ACCURACY, by_style
 
 

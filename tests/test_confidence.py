@@ -122,11 +122,11 @@ def test_training_nondigits_are_reproducible_mnist_form_and_the_loss_is_smallest
     import torch
 
     from lstm_digits.training.augment import augment
-    from lstm_digits.training.nondigits import NONDIGIT, add_outliers, nondigit_pool, uniform_loss
+    from lstm_digits.training.nondigits import NONDIGIT, add_outliers, drawn_pool, nondigit_pool, uniform_loss
 
     pool = nondigit_pool(120, seed=5)
-    assert torch.equal(pool, nondigit_pool.__wrapped__(120, seed=5))  # the same without the cache
-    assert not torch.equal(pool, nondigit_pool.__wrapped__(120, seed=6))
+    assert torch.equal(pool, drawn_pool(120, seed=5))  # the same without the kept drawings
+    assert not torch.equal(pool, drawn_pool(120, seed=6))
     ink = pool > 0.1
     rows, columns = ink.any(2), ink.any(1)
     heights = rows.sum(1)  # rows with ink, per image
@@ -140,6 +140,21 @@ def test_training_nondigits_are_reproducible_mnist_form_and_the_loss_is_smallest
     assert images.shape == (12, 28, 28) and labels[8:].tolist() == [NONDIGIT] * 4
     assert uniform_loss(torch.zeros(3, 10)).item() == pytest.approx(math.log(10))
     assert uniform_loss(torch.tensor([[5.0] + [0.0] * 9])).item() > math.log(10) + 0.3
+
+
+def test_a_pool_draws_only_the_non_digits_no_earlier_pool_of_its_seed_drew(monkeypatch):
+    import torch
+
+    from lstm_digits.training import nondigits
+
+    drawings = []
+    draw = nondigits.draw_nondigit
+    monkeypatch.setattr(nondigits, "draw_nondigit", lambda rng: drawings.append(1) or draw(rng))
+    first = nondigits.nondigit_pool(40, seed=7)
+    shorter, longer = nondigits.nondigit_pool(25, seed=7), nondigits.nondigit_pool(55, seed=7)
+    assert len(drawings) == 55  # 40, then none, then 15 more
+    assert torch.equal(shorter, first[:25]) and torch.equal(longer[:40], first)
+    assert torch.equal(longer, nondigits.drawn_pool(55, seed=7))  # what one pool of 55 draws
 
 
 def test_digit_classifier_marks_a_non_digit_rejected_and_min_confidence_0_turns_it_off(classifier):

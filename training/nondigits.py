@@ -16,7 +16,6 @@ preprocessing (`to_mnist_form`), so the model sees non-digits exactly as it will
 (cross_entropy ignores the NONDIGIT rows: it is its default ignore_index.)
 """
 
-import functools
 import math
 
 import numpy as np
@@ -184,11 +183,32 @@ def draw_nondigit(rng: np.random.Generator) -> tuple[np.ndarray, str]:
     return to_mnist_form(_pen(GENERATORS[kind](rng), rng)), kind
 
 
-@functools.lru_cache(maxsize=2)  # digit-compare trains several models in one process
-def nondigit_pool(count: int = POOL_SIZE, seed: int = 0) -> torch.Tensor:
-    """[count, 28, 28] float32 non-digits in MNIST form, the same for the same seed (about 1 ms each)."""
-    rng = np.random.default_rng(seed)
+def drawn_pool(count: int, seed: int) -> torch.Tensor:
+    """[count, 28, 28] float32 non-digits in MNIST form, drawn one after another from the seed's
+    generator (about 2 ms each): the first `count` of the seed's sequence."""
+    return _drawn(np.random.default_rng(seed), count)
+
+
+def _drawn(rng: np.random.Generator, count: int) -> torch.Tensor:
     return torch.from_numpy(np.stack([draw_nondigit(rng)[0] for _ in range(count)]))
+
+
+KEPT_SEEDS = 2  # the pools of this many seeds are kept (63 MB for POOL_SIZE non-digits)
+_KEPT: dict[int, tuple[np.random.Generator, torch.Tensor]] = {}  # seed -> (its generator, what it drew)
+
+
+def nondigit_pool(count: int = POOL_SIZE, seed: int = 0) -> torch.Tensor:
+    """drawn_pool(count, seed), its drawings kept for the process: digit-compare (and the test
+    suite) trains several models in one process, and a pool of another length for the same seed
+    starts with the same drawings, so only those no earlier pool drew are drawn (a view of them)."""
+    rng, kept = _KEPT.get(seed) or (np.random.default_rng(seed), torch.empty(0, 28, 28))
+    if len(kept) < count:
+        kept = torch.cat([kept, _drawn(rng, count - len(kept))])
+    _KEPT.pop(seed, None)
+    _KEPT[seed] = (rng, kept)
+    while len(_KEPT) > KEPT_SEEDS:  # the seeds used least recently go
+        del _KEPT[next(iter(_KEPT))]
+    return kept[:count]
 
 
 def uniform_loss(logits: torch.Tensor) -> torch.Tensor:

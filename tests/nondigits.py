@@ -223,7 +223,7 @@ def _on_paper(ink: np.ndarray, rng) -> tuple[bytes, str, str]:
     if paper_kind == "plain":
         paper = np.full(alpha.shape, rng.uniform(0.93, 1.0), np.float32)
     else:  # grey paper lit unevenly, with sensor noise
-        y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+        y, x = (axis.astype(np.float32) for axis in np.ogrid[0:height, 0:width])  # a column and a row, broadcast
         angle = rng.uniform(0, 2 * math.pi)
         ramp = (math.cos(angle) * x / width + math.sin(angle) * y / height)
         paper = rng.uniform(0.65, 0.9) - rng.uniform(0.05, 0.2) * (ramp - ramp.min()) / max(1e-6, np.ptp(ramp))

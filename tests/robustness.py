@@ -38,7 +38,7 @@ def _place(alpha: np.ndarray, rng) -> np.ndarray:
 
 def _paper(shape, rng, style) -> np.ndarray:
     height, width = shape
-    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    y, x = (axis.astype(np.float32) for axis in np.ogrid[0:height, 0:width])  # a column and a row, broadcast
     angle = rng.uniform(0, 2 * np.pi)
     ramp = (np.cos(angle) * x / width + np.sin(angle) * y / height)
     paper = rng.uniform(0.7, 0.92) - rng.uniform(0.05, 0.2) * (ramp - ramp.min()) / max(1e-6, np.ptp(ramp))
@@ -205,7 +205,7 @@ def render_blurred(digit: np.ndarray, seed: int, blur: float, contrast: str) -> 
     height, width = alpha.shape
     if contrast == "100% to 20%":
         angle = rng.uniform(0, 2 * np.pi)
-        y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+        y, x = (axis.astype(np.float32) for axis in np.ogrid[0:height, 0:width])
         ramp = np.cos(angle) * x + np.sin(angle) * y
         inked = ramp[drawn]
         strength = 1.0 - 0.8 * np.clip((ramp - inked.min()) / max(1e-6, np.ptp(inked)), 0, 1)

@@ -12,13 +12,15 @@ from pathlib import Path
 
 import onnx
 import onnx_ir
+import onnxscript.optimizer
 from onnx import compose, helper
+from onnx_ir.passes.common import RemoveUnusedNodesPass
 from onnxscript import BOOL, FLOAT, script
 from onnxscript import opset18 as op
 
 from ..models import INPUT_NAME, OPSET, OUTPUT_NAMES, PIPELINE, PIPELINE_INPUT_NAME, PIPELINE_OUTPUT_NAMES, PIPELINE_TEST_DATA
 from ..preprocessing import MNIST_FORM_GRAPH, MNIST_FORM_INPUTS, MNIST_FORM_OUTPUTS
-from ..preprocessing.mnist_form import optimized
+from ..preprocessing.mnist_form import drop_value_info
 from ..runtime.confidence import RejectionRule
 from .pipeline_test_data import write_pipeline_test_data
 
@@ -118,7 +120,19 @@ def pipeline_model(classifier: onnx.ModelProto) -> onnx.ModelProto:
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], ir_version=classifier.ir_version,
                               producer_name="lstm-digits", doc_string="RGBA pixels to digit; see metadata_props.")
     helper.set_model_props(model, props)
-    return optimized(model)
+    return _folded(model)
+
+
+def _folded(model: onnx.ModelProto) -> onnx.ModelProto:
+    """The joined graphs with the model's sizes folded into the preprocessing and the nodes nothing
+    reads removed. Each graph was optimised when it was built, so onnxscript's whole optimizer is not
+    run again: 2,963 nodes against its 2,958, in 0.3 s of an export instead of 2.0 s."""
+    ir_model = onnx_ir.from_proto(model)
+    onnxscript.optimizer.fold_constants(ir_model)
+    RemoveUnusedNodesPass()(ir_model)
+    folded = onnx_ir.to_proto(ir_model)
+    drop_value_info(folded.graph)
+    return folded
 
 
 def write_pipeline(model_path: Path, folder: Path) -> Path:

@@ -136,16 +136,17 @@ def optimized(model: onnx.ModelProto) -> onnx.ModelProto:
         model = onnxscript.optimizer.optimize(model)
     finally:
         deduplication.setLevel(level)
-    _drop_value_info(model.graph)
+    drop_value_info(model.graph)
     return model
 
 
-def _drop_value_info(graph: onnx.GraphProto) -> None:
+def drop_value_info(graph: onnx.GraphProto) -> None:
+    """The types and shapes of the values inside the graph and its If and Loop bodies, removed."""
     del graph.value_info[:]
     for node in graph.node:
         for attribute in node.attribute:
             if attribute.type == onnx.AttributeProto.GRAPH:
-                _drop_value_info(attribute.g)
+                drop_value_info(attribute.g)
 
 
 def _give_loops_a_condition(graph: onnx.GraphProto) -> None:

@@ -154,6 +154,8 @@ def test_a_pool_draws_only_the_non_digits_no_earlier_pool_of_its_seed_drew(monke
     shorter, longer = nondigits.nondigit_pool(25, seed=7), nondigits.nondigit_pool(55, seed=7)
     assert len(drawings) == 55  # 40, then none, then 15 more
     assert torch.equal(shorter, first[:25]) and torch.equal(longer[:40], first)
+    nondigits.nondigit_pool(5, seed=8), nondigits.nondigit_pool(5, seed=9)  # short runs with other seeds ...
+    assert torch.equal(nondigits.nondigit_pool(55, seed=7), longer) and len(drawings) == 65  # ... keep seed 7's
     assert torch.equal(longer, nondigits.drawn_pool(55, seed=7))  # what one pool of 55 draws
 
 

@@ -193,7 +193,7 @@ def _drawn(rng: np.random.Generator, count: int) -> torch.Tensor:
     return torch.from_numpy(np.stack([draw_nondigit(rng)[0] for _ in range(count)]))
 
 
-KEPT_SEEDS = 2  # the pools of this many seeds are kept (63 MB for POOL_SIZE non-digits)
+KEPT_DRAWINGS = 2 * POOL_SIZE  # at most this many drawings are kept, over all seeds (63 MB per POOL_SIZE)
 _KEPT: dict[int, tuple[np.random.Generator, torch.Tensor]] = {}  # seed -> (its generator, what it drew)
 
 
@@ -206,7 +206,7 @@ def nondigit_pool(count: int = POOL_SIZE, seed: int = 0) -> torch.Tensor:
         kept = torch.cat([kept, _drawn(rng, count - len(kept))])
     _KEPT.pop(seed, None)
     _KEPT[seed] = (rng, kept)
-    while len(_KEPT) > KEPT_SEEDS:  # the seeds used least recently go
+    while sum(len(pool) for _, pool in _KEPT.values()) > KEPT_DRAWINGS:  # the seeds used least recently go
         del _KEPT[next(iter(_KEPT))]
     return kept[:count]
 

@@ -190,6 +190,54 @@ def build_tight(images: np.ndarray, count: int, seed: int = 12):
     return sets
 
 
+# --- USPS-like scans (issue 25) ---
+#
+# The USPS digits were binary scans of about 40x60 px, deslanted, then fitted into 16x16 by a linear
+# transformation that keeps the aspect ratio, which makes grey levels; each image's levels were
+# stretched to the full range (LeCun et al. 1989, section 2.2). Here an MNIST test digit is enlarged
+# 2x and thresholded (a binary scan), sheared upright by its second moments, fitted into 16x16 or
+# 8x8 (_fit_square: area-averaged, centred) and stretched so that its brightest pixel is full scale.
+
+USPS_SIDES = (16, 8)
+
+
+def _binary_scan(digit: np.ndarray) -> np.ndarray:
+    big = np.asarray(Image.fromarray(digit).resize((56, 56), Image.Resampling.BICUBIC), np.float32) / 255
+    return (big >= 0.5).astype(np.float32)
+
+
+def _deslanted(ink: np.ndarray) -> np.ndarray:
+    """The ink sheared along its rows so that its second moments show no slant (the mixed moment
+    over the vertical one: the columns' shift per row), widened so that nothing is cut off."""
+    height, width = ink.shape
+    rows, columns = np.mgrid[0:height, 0:width]
+    total = ink.sum()
+    row_mean, column_mean = (rows * ink).sum() / total, (columns * ink).sum() / total
+    slant = ((columns - column_mean) * (rows - row_mean) * ink).sum() / (((rows - row_mean) ** 2) * ink).sum()
+    margin = int(np.ceil(abs(slant) * height)) + 1
+    wide = np.pad(ink, ((0, 0), (margin, margin)))
+    # Each output pixel (x, y) takes the input's (x + slant (y - row_mean), y).
+    sheared = Image.fromarray(wide, mode="F").transform(wide.shape[::-1], Image.Transform.AFFINE,
+                                                        (1, slant, -slant * row_mean, 0, 1, 0), Image.Resampling.NEAREST)
+    return np.asarray(sheared)
+
+
+def usps_like(digit: np.ndarray, side: int) -> np.ndarray:
+    """One MNIST digit (uint8 28x28, white on black) as a USPS-like scan: float32 [side, side]."""
+    fitted = _fit_square(_bounding_box(_deslanted(_binary_scan(digit))), side)
+    return fitted / max(float(fitted.max()), 1e-6)
+
+
+def build_usps_like(images: np.ndarray, count: int):
+    """{(side, polarity): [(png bytes, clean array)]} for the first `count` test digits."""
+    sets = {}
+    for side in USPS_SIDES:
+        cleans = [usps_like(images[i], side) for i in range(count)]
+        for polarity in POLARITIES:
+            sets[side, polarity] = [(encode_png(clean, polarity), clean) for clean in cleans]
+    return sets
+
+
 # --- blur and low contrast: the ink drawn against the ink the cleaning keeps (issue 12) ---
 
 BLUR_FRACTIONS = (0.0, 0.005, 0.01, 0.015)  # Gaussian sigma as a fraction of the image width

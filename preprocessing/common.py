@@ -25,8 +25,9 @@ Notes on writing these functions (checked with onnxscript 0.7.2):
     (or a global Python float used in the body) is a float32 constant too.
   - Literals like op.Add(n, 1) or op.Reshape(x, [-1]) are exact int64 once onnxscript.optimizer
     folds their CastLike, but inside a Loop body the CastLike stays: op.Constant avoids the question.
-  - Type annotations are facts the optimizer writes into the graph's value_info: a bare FLOAT is a
-    SCALAR (a bare FLOAT on an image gives "Unexpected axis value" in onnxruntime). Use FLOAT[None,
+  - Type annotations are facts the optimizer works from: a bare FLOAT is a SCALAR (a bare FLOAT on
+    an image gave "Unexpected axis value" in onnxruntime while the optimizer's value_info was kept in
+    the file; mnist_form.optimized drops it now, but the optimizer still folds by it). Use FLOAT[None,
     None] for an image, FLOAT[None] for 1-D, FLOAT[...] for any shape; no named dims ("H") unless
     equal everywhere; leave a parameter (and the return) unannotated when any element type may come.
   - A function that calls no operator itself needs @script(default_opset=op).

@@ -150,13 +150,40 @@ def test_a_pool_draws_only_the_non_digits_no_earlier_pool_of_its_seed_drew(monke
     drawings = []
     draw = nondigits.draw_nondigit
     monkeypatch.setattr(nondigits, "draw_nondigit", lambda rng: drawings.append(1) or draw(rng))
+    monkeypatch.setattr(nondigits, "_KEPT", {})  # (whatever other tests drew stays out of this one)
     first = nondigits.nondigit_pool(40, seed=7)
     shorter, longer = nondigits.nondigit_pool(25, seed=7), nondigits.nondigit_pool(55, seed=7)
     assert len(drawings) == 55  # 40, then none, then 15 more
     assert torch.equal(shorter, first[:25]) and torch.equal(longer[:40], first)
     nondigits.nondigit_pool(5, seed=8), nondigits.nondigit_pool(5, seed=9)  # short runs with other seeds ...
     assert torch.equal(nondigits.nondigit_pool(55, seed=7), longer) and len(drawings) == 65  # ... keep seed 7's
+    monkeypatch.setattr(nondigits, "KEPT_DRAWINGS", 65)  # over the bound, the seeds used least recently go:
+    nondigits.nondigit_pool(10, seed=10)  # 5 + 5 + 55 + 10 drawings: seeds 8 and 9 go, 65 stay
+    assert sorted(nondigits._KEPT) == [7, 10] and len(drawings) == 75
+    assert torch.equal(nondigits.nondigit_pool(5, seed=8), nondigits.drawn_pool(5, seed=8))  # drawn again, the same
     assert torch.equal(longer, nondigits.drawn_pool(55, seed=7))  # what one pool of 55 draws
+
+
+def test_a_pool_whose_drawing_failed_draws_the_same_non_digits_next_time(monkeypatch):
+    import torch
+
+    from lstm_digits.training import nondigits
+
+    monkeypatch.setattr(nondigits, "_KEPT", {})
+    draw, calls = nondigits.draw_nondigit, []
+    nondigits.nondigit_pool(2, seed=11)
+
+    def fails_third(rng):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt  # (Ctrl-C during the third new drawing)
+        return draw(rng)
+
+    monkeypatch.setattr(nondigits, "draw_nondigit", fails_third)
+    with pytest.raises(KeyboardInterrupt):
+        nondigits.nondigit_pool(5, seed=11)
+    monkeypatch.setattr(nondigits, "draw_nondigit", draw)
+    assert torch.equal(nondigits.nondigit_pool(5, seed=11), nondigits.drawn_pool(5, seed=11))
 
 
 def test_digit_classifier_marks_a_non_digit_rejected_and_min_confidence_0_turns_it_off(classifier):

@@ -201,10 +201,9 @@ def nondigit_pool(count: int = POOL_SIZE, seed: int = 0) -> torch.Tensor:
     """drawn_pool(count, seed), its drawings kept for the process: digit-compare (and the test
     suite) trains several models in one process, and a pool of another length for the same seed
     starts with the same drawings, so only those no earlier pool drew are drawn (a view of them)."""
-    rng, kept = _KEPT.get(seed) or (np.random.default_rng(seed), torch.empty(0, 28, 28))
-    if len(kept) < count:
+    rng, kept = _KEPT.pop(seed, None) or (np.random.default_rng(seed), torch.empty(0, 28, 28, dtype=torch.float32))
+    if len(kept) < count:  # (out of _KEPT meanwhile: a draw that fails leaves no generator ahead of its pool)
         kept = torch.cat([kept, _drawn(rng, count - len(kept))])
-    _KEPT.pop(seed, None)
     _KEPT[seed] = (rng, kept)
     while sum(len(pool) for _, pool in _KEPT.values()) > KEPT_DRAWINGS:  # the seeds used least recently go
         del _KEPT[next(iter(_KEPT))]

@@ -128,7 +128,8 @@ def optimized(model: onnx.ModelProto) -> onnx.ModelProto:
     removed, in If branches too (onnxruntime warns embedders about unused constants). Its notes that
     branch outputs which are constants cannot be deduplicated are expected here, so they are not shown.
     The types and shapes it writes for the values inside the graph (value_info) are dropped: every
-    runtime infers them again, and onnxruntime opens the graph about 10% sooner without them."""
+    runtime infers them again, and onnxruntime opens the graph sooner without them (117 ms against
+    100 ms, docs/BENCHMARKS.md)."""
     deduplication = logging.getLogger("onnx_ir.passes.common.initializer_deduplication")
     level = deduplication.level
     deduplication.setLevel(logging.ERROR)
@@ -145,8 +146,8 @@ def drop_value_info(graph: onnx.GraphProto) -> None:
     del graph.value_info[:]
     for node in graph.node:
         for attribute in node.attribute:
-            if attribute.type == onnx.AttributeProto.GRAPH:
-                drop_value_info(attribute.g)
+            for body in [attribute.g] if attribute.type == onnx.AttributeProto.GRAPH else attribute.graphs:
+                drop_value_info(body)
 
 
 def _give_loops_a_condition(graph: onnx.GraphProto) -> None:

@@ -299,7 +299,8 @@ def measurement_sets(classifier, mnist, parts=("heldout",), nondigit_count: int 
 
     test = mnist.test.images.numpy().astype(np.float32) / 255
     sets = {"mnist test": (test, np.zeros(len(test), bool), mnist.test.labels.numpy())}
-    rendered = robustness_set or robustness.build(mnist.test.images.numpy(), mnist.test.labels.numpy(), robustness.SET_SIZE)
+    rendered = robustness_set if robustness_set is not None else robustness.build(
+        mnist.test.images.numpy(), mnist.test.labels.numpy(), robustness.SET_SIZE)
     sets["robustness"] = (*model_inputs(classifier, [data for data, *_ in rendered]), np.array([r[-1] for r in rendered]))
     files = sorted(p for p in SAMPLES.iterdir() if p.suffix.lower() in (".png", ".jpg"))
     sets["samples"] = (*model_inputs(classifier, [p.read_bytes() for p in files]), np.array([int(p.stem[-1]) for p in files]))

@@ -190,6 +190,24 @@ def build_tight(images: np.ndarray, count: int, seed: int = 12):
     return sets
 
 
+def scores_against_reference(classifier, labels, sets: dict) -> dict:
+    """{variant: (share right through digit-classify's path, share right on the plain reference
+    form, images answered "no digit found")} for {variant: [(png bytes, clean array)]} as
+    build_tight and build_usps_like give them, by a DigitClassifier; the table printed."""
+    scores = {}
+    for variant, items in sets.items():
+        predictions = classifier.predict([data for data, _ in items])
+        through_cli = np.array([p.ok and p.digit == str(label) for p, label in zip(predictions, labels)])
+        reference = classifier.probabilities(np.stack([reference_form(clean) for _, clean in items]))
+        scores[variant] = (float(through_cli.mean()), float((reference.argmax(1) == labels).mean()),
+                           sum(not p.ok for p in predictions))
+    print("| variant | polarity | digit-classify | reference | difference | no digit found |")
+    print("|---|---|---:|---:|---:|---:|")
+    for (shape, polarity), (ours, ref, failed) in scores.items():
+        print(f"| {shape} | {polarity} | {ours:.1%} | {ref:.1%} | {100 * (ours - ref):+.1f} pt | {failed} |")
+    return scores
+
+
 # --- USPS-like scans (issue 25) ---
 #
 # The USPS digits were binary scans of about 40x60 px, deslanted, then fitted into 16x16 by a linear
@@ -213,7 +231,8 @@ def _deslanted(ink: np.ndarray) -> np.ndarray:
     rows, columns = np.mgrid[0:height, 0:width]
     total = ink.sum()
     row_mean, column_mean = (rows * ink).sum() / total, (columns * ink).sum() / total
-    slant = ((columns - column_mean) * (rows - row_mean) * ink).sum() / (((rows - row_mean) ** 2) * ink).sum()
+    spread = (((rows - row_mean) ** 2) * ink).sum()
+    slant = ((columns - column_mean) * (rows - row_mean) * ink).sum() / spread if spread > 0 else 0.0  # (one row: upright)
     margin = int(np.ceil(abs(slant) * height)) + 1
     wide = np.pad(ink, ((0, 0), (margin, margin)))
     # Each output pixel (x, y) takes the input's (x + slant (y - row_mean), y).

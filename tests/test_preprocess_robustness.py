@@ -25,28 +25,16 @@ def classifier():
     return DigitClassifier(min_confidence=0)
 
 
-def scores_against_reference(classifier, labels, sets: dict) -> dict:
-    """{variant: (share right through digit-classify's path, share right on the plain reference
-    form, images answered "no digit found")} for {variant: [(png bytes, clean array)]}."""
-    scores = {}
-    for variant, items in sets.items():
-        predictions = classifier.predict([data for data, _ in items])
-        through_cli = np.array([p.ok and p.digit == str(label) for p, label in zip(predictions, labels)])
-        reference = classifier.probabilities(np.stack([robustness.reference_form(clean) for _, clean in items]))
-        scores[variant] = (float(through_cli.mean()), float((reference.argmax(1) == labels).mean()),
-                           sum(not p.ok for p in predictions))
-    print("| variant | polarity | digit-classify | reference | difference | no digit found |")
-    print("|---|---|---:|---:|---:|---:|")
-    for (shape, polarity), (ours, ref, failed) in scores.items():
-        print(f"| {shape} | {polarity} | {ours:.1%} | {ref:.1%} | {100 * (ours - ref):+.1f} pt | {failed} |")
-    return scores
+def scored(classifier, mnist, build, title: str) -> dict:
+    """robustness.scores_against_reference on build(images, TIGHT_SIZE) of the first TIGHT_SIZE test digits, printed."""
+    images, labels = mnist.test.images.numpy()[:TIGHT_SIZE], mnist.test.labels.numpy()[:TIGHT_SIZE]
+    print(f"\n{title}, first {TIGHT_SIZE} MNIST test digits:")
+    return robustness.scores_against_reference(classifier, labels, build(images, TIGHT_SIZE))
 
 
 @pytest.fixture(scope="module")
 def tight_scores(classifier, mnist):
-    images, labels = mnist.test.images.numpy()[:TIGHT_SIZE], mnist.test.labels.numpy()[:TIGHT_SIZE]
-    print(f"\ntight crops, first {TIGHT_SIZE} MNIST test digits:")
-    return scores_against_reference(classifier, labels, robustness.build_tight(images, TIGHT_SIZE))
+    return scored(classifier, mnist, robustness.build_tight, "tight crops")
 
 
 @pytest.mark.mnist
@@ -58,9 +46,7 @@ def test_tight_crop_scores_within_a_point_of_its_plain_reference(tight_scores, v
 
 @pytest.fixture(scope="module")
 def usps_scores(classifier, mnist):
-    images, labels = mnist.test.images.numpy()[:TIGHT_SIZE], mnist.test.labels.numpy()[:TIGHT_SIZE]
-    print(f"\nUSPS-like scans, first {TIGHT_SIZE} MNIST test digits:")
-    return scores_against_reference(classifier, labels, robustness.build_usps_like(images, TIGHT_SIZE))
+    return scored(classifier, mnist, robustness.build_usps_like, "USPS-like scans")
 
 
 @pytest.mark.mnist

@@ -30,9 +30,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from lstm_digits.export.pipeline_agreement import IMAGE_ROUNDING, NO_DIGIT, host_pixels
+from lstm_digits.export.pipeline_agreement import IMAGE_ROUNDING, NO_DIGIT, host_pixels, runtime_outcome
 from lstm_digits.runtime.classifier import DigitClassifier
-from lstm_digits.runtime.images import NoDigitFound
 from lstm_digits.training.mnist_files import ENV_VAR, TEST_IMAGES, TEST_LABELS, find_archives
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -68,17 +67,6 @@ def encoded_sets(data_dir, mnist: int, robust: int, tight: int, per_style: int, 
     return {name: build for name, build in builders.items() if wanted[name]}
 
 
-def runtime_answer(classifier, prediction) -> tuple[str | None, np.ndarray]:
-    """(answer, 28x28 image) as digit-classify has them: the digit or the rule's label ("-"), and
-    for no digit None and a black image."""
-    canvas = classifier.form.canvas
-    if prediction.ok:
-        return (classifier.rule.label if prediction.rejected else prediction.digit), prediction.image
-    if prediction.error == str(NoDigitFound()):
-        return None, np.zeros((canvas, canvas), np.float32)
-    sys.exit(f"same_images: the Python runtime refused an image: {prediction.error}")
-
-
 def write(args) -> None:
     args.dir.mkdir(parents=True, exist_ok=True)
     sets, answers, times, started = [], [], [], time.perf_counter()
@@ -94,7 +82,10 @@ def write(args) -> None:
                 times.append(1e3 * (time.perf_counter() - start))
                 pixels = host_pixels(data)  # decoded once, here: every host gets these bytes
                 records.write(struct.pack("<II", *pixels.shape[:2]) + pixels.tobytes())
-                answer, image = runtime_answer(classifier, prediction)
+                try:
+                    answer, image = runtime_outcome(classifier, prediction)
+                except RuntimeError as error:
+                    sys.exit(f"same_images: {error}")
                 seen.write(np.asarray(image, "<f4").tobytes())
                 answers.append(answer)
             sets.append({"name": name, "count": len(encoded)})

@@ -94,8 +94,8 @@ def _gray_levels(image: Image.Image, release: bool) -> np.ndarray:
 
 
 class _Graph:
-    """The preprocessing graph's onnxruntime session, one per process, opened on first use (about
-    0.15 s: most of a one-image run; docs/BENCHMARKS.md, issue 21). Opening it in a thread while the
+    """The preprocessing graph's onnxruntime session, one per process, opened on first use (0.10-0.13
+    s: a third of a one-image run; docs/BENCHMARKS.md, issue 21). Opening it in a thread while the
     model loads gained nothing: onnxruntime opens one session at a time."""
 
     def __init__(self):
@@ -108,8 +108,8 @@ class _Graph:
                 options = onnxruntime.SessionOptions()
                 options.intra_op_num_threads = options.inter_op_num_threads = 1  # one small image at a time
                 # The graph was optimised when it was built; onnxruntime's own optimisations made opening
-                # it take 236 ms (basic) or 300 ms (all) against 145 ms, for runs at most 10% faster
-                # (a 28x28 digit: 173 or 182 µs against 190 µs; docs/BENCHMARKS.md, issue 21).
+                # it take 188 ms (basic) or 244 ms (all) against 117 ms, for runs at most 3% faster
+                # (a 28x28 digit: 187 or 190 µs against 191 µs; docs/BENCHMARKS.md, issue 21).
                 options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL
                 options.log_severity_level = 3
                 self._session = onnxruntime.InferenceSession(str(MNIST_FORM_GRAPH), options,

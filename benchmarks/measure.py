@@ -1,4 +1,5 @@
-"""Timing helpers: medians with spread, and whole-process wall time and peak memory."""
+"""Timing helpers: medians with spread, and whole-process wall time and peak memory; the folder of
+MNIST PNGs the folder runs read."""
 
 import json
 import os
@@ -81,3 +82,12 @@ def folder_size_mb(path) -> float:
             if not os.path.islink(full):
                 total += os.path.getsize(full)
     return total / 1e6
+
+
+def write_pngs(images, folder) -> int:
+    """The uint8 [N, 28, 28] MNIST digits as folder/00000.png ...: the folder a folder run reads; N."""
+    from PIL import Image
+
+    for index, image in enumerate(images):
+        Image.fromarray(image).save(f"{folder}/{index:05d}.png")
+    return len(images)

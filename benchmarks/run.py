@@ -82,14 +82,10 @@ def cli_runs(model_dir: Path, image: Path, settings: dict, bin_dir: Path) -> dic
 
 
 def folder_run(model_dir: Path, mnist_images: np.ndarray, settings: dict, bin_dir: Path) -> dict:
-    from PIL import Image
-
     with tempfile.TemporaryDirectory() as folder:
-        for index, image in enumerate(mnist_images[: settings["folder_images"]]):
-            Image.fromarray(image).save(f"{folder}/{index:05d}.png")
+        count = measure.write_pngs(mnist_images[: settings["folder_images"]], folder)
         command = [str(bin_dir / "digit-classify"), "--model", str(model_dir / ONNX), folder]
         result = measure.process(command, settings["folder_runs"])
-    count = min(len(mnist_images), settings["folder_images"])
     return {"images": count, "images_per_s": count / result["wall_s"]["median"], **result}
 
 

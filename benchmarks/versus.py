@@ -101,12 +101,9 @@ def _write_pngs(archive: Path, folder: Path, count: int) -> None:
     import gzip
 
     import numpy as np
-    from PIL import Image
 
     folder.mkdir()
-    images = np.frombuffer(gzip.open(archive, "rb").read()[16:], np.uint8).reshape(-1, 28, 28)[:count]
-    for index, image in enumerate(images):
-        Image.fromarray(image).save(folder / f"{index:05d}.png")
+    measure.write_pngs(np.frombuffer(gzip.open(archive, "rb").read()[16:], np.uint8).reshape(-1, 28, 28)[:count], folder)
 
 
 COLUMNS = {"one_image_s": ("one image, digit-classify", "{:.3f} s"), "one_image_mb": ("its peak memory", "{:.0f} MB"),

@@ -180,14 +180,16 @@ def reference_form(clean: np.ndarray, canvas: int = 28, box: int = 20) -> np.nda
     return out
 
 
+def in_both_polarities(cleans: dict) -> dict:
+    """{(variant, polarity): [(png bytes, clean array)]} from {variant: [clean arrays]}."""
+    return {(variant, polarity): [(encode_png(clean, polarity), clean) for clean in arrays]
+            for variant, arrays in cleans.items() for polarity in POLARITIES}
+
+
 def build_tight(images: np.ndarray, count: int, seed: int = 12):
     """{(shape, polarity): [(png bytes, clean array)]} for the first `count` test digits."""
-    sets = {}
-    for shape in TIGHT_SHAPES:
-        cleans = [tight_variant(images[i], shape, seed * 100_003 + i) for i in range(count)]
-        for polarity in POLARITIES:
-            sets[shape, polarity] = [(encode_png(clean, polarity), clean) for clean in cleans]
-    return sets
+    return in_both_polarities({shape: [tight_variant(images[i], shape, seed * 100_003 + i) for i in range(count)]
+                               for shape in TIGHT_SHAPES})
 
 
 def scores_against_reference(classifier, labels, sets: dict) -> dict:
@@ -249,12 +251,7 @@ def usps_like(digit: np.ndarray, side: int) -> np.ndarray:
 
 def build_usps_like(images: np.ndarray, count: int):
     """{(side, polarity): [(png bytes, clean array)]} for the first `count` test digits."""
-    sets = {}
-    for side in USPS_SIDES:
-        cleans = [usps_like(images[i], side) for i in range(count)]
-        for polarity in POLARITIES:
-            sets[side, polarity] = [(encode_png(clean, polarity), clean) for clean in cleans]
-    return sets
+    return in_both_polarities({side: [usps_like(images[i], side) for i in range(count)] for side in USPS_SIDES})
 
 
 # --- blur and low contrast: the ink drawn against the ink the cleaning keeps (issue 12) ---

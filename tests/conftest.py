@@ -10,7 +10,7 @@ import pytest
 
 from lstm_digits.training.mnist_files import ENV_VAR, TEST_IMAGES, TEST_LABELS, find_archives
 
-MNIST_FIXTURES = {"data_dir", "mnist", "mnist_test_digits", "robustness_set"}
+MNIST_FIXTURES = {"data_dir", "mnist", "mnist_test_digits"}
 
 
 def pytest_collection_modifyitems(items):

@@ -13,7 +13,7 @@ from pathlib import Path
 import onnx
 import onnx_ir
 import onnxscript.optimizer
-from onnx import compose, helper
+from onnx import helper
 from onnx_ir.passes.common import RemoveUnusedNodesPass
 from onnxscript import BOOL, FLOAT, script
 from onnxscript import opset18 as op
@@ -64,7 +64,8 @@ def _metadata(classifier: onnx.ModelProto) -> dict:
 def _prefixed(model: onnx.ModelProto, prefix: str) -> onnx.ModelProto:
     """Every value and node name given the prefix and made unique, If branches and Loop bodies
     included: a body reusing a name from elsewhere misleads onnx's reference evaluator, and
-    onnx.compose's add_prefix loses the names that a branch reads from outside it."""
+    onnx.compose's add_prefix loses the names that a branch reads from outside it. The one way the
+    three joined graphs are prefixed."""
     ir_model = onnx_ir.from_proto(model)
     values = [*ir_model.graph.inputs, *ir_model.graph.initializers.values()]
     for node in onnx_ir.traversal.RecursiveGraphIterator(ir_model.graph):
@@ -90,8 +91,8 @@ def pipeline_model(classifier: onnx.ModelProto) -> onnx.ModelProto:
     props = _metadata(classifier)
     preprocessing, shapes = json.loads(props["preprocessing"]), json.loads(props["outputs"])
     pre = _prefixed(onnx.load(str(MNIST_FORM_GRAPH)), PREPROCESSING)  # the graph the runtime runs; its sizes as constants
-    inner = compose.add_prefix(classifier, CLASSIFIER)
-    post = compose.add_prefix(rejection_model(RejectionRule.from_metadata(props).min_confidence), REJECTION)
+    inner = _prefixed(classifier, CLASSIFIER)
+    post = _prefixed(rejection_model(RejectionRule.from_metadata(props).min_confidence), REJECTION)
     logits, probabilities = (CLASSIFIER + name for name in OUTPUT_NAMES)
     pixels, *size_names = MNIST_FORM_INPUTS  # (the sizes are named as in the metadata's `preprocessing`)
     image, no_digit, _ = MNIST_FORM_OUTPUTS
@@ -115,8 +116,7 @@ def pipeline_model(classifier: onnx.ModelProto) -> onnx.ModelProto:
         "pixels_to_digit",
         [helper.make_tensor_value_info(PIPELINE_INPUT_NAME, onnx.TensorProto.UINT8, ["height", "width", 4])],
         [helper.make_tensor_value_info(name, types[name], shapes[name]) for name in PIPELINE_OUTPUT_NAMES],
-        initializer=[batch_axis, *pre.graph.initializer, *inner.graph.initializer, *post.graph.initializer],
-        value_info=list(inner.graph.value_info))
+        initializer=[batch_axis, *pre.graph.initializer, *inner.graph.initializer, *post.graph.initializer])
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], ir_version=classifier.ir_version,
                               producer_name="lstm-digits", doc_string="RGBA pixels to digit; see metadata_props.")
     helper.set_model_props(model, props)

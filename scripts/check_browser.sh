@@ -8,6 +8,7 @@
 # the page's pipeline on raw RGBA pixels decoded once in Python (scripts/same_images.py: 100 MNIST
 # test PNGs, 30 robustness renderings, 20 tight crops, 14 style drawings, samples/), whose 28x28
 # images must be within float rounding of the Python runtime's and whose answers the same (issue 21).
+# Before the browser, web/test/server.js sends web/serve.js requests that once stopped it.
 #
 #   scripts/check_browser.sh [PYTHON]   # a Python with lstm-digits installed (default .venv/bin/python;
 #                                       # the runtime alone is enough); needs $LSTM_DIGITS_DATA (MNIST)
@@ -31,6 +32,7 @@ trap 'rm -rf "$work"' EXIT
 "$python" scripts/pipeline_facts.py > "$work/facts.json"
 "$python" -m lstm_digits.cli.classify "$PWD"/samples/*.png "$PWD"/samples/*.jpg > "$work/answers.tsv"
 "$python" scripts/same_images.py write "$work/same" --mnist 100 --robustness 30 --tight 1 --styles 2 > "$work/same.log"
+node web/test/server.js  # web/serve.js: hostile requests, unreadable files, its headers, --host and https
 node web/test/browser.js --chromium "$(command -v chromium)" --facts "$work/facts.json" --expected "$work/answers.tsv" \
   --screenshot "${TMPDIR:-/tmp}/lstm-digits-page.png" --same-images "$work/same"
 if ! "$python" scripts/same_images.py compare "$work/same" browser > "$work/same.md" 2> "$work/same.err"; then

@@ -21,9 +21,9 @@ export function build({ model = path.join(here, '..', 'models', 'default', PIPEL
   fs.copyFileSync(model, path.join(out, PIPELINE_FILE));
   fs.copyFileSync(ortModule, path.join(out, 'ort', path.basename(ortModule)));
   fs.copyFileSync(path.join(path.dirname(ortModule), ORT_WASM), path.join(out, 'ort', ORT_WASM));
-  const html = fs.readFileSync(path.join(out, 'index.html'), 'utf8');
-  if (!html.includes(`./ort/${path.basename(ortModule)}`)) {
-    throw new Error(`index.html's import map does not point at ort/${path.basename(ortModule)}`);
+  const app = fs.readFileSync(path.join(out, 'app.js'), 'utf8');
+  if (!app.includes(`from './ort/${path.basename(ortModule)}'`)) {
+    throw new Error(`app.js does not import ort/${path.basename(ortModule)}, the module onnxruntime-web/wasm names`);
   }
   return out;
 }

@@ -1,8 +1,8 @@
 // The page: a drawing pad and photo inputs -> pipeline.onnx in onnxruntime-web (WebAssembly) ->
 // the digit or "not a digit", the top 3 probabilities and the 28x28 image the model saw.
-// Plain ES modules; onnxruntime-web comes from the import map in index.html (files served with
-// the page). Decoding stays with the browser: createImageBitmap applies the EXIF orientation.
-import * as ort from 'onnxruntime-web/wasm';
+// Plain ES modules; onnxruntime-web's WebAssembly build is served with the page, in ort/ (build.js
+// copies it there). Decoding stays with the browser: createImageBitmap applies the EXIF orientation.
+import * as ort from './ort/ort.wasm.bundle.min.mjs';
 import { openPipeline, PIPELINE_FILE } from './pipeline.js';
 
 ort.env.wasm.numThreads = 1; // threads need cross-origin isolation; one is plenty for one image

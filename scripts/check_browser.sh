@@ -7,12 +7,14 @@
 # 127.0.0.1; it prints the page's ready time, pen-up-to-answer time and download size. It also runs
 # the page's pipeline on raw RGBA pixels decoded once in Python (scripts/same_images.py: 100 MNIST
 # test PNGs, 30 robustness renderings, 20 tight crops, 14 style drawings, samples/), whose 28x28
-# images must be within float rounding of the Python runtime's and whose answers the same (issue 21).
-# Before the browser, web/test/server.js sends web/serve.js requests that once stopped it.
+# images must be within float rounding of the Python runtime's and whose answers the same (issue 21),
+# and the problems a new user met (web/test/page_problems.js): a digit drawn while the model loads,
+# Clear with a stroke queued, an unreadable file, the bars, the page on a phone. Before the browser,
+# web/test/server.js sends web/serve.js requests that once stopped it.
 #
 #   scripts/check_browser.sh [PYTHON]   # a Python with lstm-digits installed (default .venv/bin/python;
 #                                       # the runtime alone is enough); needs $LSTM_DIGITS_DATA (MNIST)
-# The screenshot it takes is left at ${TMPDIR:-/tmp}/lstm-digits-page.png, to look at.
+# The screenshots it takes are left at ${TMPDIR:-/tmp}/lstm-digits-page.png and -page-phone.png, to look at.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/common.sh

@@ -1,5 +1,5 @@
 // The page: a drawing pad and photo inputs -> pipeline.onnx in onnxruntime-web (WebAssembly) ->
-// the digit or "not a digit", the top 3 probabilities and the 28x28 image the model saw.
+// the digit or "not a digit", each digit's probability and the 28x28 image the model saw.
 // Plain ES modules; onnxruntime-web's WebAssembly build is served with the page, in ort/ (build.js
 // copies it there). Decoding stays with the browser: createImageBitmap applies the EXIF orientation.
 import * as ort from './ort/ort.wasm.bundle.min.mjs';
@@ -11,6 +11,7 @@ const pad = document.getElementById('pad');
 const seen = document.getElementById('seen');
 const answerBox = document.getElementById('answer');
 const topList = document.getElementById('top');
+const scale = document.getElementById('scale');
 const status = document.getElementById('status');
 const INK = '#111827', PAPER = '#ffffff';
 const PEN_WIDTH = pad.width / 16; // about MNIST's stroke for a digit drawn across most of the pad
@@ -78,14 +79,13 @@ function penUp(event) {
   if (!stroke || event.pointerId !== stroke.id) return;
   stroke = null;
   const pixels = context.getImageData(0, 0, pad.width, pad.height);
-  classify(pixels.data, pixels.height, pixels.width, event.timeStamp, 'drawing');
+  classify({ rgba: pixels.data, height: pixels.height, width: pixels.width, since: event.timeStamp, source: 'drawing', generation: startedOver });
 }
 pad.addEventListener('pointerup', penUp);
 pad.addEventListener('pointercancel', penUp);
 
-let cleared = 0; // how many times Clear was pressed: an answer for an image cleared since is dropped
 document.getElementById('clear').addEventListener('click', () => {
-  cleared++;
+  startOver();
   clearPad();
   showAnswer(null);
 });
@@ -97,18 +97,20 @@ for (const input of [document.getElementById('photo'), document.getElementById('
     const file = input.files[0];
     input.value = ''; // choosing the same file again is a new change
     if (!file) return;
-    const started = performance.now();
+    const generation = startOver(), started = performance.now();
     let bitmap;
     try {
       bitmap = await createImageBitmap(file, { imageOrientation: 'from-image', premultiplyAlpha: 'none', colorSpaceConversion: 'none' });
     } catch {
-      showStatus(`${file.name}: not an image this browser can read`);
+      if (generation !== startedOver) return;
+      clearPad(); // not the last drawing or photo beside this file's error
+      showError(`${file.name}: not an image this browser can read`);
       return;
     }
     const { data, height, width } = photoPixels(bitmap);
-    showPreview(bitmap);
+    if (generation === startedOver) showPreview(bitmap);
     bitmap.close();
-    classify(data, height, width, started, file.name);
+    classify({ rgba: data, height, width, since: started, source: file.name, generation });
   });
 }
 
@@ -129,58 +131,89 @@ function showPreview(bitmap) {
 
 // --- The answer ---
 
-// One run at a time; while one runs, only the latest request waits (a newer drawing replaces it).
-let waiting = null, running = false;
+// One run at a time; while one runs, or while the model loads, only the latest request waits (a
+// newer drawing replaces it). Clear and a new photo start over: a request made before is dropped,
+// waiting or running. `startedOver` counts them; each request carries the count it was made at.
+let waiting = null, running = false, startedOver = 0;
 
-async function classify(...request) {
+function startOver() {
+  waiting = null;
+  return ++startedOver;
+}
+
+function classify(request) {
   waiting = request;
-  if (running || !page.pipeline) return;
+  if (page.pipeline) return runWaiting();
+  showAnswer({ reading: true });
+  showStatus('Loading the model\u2026 what you drew is read as soon as it has loaded.');
+}
+
+async function runWaiting() {
+  if (running) return;
   running = true;
   while (waiting) {
     const next = waiting;
     waiting = null;
-    await classifyNow(...next);
+    await classifyNow(next);
   }
   running = false;
 }
 
-async function classifyNow(rgba, height, width, since, source) {
-  const clearedBefore = cleared;
+async function classifyNow({ rgba, height, width, since, source, generation }) {
   let answer;
   try {
     answer = await page.pipeline.classify(rgba, height, width);
   } catch (error) {
-    showStatus(`${source}: ${error.message}`);
+    if (generation === startedOver) showError(`${source}: ${error.message}`);
     return;
   }
-  if (cleared !== clearedBefore) return;
+  if (generation !== startedOver) return;
   showAnswer(answer);
   const ms = performance.now() - since;
   page.answers.push({ source, ms, ...answer });
   showStatus(`${answer.noDigit ? 'Nothing' : 'Read'} in ${ms.toFixed(0)} ms, in this page.`);
 }
 
+// The big answer and, for a digit or "not a digit", a bar for each of the ten digits. Bars are on
+// a log scale, so that a 2nd choice of 0.01% is seen; for "not a digit" they are grey, not an answer.
 function showAnswer(answer) {
   topList.replaceChildren();
+  scale.hidden = true;
   seen.getContext('2d').clearRect(0, 0, seen.width, seen.height);
-  if (!answer) {
-    Object.assign(answerBox, { textContent: '?' }).dataset.kind = 'none';
-    return;
-  }
-  const [text, kind] = answer.noDigit ? ['nothing to read', 'empty'] : answer.rejected ? ['not a digit', 'rejected'] : [answer.digit, 'digit'];
+  const [text, kind] = !answer ? ['?', 'none'] : answer.reading ? ['\u2026', 'reading'] : answer.error ? [answer.error, 'error']
+    : answer.noDigit ? ['nothing to read', 'empty'] : answer.rejected ? ['not a digit', 'rejected'] : [answer.digit, 'digit'];
   answerBox.textContent = text;
   answerBox.dataset.kind = kind;
-  if (answer.noDigit) return;
-  for (const [label, probability] of answer.top) {
+  if (kind !== 'digit' && kind !== 'rejected') return;
+  topList.classList.toggle('unsure', answer.rejected);
+  answer.probabilities.forEach((probability, index) => {
     const row = document.createElement('li');
-    const percent = `${(100 * probability).toFixed(1)}%`;
     row.innerHTML = `<b></b><span class="bar"><span></span></span><span class="p"></span>`;
-    row.querySelector('b').textContent = label;
-    row.querySelector('.bar span').style.width = percent;
-    row.querySelector('.p').textContent = percent;
+    row.querySelector('b').textContent = page.pipeline.labels[index];
+    row.querySelector('.bar span').style.width = `${(100 * Math.max(0, 1 + Math.log10(probability) / BAR_DECADES)).toFixed(1)}%`;
+    row.querySelector('.p').textContent = percent(probability);
+    row.classList.toggle('chosen', !answer.rejected && page.pipeline.labels[index] === answer.digit);
     topList.append(row);
-  }
+  });
+  scale.hidden = false;
   drawSeen(answer.image);
+}
+
+const BAR_DECADES = 6; // a full bar is probability 1, an empty one 1e-6
+scale.textContent = `Log scale: each 1/${BAR_DECADES} of a bar is a factor of 10; an empty bar is under 1 in ${(10 ** BAR_DECADES).toLocaleString('en')}.`;
+
+// A probability as a person reads it: never "100.0%" nor "0.0%" for what is neither.
+function percent(probability) {
+  if (probability > 0.999) return '>99.9%';
+  if (probability >= 0.001) return `${(100 * probability).toFixed(1)}%`;
+  if (probability >= 1e-6) return `${(100 * probability).toPrecision(1)}%`;
+  return '<0.0001%';
+}
+
+// A file or a run that failed: the error takes the answer's place (and the footer's).
+function showError(text) {
+  showAnswer({ error: text });
+  showStatus(text);
 }
 
 // The model's input: float32 in [0, 1], bright ink on black, shown as grey levels.
@@ -204,10 +237,11 @@ page.ready = load().then(
     page.pipeline = pipeline;
     page.readyMs = performance.now(); // since navigation started
     showStatus(`Ready (model loaded in ${page.readyMs.toFixed(0)} ms). Draw a digit.`);
+    runWaiting(); // what was drawn or chosen while the model loaded
     return true;
   },
   (error) => {
-    showStatus(`The model could not be loaded: ${error.message}`);
+    showError(`The model could not be loaded: ${error.message}`);
     return false;
   },
 );

@@ -196,6 +196,7 @@ class Pipeline {
       rejected,
       digit,
       probability,
+      probabilities, // one per label, in the labels' order
       top: ranked.slice(0, 3), // [[label, probability], ...], most likely first
       answer: rejected ? this.rejection.label : digit, // what digit-classify prints
       image: { data: image.data, height: image.dims[0], width: image.dims[1] },

@@ -23,6 +23,8 @@ import { fileURLToPath } from 'node:url';
 import puppeteer from 'puppeteer-core';
 import { build } from '../build.js';
 import { serve } from '../serve.js';
+import { draw, upload } from './page_actions.js';
+import { checkPageProblems } from './page_problems.js';
 import { DIGITS, NOT_DIGITS } from './shapes.js';
 
 const TIME_LIMIT_MS = 120_000; // the whole test; it takes well under a minute
@@ -76,39 +78,6 @@ async function testData(page, index, folder, tolerance) {
       `max |difference| ${Number(row.maxDifference).toExponential(2)} over ${row.values} values (tolerance ${row.limit})`);
   }
   if (!rows.length) check(`test data ${folder}`, false, 'no outputs compared');
-}
-
-// One answer more than `count` in the page's list: the newest.
-async function nextAnswer(page, count) {
-  await page.waitForFunction((n) => window.lstmDigits.answers.length > n, { timeout: 10_000 }, count).catch(async (error) => {
-    throw new Error(`no answer: ${error.message}; the page says: ${await page.$eval('#status', (s) => s.textContent)}`);
-  });
-  return page.evaluate(() => {
-    const { answer, ms, noDigit, rejected, top } = window.lstmDigits.answers.at(-1);
-    return { answer, ms, noDigit, rejected, top, shown: document.getElementById('answer').textContent };
-  });
-}
-
-// Strokes in pad units ([0, 1] across) drawn with real mouse events (or touch events), one move per point.
-async function draw(page, strokes, { touch = false } = {}) {
-  await page.click('#clear');
-  const box = await page.$eval('#pad', (pad) => pad.getBoundingClientRect().toJSON());
-  const count = await page.evaluate(() => window.lstmDigits.answers.length);
-  for (const points of strokes) {
-    const [first, ...rest] = points.map(([x, y]) => [box.left + x * box.width, box.top + y * box.height]);
-    if (touch) {
-      await page.touchscreen.touchStart(...first);
-      for (const point of rest) await page.touchscreen.touchMove(...point);
-      await page.touchscreen.touchEnd();
-    } else {
-      await page.mouse.move(...first);
-      await page.mouse.down();
-      for (const point of rest) await page.mouse.move(...point, { steps: 2 });
-      await page.mouse.up();
-    }
-    if (points !== strokes.at(-1)) await nextAnswer(page, count + strokes.indexOf(points));
-  }
-  return nextAnswer(page, count + strokes.length - 1);
 }
 
 // --same-images: how many records DIR/records.bin holds, from DIR/sets.json (same_images.py writes both).
@@ -168,14 +137,6 @@ async function sameImages(page, dir) {
   return { count: answers.length, seconds: (performance.now() - started) / 1000 };
 }
 
-async function upload(page, file) {
-  if (!fs.existsSync(file)) throw new Error(`${file}: no such file`);
-  const count = await page.evaluate(() => window.lstmDigits.answers.length);
-  const input = await page.$('#photo');
-  await input.uploadFile(file);
-  return nextAnswer(page, count);
-}
-
 function percentile(values, q) {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
@@ -198,23 +159,32 @@ async function main(argv) {
   });
   const problems = []; // page errors, console errors, requests beyond 127.0.0.1
   const downloads = new Map(); // URL -> bytes, for what the page itself loads
-  try {
+  // A page of the site (not yet opened), watched for problems; `hold(url)` may return a promise
+  // that holds the request back until it resolves.
+  const newPage = async ({ viewport = { width: 900, height: 640, hasTouch: true }, hold = () => null } = {}) => {
     const page = await browser.newPage();
-    await page.setViewport({ width: 900, height: 640, hasTouch: true });
+    await page.setViewport(viewport);
     await page.setRequestInterception(true);
-    page.on('request', (request) => {
+    page.on('request', async (request) => {
       const url = request.url();
-      if (url.startsWith(`${origin}/`) || url.startsWith('data:')) return request.continue();
-      problems.push(`request beyond 127.0.0.1: ${url}`);
-      return request.abort();
-    });
-    page.on('response', (response) => {
-      const url = response.url();
-      if (url.startsWith(origin) && !url.includes('/test-data/') && !url.includes('/same-images/')) downloads.set(url, Number(response.headers()['content-length'] ?? 0));
+      if (!url.startsWith(`${origin}/`) && !url.startsWith('data:')) {
+        problems.push(`request beyond 127.0.0.1: ${url}`);
+        return request.abort();
+      }
+      await hold(url);
+      return request.continue();
     });
     page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
     page.on('console', (message) => {
       if (message.type() === 'error') problems.push(`console error: ${message.text()}`);
+    });
+    return page;
+  };
+  try {
+    const page = await newPage();
+    page.on('response', (response) => {
+      const url = response.url();
+      if (url.startsWith(origin) && !url.includes('/test-data/') && !url.includes('/same-images/')) downloads.set(url, Number(response.headers()['content-length'] ?? 0));
     });
 
     await page.goto(`${origin}/`);
@@ -252,6 +222,10 @@ async function main(argv) {
       check(`photo ${path.basename(file)} through the file input`, answer.answer === expected,
         `page ${answer.answer} (${answer.top[0][1].toFixed(4)}), digit-classify ${expected}`);
     }
+
+    const [photo] = expectedAnswers(opts.expected).keys();
+    const phoneScreenshot = opts.screenshot && opts.screenshot.replace(/(\.png)?$/, '-phone.png');
+    await checkPageProblems({ newPage, origin, page, photo, check, phoneScreenshot });
 
     if (opts.sameImages) {
       const { count, seconds } = await sameImages(page, opts.sameImages);

@@ -9,7 +9,9 @@
 # test PNGs, 30 robustness renderings, 20 tight crops, 14 style drawings, samples/), whose 28x28
 # images must be within float rounding of the Python runtime's and whose answers the same (issue 21),
 # and the problems a new user met (web/test/page_problems.js): a digit drawn while the model loads,
-# Clear with a stroke queued, an unreadable file, the bars, the page on a phone. Before the browser,
+# Clear with a stroke queued, an unreadable file, the bars, the page on a phone; and offline
+# (web/test/offline.js): each file sent once and compressed, installable, a reload with the network
+# off that reads a digit. Before the browser,
 # web/test/server.js sends web/serve.js requests that once stopped it.
 #
 #   scripts/check_browser.sh [PYTHON]   # a Python with lstm-digits installed (default .venv/bin/python;

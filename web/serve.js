@@ -21,8 +21,10 @@ const TYPES = {
   '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.mjs': 'text/javascript', '.css': 'text/css',
   '.wasm': 'application/wasm', '.onnx': 'application/octet-stream', '.pb': 'application/octet-stream',
   '.bin': 'application/octet-stream',
-  '.json': 'application/json', '.png': 'image/png', '.jpg': 'image/jpeg',
+  '.json': 'application/json', '.webmanifest': 'application/manifest+json', '.png': 'image/png', '.jpg': 'image/jpeg',
 };
+// Copies of a file that build.js compressed beforehand, by the Accept-Encoding name they answer to.
+const ENCODINGS = [['br', '.br'], ['gzip', '.gz']];
 
 // The page runs only its own files: scripts, styles and fetches from this server, WebAssembly
 // compiled from them, images from the user's files (blob:) and the camera's stream.
@@ -34,8 +36,10 @@ export const CONTENT_SECURITY_POLICY = [
 const SECURITY_HEADERS = { 'Content-Security-Policy': CONTENT_SECURITY_POLICY, 'X-Content-Type-Options': 'nosniff' };
 
 // Serve `root` at /, and each extra {prefix: folder} under its prefix (the tests' data), on `host`
-// (127.0.0.1 unless asked), over https when `tls` holds {cert, key}. Resolves to the listening server.
-export function serve(root, { port = 0, host = '127.0.0.1', mounts = {}, tls = null } = {}) {
+// (127.0.0.1 unless asked), over https when `tls` holds {cert, key}. A file's compressed copy
+// (FILE.br, FILE.gz) is sent to a browser that accepts it; an ETag lets a browser keep what it has.
+// `log({ path, status, encoding, bytes })` hears every answer. Resolves to the listening server.
+export function serve(root, { port = 0, host = '127.0.0.1', mounts = {}, tls = null, log = () => {} } = {}) {
   const folders = [...Object.entries(mounts), ['/', root]].map(([prefix, folder]) => [prefix, path.resolve(folder)]);
   const answer = (request, response) => {
     if (request.method !== 'GET' && request.method !== 'HEAD') return reply(response, 405, 'only GET and HEAD');
@@ -51,17 +55,28 @@ export function serve(root, { port = 0, host = '127.0.0.1', mounts = {}, tls = n
     const file = path.join(folder, pathname.slice(prefix.length));
     const type = TYPES[path.extname(file)];
     if (!file.startsWith(folder + path.sep) || !type) return reply(response, 404, 'not found');
-    fs.stat(file, (error, stats) => {
-      if (error || !stats.isFile()) return reply(response, 404, 'not found');
-      const source = fs.createReadStream(file);
+    const accepted = String(request.headers['accept-encoding'] ?? '');
+    const encodings = [...ENCODINGS.filter(([name]) => accepted.includes(name)), [null, '']];
+    const tryEncoding = ([[encoding, suffix], ...others]) => fs.stat(file + suffix, (error, stats) => {
+      if (error || !stats.isFile()) return others.length ? tryEncoding(others) : reply(response, 404, 'not found');
+      const tag = `"${stats.size.toString(36)}-${Math.floor(stats.mtimeMs).toString(36)}${encoding ? `-${encoding}` : ''}"`;
+      const headers = { ...SECURITY_HEADERS, 'Content-Type': type, 'Cache-Control': 'no-cache', ETag: tag, Vary: 'Accept-Encoding' };
+      if (encoding) headers['Content-Encoding'] = encoding;
+      if (request.headers['if-none-match'] === tag) {
+        log({ path: pathname, status: 304, encoding, bytes: 0 });
+        return response.writeHead(304, headers).end();
+      }
+      const source = fs.createReadStream(file + suffix);
       source.once('open', () => {
-        response.writeHead(200, { ...SECURITY_HEADERS, 'Content-Type': type, 'Content-Length': stats.size, 'Cache-Control': 'no-cache' });
+        response.writeHead(200, { ...headers, 'Content-Length': stats.size });
+        log({ path: pathname, status: 200, encoding, bytes: request.method === 'HEAD' ? 0 : stats.size });
         if (request.method === 'HEAD') return source.destroy(), response.end();
         // Errors after the headers (a read that fails, a client that leaves) close this one answer.
         pipeline(source, response, () => {});
       });
       source.once('error', () => response.headersSent || reply(response, 500, 'cannot read the file'));
     });
+    tryEncoding(encodings);
   };
   const handler = (request, response) => {
     try {

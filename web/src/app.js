@@ -17,7 +17,7 @@ const INK = '#111827', PAPER = '#ffffff';
 const PEN_WIDTH = pad.width / 16; // about MNIST's stroke for a digit drawn across most of the pad
 
 // What the page exposes for its tests (and the curious): the open pipeline, timings, last answer.
-const page = (window.lstmDigits = { ort, pipeline: null, readyMs: null, answers: [] });
+const page = (window.lstmDigits = { ort, pipeline: null, readyMs: null, answers: [], offline: null });
 
 async function load() {
   const response = await fetch(PIPELINE_FILE);
@@ -227,6 +227,23 @@ function drawSeen({ data, height, width }) {
   seen.getContext('2d').putImageData(pixels, 0, 0);
 }
 
+// Once the page works, its service worker (sw.js) keeps its files: the next visit works offline.
+// Resolves to true when the worker controls the page, false when the browser has none.
+async function keepForOffline() {
+  if (!('serviceWorker' in navigator)) return false;
+  try {
+    await navigator.serviceWorker.register('sw.js');
+    await navigator.serviceWorker.ready;
+  } catch (error) {
+    showStatus(`${status.textContent} (It will not work offline: ${error.message})`);
+    return false;
+  }
+  if (!navigator.serviceWorker.controller) {
+    await new Promise((resolve) => navigator.serviceWorker.addEventListener('controllerchange', resolve, { once: true }));
+  }
+  return true;
+}
+
 function showStatus(text) {
   status.textContent = text;
 }
@@ -238,6 +255,7 @@ page.ready = load().then(
     page.readyMs = performance.now(); // since navigation started
     showStatus(`Ready (model loaded in ${page.readyMs.toFixed(0)} ms). Draw a digit.`);
     runWaiting(); // what was drawn or chosen while the model loaded
+    page.offline = keepForOffline();
     return true;
   },
   (error) => {

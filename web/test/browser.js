@@ -24,6 +24,7 @@ import puppeteer from 'puppeteer-core';
 import { build } from '../build.js';
 import { serve } from '../serve.js';
 import { draw, upload } from './page_actions.js';
+import { checkOffline } from './offline.js';
 import { checkPageProblems } from './page_problems.js';
 import { DIGITS, NOT_DIGITS } from './shapes.js';
 
@@ -148,7 +149,8 @@ async function main(argv) {
   const dist = build({ model: pipeline, out: fs.mkdtempSync(path.join(os.tmpdir(), 'lstm-digits-web-')) });
   const mounts = Object.fromEntries(testSets.map((folder, index) => [`/test-data/${index}/`, folder]));
   if (opts.sameImages) mounts['/same-images/'] = opts.sameImages;
-  const server = await serve(dist, { mounts });
+  const served = []; // what the server answered: { path, status, encoding, bytes }
+  const server = await serve(dist, { mounts, log: (entry) => served.push(entry) });
   const records = opts.sameImages ? countRecords(opts.sameImages) : 0;
   if (records) allowMoreTime(records * SAME_IMAGE_MS);
   const origin = `http://127.0.0.1:${server.address().port}`;
@@ -161,16 +163,19 @@ async function main(argv) {
   const downloads = new Map(); // URL -> bytes, for what the page itself loads
   // A page of the site (not yet opened), watched for problems; `hold(url)` may return a promise
   // that holds the request back until it resolves.
-  const newPage = async ({ viewport = { width: 900, height: 640, hasTouch: true }, hold = () => null } = {}) => {
-    const page = await browser.newPage();
+  // Each page has a fresh profile of its own (a first visit; incognito, unless `fresh` is false: the
+  // browser's one profile), and requests are intercepted (aborted beyond 127.0.0.1) unless
+  // `intercept` is false (then they are only reported).
+  const newPage = async ({ viewport = { width: 900, height: 640, hasTouch: true }, hold = () => null, intercept = true, fresh = true } = {}) => {
+    const page = await (fresh ? await browser.createBrowserContext() : browser).newPage();
     await page.setViewport(viewport);
-    await page.setRequestInterception(true);
+    await page.setRequestInterception(intercept);
     page.on('request', async (request) => {
       const url = request.url();
-      if (!url.startsWith(`${origin}/`) && !url.startsWith('data:')) {
-        problems.push(`request beyond 127.0.0.1: ${url}`);
-        return request.abort();
-      }
+      const beyond = !url.startsWith(`${origin}/`) && !url.startsWith('data:');
+      if (beyond) problems.push(`request beyond 127.0.0.1: ${url}`);
+      if (!intercept) return;
+      if (beyond) return request.abort();
       await hold(url);
       return request.continue();
     });
@@ -226,6 +231,7 @@ async function main(argv) {
     const [photo] = expectedAnswers(opts.expected).keys();
     const phoneScreenshot = opts.screenshot && opts.screenshot.replace(/(\.png)?$/, '-phone.png');
     await checkPageProblems({ newPage, origin, page, photo, check, phoneScreenshot });
+    const offline = await checkOffline({ newPage, origin, served, check });
 
     if (opts.sameImages) {
       const { count, seconds } = await sameImages(page, opts.sameImages);
@@ -243,7 +249,9 @@ async function main(argv) {
     console.log('\n| measured in headless Chromium | value |\n|---|---:|');
     console.log(`| ready to classify after navigation | ${readyMs.toFixed(0)} ms |`);
     console.log(`| pen-up to answer, median / worst of ${penUpMs.length} drawings | ${percentile(penUpMs, 0.5).toFixed(1)} / ${Math.max(...penUpMs).toFixed(1)} ms |`);
-    console.log(`| download until ready (${loaded.size} files) | ${megabytes.toFixed(2)} MB |`);
+    console.log(`| download until ready (${loaded.size} files, as sent: brotli) | ${megabytes.toFixed(2)} MB |`);
+    console.log(`| a first visit, the service worker's copies included | ${(offline.firstVisitBytes / 1e6).toFixed(2)} MB |`);
+    console.log(`| offline: ready after a reload | ${offline.readyOfflineMs.toFixed(0)} ms |`);
     console.log(`| browser | ${await browser.version()} |\n`);
   } finally {
     await browser.close();

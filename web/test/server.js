@@ -8,6 +8,7 @@ import https from 'node:https';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import { serve, serveCommand } from '../serve.js';
 
 const results = [];
@@ -18,9 +19,10 @@ function check(name, passed, detail = '') {
 
 // One raw HTTP/1.1 request (the path sent as written, no client-side normalising); resolves to
 // { status, headers, body } or { error } when the connection fails or closes without a whole answer.
-function request(port, target, { method = 'GET', host = '127.0.0.1' } = {}) {
+function request(port, target, { method = 'GET', host = '127.0.0.1', headers = {} } = {}) {
+  const extra = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('');
   return new Promise((resolve) => {
-    const socket = net.connect(port, host, () => socket.write(`${method} ${target} HTTP/1.1\r\nHost: ${host}:${port}\r\nConnection: close\r\n\r\n`));
+    const socket = net.connect(port, host, () => socket.write(`${method} ${target} HTTP/1.1\r\nHost: ${host}:${port}\r\n${extra}Connection: close\r\n\r\n`));
     const chunks = [];
     socket.on('data', (chunk) => chunks.push(chunk));
     socket.on('error', (error) => resolve({ error: error.code ?? error.message }));
@@ -31,8 +33,8 @@ function request(port, target, { method = 'GET', host = '127.0.0.1' } = {}) {
       const status = Number(statusLine.split(' ')[1]);
       if (!status) return resolve({ error: 'no answer' });
       const headers = Object.fromEntries(lines.map((line) => [line.slice(0, line.indexOf(':')).toLowerCase(), line.slice(line.indexOf(':') + 1).trim()]));
-      const body = rest.join('\r\n\r\n');
-      const whole = headers['content-length'] === undefined || Buffer.byteLength(body, 'latin1') === Number(headers['content-length']);
+      const body = Buffer.from(rest.join('\r\n\r\n'), 'latin1');
+      const whole = headers['content-length'] === undefined || body.length === Number(headers['content-length']);
       resolve(whole ? { status, headers, body } : { error: `${status}, then the body stopped short` });
     });
   });
@@ -44,11 +46,15 @@ async function main() {
   fs.writeFileSync(path.join(root, 'app.js'), 'export {};');
   // A file that stat calls a regular file but no read can get: this process' own memory map.
   fs.symlinkSync('/proc/self/mem', path.join(root, 'unreadable.bin'));
+  const bigScript = Buffer.from(`export const numbers = [${Array.from({ length: 3000 }, (_, i) => i * i).join(', ')}];\n`);
+  fs.writeFileSync(path.join(root, 'big.js'), bigScript);
+  fs.writeFileSync(path.join(root, 'big.js.br'), zlib.brotliCompressSync(bigScript));
+  fs.writeFileSync(path.join(root, 'big.js.gz'), zlib.gzipSync(bigScript));
   const server = await serve(root);
   const { port } = server.address();
   const stillUp = async (after) => {
     const answer = await request(port, '/');
-    check(`still serving after ${after}`, answer.status === 200 && answer.body.includes('<title>t</title>'), answer.error ?? `HTTP ${answer.status}`);
+    check(`still serving after ${after}`, answer.status === 200 && answer.body.toString().includes('<title>t</title>'), answer.error ?? `HTTP ${answer.status}`);
   };
   try {
     const page = await request(port, '/');
@@ -71,6 +77,22 @@ async function main() {
     await stillUp('a file that cannot be read');
     const post = await request(port, '/', { method: 'POST' });
     check('POST is refused', post.status === 405, post.error ?? `HTTP ${post.status}`);
+
+    // Compressed copies (build.js writes FILE.br and FILE.gz) go to a browser that accepts them.
+    for (const [accept, encoding] of [['gzip, deflate, br, zstd', 'br'], ['gzip', 'gzip'], ['', undefined]]) {
+      const answer = await request(port, '/big.js', { headers: accept ? { 'Accept-Encoding': accept } : {} });
+      const sent = answer.headers?.['content-encoding'];
+      const body = answer.body && (sent === 'br' ? zlib.brotliDecompressSync(answer.body) : sent === 'gzip' ? zlib.gunzipSync(answer.body) : answer.body);
+      check(`Accept-Encoding ${JSON.stringify(accept)}: ${encoding ?? 'the file as it is'}`,
+        sent === encoding && body?.equals(bigScript) && answer.headers?.vary === 'Accept-Encoding',
+        answer.error ?? `HTTP ${answer.status}, ${answer.headers['content-encoding'] ?? 'no encoding'}, ${answer.body.length} bytes for ${bigScript.length}`);
+    }
+    // What a browser already has is not sent again: its ETag answers 304, one per encoding.
+    const first = await request(port, '/big.js', { headers: { 'Accept-Encoding': 'br' } });
+    const again = await request(port, '/big.js', { headers: { 'Accept-Encoding': 'br', 'If-None-Match': first.headers.etag } });
+    const other = await request(port, '/big.js', { headers: { 'Accept-Encoding': 'gzip', 'If-None-Match': first.headers.etag } });
+    check('a file the browser has, by its ETag, is answered 304 and no body', again.status === 304 && again.body.length === 0 && other.status === 200,
+      `${first.headers.etag}: HTTP ${again.status} (${again.body?.length} bytes); as gzip HTTP ${other.status}`);
   } finally {
     server.close();
   }

@@ -26,18 +26,20 @@ trap 'rm -rf "$work"' EXIT
 "$python" scripts/pipeline_facts.py > "$work/facts.json"
 fact() { node -e 'const f = require(process.argv[1])[process.argv[2]]; console.log(Array.isArray(f) ? f.join("\n") : typeof f === "object" ? JSON.stringify(f) : f)' "$work/facts.json" "$1"; }
 pipeline="$(fact pipeline)"
-# The one JS module's names for the pipeline's file, input and outputs are the Python package's.
+# The npm package's (js/) names for the pipeline's file, input and outputs, and its version, are the Python package's.
 node --input-type=module - "$work/facts.json" <<'EOF'
 import fs from 'node:fs';
 import path from 'node:path';
-import { INPUT, OUTPUTS, PIPELINE_FILE } from './web/src/pipeline.js';
+import { INPUT, OUTPUTS, PIPELINE_FILE } from './js/pipeline.js';
 const facts = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
 const problems = [];
 if (path.basename(facts.pipeline) !== PIPELINE_FILE) problems.push(`file ${PIPELINE_FILE}, not ${path.basename(facts.pipeline)}`);
 if (INPUT !== facts.input) problems.push(`input ${INPUT}, not ${facts.input}`);
 for (const name of Object.values(OUTPUTS)) if (!facts.outputs.includes(name)) problems.push(`no output ${name} in ${facts.outputs}`);
+const { version } = JSON.parse(fs.readFileSync('js/package.json', 'utf8'));
+if (version !== facts.version) problems.push(`version ${version}, not ${facts.version}`);
 if (problems.length) {
-  console.error(`check_node: web/src/pipeline.js disagrees with lstm_digits.models: ${problems.join('; ')}`);
+  console.error(`check_node: js/ (the lstm-digits npm package) disagrees with the Python package: ${problems.join('; ')}`);
   process.exit(1);
 }
 EOF
@@ -89,6 +91,19 @@ if ! diff <(cut -f1,2 "$work/python.tsv") <(cut -f1,2 "$work/node.tsv") > "$work
   exit 1
 fi
 expect_digits "$work/node.tsv" $((${#images[@]} - 1)) "examples/node/classify.js"
+# examples/node taken out of the repository, as an embedder copies it: the lstm-digits package
+# packed (it carries the shipped pipeline.onnx) and installed from its tarball; no --model given.
+(cd js && npm pack --silent --pack-destination "$work") > /dev/null
+mkdir "$work/outside"
+cp examples/node/*.js examples/node/package.json examples/node/package-lock.json "$work/outside/"
+(cd "$work/outside" && npm install --ignore-scripts --no-audit --no-fund --silent "$work"/lstm-digits-*.tgz)
+status=0
+(cd "$work/outside" && node classify.js "${images[@]}") > "$work/outside.tsv" 2> "$work/outside.err" || status=$?
+if [ "$status" -ne 1 ] || ! diff -q "$work/node.tsv" "$work/outside.tsv" > /dev/null; then
+  echo "check_node: examples/node outside the repository, with the packed lstm-digits package, answered otherwise (exit $status):" >&2
+  cat "$work/outside.err" >&2; diff "$work/node.tsv" "$work/outside.tsv" >&2; exit 1
+fi
+echo "check_node: examples/node copied out of the repository runs with the packed lstm-digits package ($(basename "$work"/lstm-digits-*.tgz)) and its model"
 largest="$(paste "$work/python.tsv" "$work/node.tsv" | awk -F'\t' '{d = $3 - $6; d = d < 0 ? -d : d; if (d > m) m = d} END {printf "%.4f", m}')"
 echo "check_node: pipeline.onnx's test data within tolerance in onnxruntime-node; $((${#images[@]} - 1)) images" \
      "(samples, robustness renderings, EXIF-turned JPEGs) decoded in JavaScript and classified as digit-classify" \

@@ -6,9 +6,10 @@ as one JSON object, so that no script retypes a file name or a tolerance:
 pipeline, model: the ONNX files; input, outputs: the pipeline's input and output names;
 pipeline_test_data: its test_data_set_N folders; tolerance: its per-output tolerance;
 model_test_data and model_tolerance: model.onnx's test data and the export's parity tolerance
-(parity.json)."""
+(parity.json); version: the installed lstm-digits' version, which the npm package (js/) has too."""
 
 import json
+from importlib.metadata import version
 
 from lstm_digits import models
 
@@ -26,6 +27,7 @@ def main() -> None:
         "model": str(folder / models.ONNX),
         "model_test_data": str(folder / models.TEST_DATA),
         "model_tolerance": parity["tolerance"]["max_abs_logit_diff"],
+        "version": version("lstm-digits"),
     }))
 
 

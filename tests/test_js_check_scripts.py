@@ -33,6 +33,7 @@ def test_pipeline_facts_name_the_shipped_pipeline_its_test_data_and_tolerances()
     parity = json.loads((models.DEFAULT_DIR / models.PARITY).read_text())
     assert facts["model_tolerance"] == parity["tolerance"]["max_abs_logit_diff"]
     assert Path(facts["model"]) == models.DEFAULT_MODEL and Path(facts["model_test_data"]) == models.DEFAULT_DIR / models.TEST_DATA
+    assert facts["version"] == json.loads((SCRIPTS.parent / "js" / "package.json").read_text())["version"]
 
 
 def test_mnist_pngs_robustness_writes_the_robustness_sets_images(mnist, data_dir, tmp_path):

@@ -2,7 +2,8 @@
 //
 //   node build.js [--model PATH/pipeline.onnx] [--out DIR]      (npm run build)
 //
-// dist/: index.html, app.js, pipeline.js, style.css, the manifest and icons, pipeline.onnx, and ort/
+// dist/: index.html, app.js, style.css, the manifest and icons, pipeline.onnx, pipeline.js (the
+// lstm-digits package's module, ../js), and ort/
 // with onnxruntime-web's WebAssembly build (the module `onnxruntime-web/wasm` resolves to and the
 // .wasm it loads); sw.js, the service worker, gets the list of those files and the build's version
 // (a hash of their bytes), so that the page works offline and a new build replaces the old. Beside
@@ -13,7 +14,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import zlib from 'node:zlib';
-import { PIPELINE_FILE } from './src/pipeline.js';
+import { PIPELINE_FILE } from 'lstm-digits';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const ORT_WASM = 'ort-wasm-simd-threaded.wasm'; // the one .wasm that onnxruntime-web/wasm's bundle loads
@@ -30,6 +31,7 @@ export function build({ model = path.join(here, '..', 'models', 'default', PIPEL
   fs.mkdirSync(path.join(out, 'ort'), { recursive: true });
   fs.cpSync(path.join(here, 'src'), out, { recursive: true });
   fs.copyFileSync(model, path.join(out, PIPELINE_FILE));
+  fs.copyFileSync(fileURLToPath(import.meta.resolve('lstm-digits')), path.join(out, 'pipeline.js'));
   fs.copyFileSync(ortModule, path.join(out, 'ort', path.basename(ortModule)));
   fs.copyFileSync(path.join(path.dirname(ortModule), ORT_WASM), path.join(out, 'ort', ORT_WASM));
   const app = fs.readFileSync(path.join(out, 'app.js'), 'utf8');

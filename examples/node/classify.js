@@ -16,10 +16,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ort from 'onnxruntime-node';
-import { checkTestData, openPipeline, PIPELINE_FILE, readTensor, SESSION_OPTIONS as QUIET } from '../../web/src/pipeline.js';
+import { checkTestData, DEFAULT_PIPELINE, openPipeline, PIPELINE_FILE, readTensor, SESSION_OPTIONS as QUIET } from 'lstm-digits';
 import { decodeImage } from './decode.js';
 
-const DEFAULT_MODEL = fileURLToPath(new URL(`../../models/default/${PIPELINE_FILE}`, import.meta.url));
+// The model: --model, else the one the installed lstm-digits package carries, else (in the
+// repository, where the package is a link to js/ and carries none) the repository's shipped one.
+const DEFAULT_MODEL = [DEFAULT_PIPELINE, new URL(`../../models/default/${PIPELINE_FILE}`, import.meta.url)].map(fileURLToPath).find((file) => fs.existsSync(file));
 const USAGE = 'usage: node classify.js [--model pipeline.onnx] [--min-confidence P] image ... | --model FILE.onnx --check DIR ... --tolerance T';
 const SESSION_OPTIONS = { ...QUIET, intraOpNumThreads: 1 };
 

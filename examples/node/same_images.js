@@ -3,7 +3,7 @@
 // pipeline.onnx in onnxruntime-node on raw RGBA records that scripts/same_images.py decoded once,
 // with Pillow, for all hosts; writes what the graph made of each, for same_images.py to compare.
 //
-//   node same_images.js [--model pipeline.onnx] DIR
+//   node same_images.js --model pipeline.onnx DIR
 //
 // Reads DIR/records.bin (per image: height and width as uint32 little-endian, then height x width
 // x 4 RGBA bytes); writes DIR/node.f32 (per image its 28x28 float32 image, little-endian) and
@@ -12,11 +12,8 @@
 import './no-telemetry.js';  // first: before onnxruntime-node loads
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import ort from 'onnxruntime-node';
-import { openPipeline, PIPELINE_FILE, SESSION_OPTIONS } from '../../web/src/pipeline.js';
-
-const DEFAULT_MODEL = fileURLToPath(new URL(`../../models/default/${PIPELINE_FILE}`, import.meta.url));
+import { openPipeline, SESSION_OPTIONS } from 'lstm-digits';
 
 // The records one by one: {data: Uint8Array, height, width}, read as they are needed.
 function* records(file) {
@@ -37,8 +34,8 @@ function* records(file) {
 
 async function main(argv) {
   const modelAt = argv.indexOf('--model');
-  const model = modelAt >= 0 ? argv.splice(modelAt, 2)[1] : DEFAULT_MODEL;
-  if (argv.length !== 1) throw new Error('usage: node same_images.js [--model pipeline.onnx] DIR');
+  const model = modelAt >= 0 ? argv.splice(modelAt, 2)[1] : undefined;
+  if (argv.length !== 1 || !model) throw new Error('usage: node same_images.js --model pipeline.onnx DIR');
   const [dir] = argv;
   const pipeline = await openPipeline(ort, fs.readFileSync(model), { ...SESSION_OPTIONS, intraOpNumThreads: 1 });
   const started = performance.now();

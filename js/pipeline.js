@@ -1,6 +1,8 @@
-// lstm-digits' pipeline.onnx for JavaScript hosts: raw RGBA pixels in, the digit out.
-// One module for the browser app (onnxruntime-web) and examples/node (onnxruntime-node): both
-// onnxruntime packages have the same API, so the host passes its own `ort` in. No dependencies.
+// lstm-digits' pipeline.onnx for JavaScript hosts: raw RGBA pixels in, the digit out. The npm
+// package `lstm-digits` (this folder, README.md), used by the browser app (onnxruntime-web) and
+// examples/node (onnxruntime-node): both onnxruntime packages have the same API, so the host passes
+// its own `ort` in. No dependencies. The packed package carries the shipped pipeline.onnx beside
+// this file: DEFAULT_PIPELINE is its URL.
 //
 //   const pipeline = await openPipeline(ort, modelBytes);
 //   const answer = await pipeline.classify(rgba, height, width);   // RGBA bytes, row by row
@@ -10,6 +12,8 @@
 // not-a-digit rule itself; labels, the rule's label and threshold travel in the model's metadata.
 
 export const PIPELINE_FILE = 'pipeline.onnx'; // beside model.onnx (models/__init__.py: PIPELINE)
+// The shipped pipeline.onnx in the installed package (npm pack copies it in; not in the repository's js/).
+export const DEFAULT_PIPELINE = new URL(`./${PIPELINE_FILE}`, import.meta.url);
 
 // The graph's input and outputs (models/__init__.py names them for the Python side).
 export const INPUT = 'pixels';

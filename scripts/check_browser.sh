@@ -11,12 +11,14 @@
 # and the problems a new user met (web/test/page_problems.js): a digit drawn while the model loads,
 # Clear with a stroke queued, an unreadable file, the bars, the page on a phone; and offline
 # (web/test/offline.js): each file sent once and compressed, installable, a reload with the network
-# off that reads a digit. Before the browser,
+# off that reads a digit; and live camera mode (web/test/live.js) with Chromium's fake camera playing
+# MNIST test digits on paper (scripts/fake_camera.py), a denied camera and none. Before the browser,
 # web/test/server.js sends web/serve.js requests that once stopped it.
 #
 #   scripts/check_browser.sh [PYTHON]   # a Python with lstm-digits installed (default .venv/bin/python;
 #                                       # the runtime alone is enough); needs $LSTM_DIGITS_DATA (MNIST)
-# The screenshots it takes are left at ${TMPDIR:-/tmp}/lstm-digits-page.png and -page-phone.png, to look at.
+# The screenshots it takes are left at ${TMPDIR:-/tmp}/lstm-digits-page.png, -page-phone.png and
+# -page-live.png, to look at.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/common.sh
@@ -37,8 +39,10 @@ trap 'rm -rf "$work"' EXIT
 "$python" -m lstm_digits.cli.classify "$PWD"/samples/*.png "$PWD"/samples/*.jpg > "$work/answers.tsv"
 "$python" scripts/same_images.py write "$work/same" --mnist 100 --robustness 30 --tight 1 --styles 2 > "$work/same.log"
 node web/test/server.js  # web/serve.js: hostile requests, unreadable files, its headers, --host and https
+"$python" scripts/fake_camera.py "$work/camera.y4m" > "$work/camera.json"  # MNIST test digits on paper, for the fake camera
 node web/test/browser.js --chromium "$(command -v chromium)" --facts "$work/facts.json" --expected "$work/answers.tsv" \
-  --screenshot "${TMPDIR:-/tmp}/lstm-digits-page.png" --same-images "$work/same"
+  --screenshot "${TMPDIR:-/tmp}/lstm-digits-page.png" --same-images "$work/same" \
+  --camera "$work/camera.y4m" --camera-schedule "$work/camera.json"
 if ! "$python" scripts/same_images.py compare "$work/same" browser > "$work/same.md" 2> "$work/same.err"; then
   echo "check_browser: the page is not the Python runtime: $(tail -n 1 "$work/same.err")" >&2
   exit 1

@@ -2,7 +2,7 @@
 pipeline_facts.py names the shipped pipeline, its test data and tolerances as lstm_digits.models
 and parity.json do, mnist_pngs.py --robustness writes the robustness set's images, and
 same_images.py writes each image's RGBA pixels as the runtime decodes them and fails a host whose
-images or answers are not the Python runtime's."""
+images or answers are not the Python runtime's, and fake_camera.py writes the fake camera's video."""
 
 import json
 import shutil
@@ -79,3 +79,28 @@ def test_same_images_writes_rgba_records_and_fails_a_host_that_differs(mnist, da
         (tmp_path / "host.json").write_text(json.dumps({**written, "answers": written["answers"][:4] + [None]}))
     failed = compare(change_an_answer)
     assert failed.returncode == 1 and "robustness set: 1 answers differ (record 4: no digit, Python " in failed.stderr
+
+
+def test_fake_camera_writes_a_y4m_whose_corner_tells_which_digit_each_frame_shows(mnist, data_dir, tmp_path):
+    printed = subprocess.run([sys.executable, SCRIPTS / "fake_camera.py", tmp_path / "camera.y4m", "--digits", "2",
+                              "--data-dir", data_dir], check=True, capture_output=True, text=True)
+    schedule = json.loads(printed.stdout)
+    width, height, frames = schedule["width"], schedule["height"], schedule["frames"]
+    video = (tmp_path / "camera.y4m").read_bytes()
+    header, _, body = video.partition(b"\n")
+    assert header == f"YUV4MPEG2 W{width} H{height} F{schedule['fps']}:1 Ip A1:1 C420jpeg".encode()
+    frame_bytes = len(b"FRAME\n") + width * height * 3 // 2
+    assert len(body) == frames * frame_bytes
+    first, second = schedule["segments"]
+    assert (first["first"], first["last"] + 1, second["last"] + 1) == (0, second["first"], frames)
+    assert first["last"] + 1 == frames // 2 >= 2 * schedule["fps"]  # two digits, each two seconds or more
+    labels = mnist.test.labels.numpy()
+    assert [segment["digit"] for segment in schedule["segments"]] == [str(labels[s["mnist_test_index"]]) for s in (first, second)]
+    assert first["digit"] != second["digit"]
+    side = schedule["marker"]
+    for index, segment in enumerate(schedule["segments"]):
+        for frame in (segment["first"], segment["last"]):
+            luma = np.frombuffer(body, np.uint8, width * height, frame * frame_bytes + 6).reshape(height, width)
+            assert (luma[:side, :side] == schedule["marker_levels"][index]).all()
+            middle = luma[height // 4 : 3 * height // 4, width // 4 : 3 * width // 4]
+            assert middle.min() < 80 < 180 < middle.max()  # ink on paper in the guide box

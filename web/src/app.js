@@ -3,6 +3,7 @@
 // Plain ES modules; onnxruntime-web's WebAssembly build is served with the page, in ort/ (build.js
 // copies it there). Decoding stays with the browser: createImageBitmap applies the EXIF orientation.
 import * as ort from './ort/ort.wasm.bundle.min.mjs';
+import { CameraError, LiveCamera } from './live.js';
 import { openPipeline, PIPELINE_FILE } from './pipeline.js';
 
 ort.env.wasm.numThreads = 1; // threads need cross-origin isolation; one is plenty for one image
@@ -85,6 +86,7 @@ pad.addEventListener('pointerup', penUp);
 pad.addEventListener('pointercancel', penUp);
 
 document.getElementById('clear').addEventListener('click', () => {
+  leaveLive();
   startOver();
   clearPad();
   showAnswer(null);
@@ -97,6 +99,7 @@ for (const input of [document.getElementById('photo'), document.getElementById('
     const file = input.files[0];
     input.value = ''; // choosing the same file again is a new change
     if (!file) return;
+    leaveLive();
     const generation = startOver(), started = performance.now();
     let bitmap;
     try {
@@ -128,6 +131,57 @@ function showPreview(bitmap) {
   const [width, height] = [bitmap.width * scale, bitmap.height * scale];
   context.drawImage(bitmap, (pad.width - width) / 2, (pad.height - height) / 2, width, height);
 }
+
+// --- Live camera: what is in the guide box, read frame after frame (live.js) ---
+
+const liveButton = document.getElementById('live');
+const cameraView = document.getElementById('camera');
+const live = new LiveCamera({
+  video: document.getElementById('video'),
+  overlay: document.getElementById('overlay'),
+  classify: (rgba, height, width) => page.pipeline.classify(rgba, height, width),
+  show: ({ text, kind, answer }) => {
+    page.liveShown.push({ at: performance.now(), text, kind });
+    showAnswer(kind === 'reading' ? { reading: true } : answer);
+  },
+});
+Object.assign(page, { live, liveShown: [] }); // liveShown: each answer live mode showed, and when
+
+liveButton.addEventListener('click', () => (live.running ? leaveLive() : enterLive()));
+
+async function enterLive() {
+  startOver();
+  showStatus('Opening the camera\u2026');
+  if (!(await page.ready)) return;
+  try {
+    await live.start();
+  } catch (error) {
+    if (!(error instanceof CameraError)) throw error;
+    showError(error.message);
+    return;
+  }
+  pad.hidden = true;
+  cameraView.hidden = false;
+  liveButton.textContent = 'Stop camera';
+  liveButton.setAttribute('aria-pressed', 'true');
+  showStatus('Hold a digit in the box. Nothing leaves this device.');
+}
+
+// Back to the pad; `why` for the footer. The camera is released (its light goes off).
+function leaveLive(why = '') {
+  if (!live.running) return;
+  live.stop();
+  cameraView.hidden = true;
+  pad.hidden = false;
+  liveButton.textContent = 'Live camera';
+  liveButton.setAttribute('aria-pressed', 'false');
+  showAnswer(null);
+  if (why) showStatus(why);
+}
+
+document.addEventListener('visibilitychange', () => {
+  if (document.hidden) leaveLive('The camera stopped when the page was hidden. Press Live camera to go on.');
+});
 
 // --- The answer ---
 

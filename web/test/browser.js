@@ -1,7 +1,7 @@
 // The web app in a real browser: headless Chromium (the system's), driven by puppeteer-core.
 //
 //   node test/browser.js --chromium /usr/bin/chromium --facts facts.json --expected answers.tsv \
-//        [--screenshot page.png] [--same-images DIR]
+//        [--screenshot page.png] [--same-images DIR] [--camera VIDEO.y4m --camera-schedule SCHEDULE.json]
 //
 // facts.json is what scripts/pipeline_facts.py prints: the pipeline, its test data and tolerance.
 // Builds the site with that pipeline into a temporary folder and serves it on 127.0.0.1 (the test
@@ -24,6 +24,7 @@ import puppeteer from 'puppeteer-core';
 import { build } from '../build.js';
 import { serve } from '../serve.js';
 import { draw, upload } from './page_actions.js';
+import { checkLive } from './live.js';
 import { checkOffline } from './offline.js';
 import { checkPageProblems } from './page_problems.js';
 import { DIGITS, NOT_DIGITS } from './shapes.js';
@@ -46,6 +47,8 @@ function options(argv) {
     expected: value('--expected'),
     screenshot: value('--screenshot', ''),
     sameImages: value('--same-images', ''),
+    camera: value('--camera', ''),
+    cameraSchedule: value('--camera-schedule', ''),
   };
 }
 
@@ -154,11 +157,15 @@ async function main(argv) {
   const records = opts.sameImages ? countRecords(opts.sameImages) : 0;
   if (records) allowMoreTime(records * SAME_IMAGE_MS);
   const origin = `http://127.0.0.1:${server.address().port}`;
-  const browser = await puppeteer.launch({
+  const launch = (args = []) => puppeteer.launch({
     executablePath: opts.chromium,
     headless: true,
-    args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+    args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--no-first-run', ...args],
   });
+  // The fake camera plays the video and is allowed without asking (as if the user said yes).
+  const browser = await launch(opts.camera ? ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
+    `--use-file-for-fake-video-capture=${opts.camera}`] : []);
+  const others = []; // browsers launched for one check
   const problems = []; // page errors, console errors, requests beyond 127.0.0.1
   const downloads = new Map(); // URL -> bytes, for what the page itself loads
   // A page of the site (not yet opened), watched for problems; `hold(url)` may return a promise
@@ -232,6 +239,19 @@ async function main(argv) {
     const phoneScreenshot = opts.screenshot && opts.screenshot.replace(/(\.png)?$/, '-phone.png');
     await checkPageProblems({ newPage, origin, page, photo, check, phoneScreenshot });
     const offline = await checkOffline({ newPage, origin, served, check });
+    let live = null;
+    if (opts.camera) {
+      const pageElsewhere = async (args) => {
+        const other = await launch(args);
+        others.push(other);
+        const page = await other.newPage();
+        page.on('pageerror', (error) => problems.push(`page error (${args.join(' ') || 'no camera'}): ${error.message}`));
+        await page.goto(`${origin}/`);
+        return page;
+      };
+      const schedule = JSON.parse(fs.readFileSync(opts.cameraSchedule, 'utf8'));
+      live = await checkLive({ newPage, origin, schedule, pageElsewhere, check, screenshot: opts.screenshot && opts.screenshot.replace(/(\.png)?$/, '-live.png') });
+    }
 
     if (opts.sameImages) {
       const { count, seconds } = await sameImages(page, opts.sameImages);
@@ -252,9 +272,15 @@ async function main(argv) {
     console.log(`| download until ready (${loaded.size} files, as sent: brotli) | ${megabytes.toFixed(2)} MB |`);
     console.log(`| a first visit, the service worker's copies included | ${(offline.firstVisitBytes / 1e6).toFixed(2)} MB |`);
     console.log(`| offline: ready after a reload | ${offline.readyOfflineMs.toFixed(0)} ms |`);
+    if (live?.readingsPerSecond) {
+      console.log(`| live camera: readings a second (one per frame at most) | ${live.readingsPerSecond.toFixed(1)} |`);
+      console.log(`| live camera: one reading of the guide box | ${live.msPerReading.toFixed(1)} ms |`);
+      console.log(`| live camera: a digit's first frame to its answer | ${live.framesToAnswerMs.map((ms) => ms.toFixed(0)).join(', ')} ms |`);
+    }
     console.log(`| browser | ${await browser.version()} |\n`);
   } finally {
     await browser.close();
+    for (const other of others) await other.close();
     server.close();
     fs.rmSync(dist, { recursive: true, force: true });
   }

@@ -1,0 +1,141 @@
+// Live camera mode: the rear camera's video, a guide box in its middle, and what is in the box read
+// frame after frame (one reading at a time, each on the newest frame), with a vote across the last
+// readings so that the answer shown holds still: a reading needs AGREE of the last VOTES readings.
+//
+//   const live = new LiveCamera({ video, overlay, classify, show });
+//   await live.start();   // throws a CameraError with a message for the page when it cannot
+//   live.stop();          // the camera is released (its light goes off)
+//
+// classify(rgba, height, width) resolves to the pipeline's answer; show({ text, kind, answer }) is
+// called when the shown answer changes: kind 'digit', 'rejected' or 'empty' once AGREE readings
+// agree, 'reading' while none is settled (answer is the reading that decided, or null).
+
+export const GUIDE = 0.6; // the guide box's side, as a fraction of the video's shorter side
+const MAX_SIDE = 192; // the box is read at most this many pixels across (a 640x480 video's box is 288)
+export const VOTES = 5;
+export const AGREE = 3;
+
+export class CameraError extends Error {}
+
+export class LiveCamera {
+  constructor({ video, overlay, classify, show }) {
+    Object.assign(this, { video, overlay, classify, show, stream: null, votes: [], shown: null });
+    this.canvas = document.createElement('canvas');
+    this.stats = { readings: 0, since: 0, ms: 0 }; // for the curious and the tests: readings since start, their time
+  }
+
+  get running() {
+    return this.stream !== null;
+  }
+
+  async start() {
+    if (this.stream) return;
+    if (!navigator.mediaDevices?.getUserMedia) {
+      throw new CameraError(window.isSecureContext ? 'This browser gives no page a camera.'
+        : `The camera needs a secure page: https, or http://localhost. This one is ${location.origin}.`);
+    }
+    let stream;
+    try {
+      stream = await navigator.mediaDevices.getUserMedia({
+        video: { facingMode: 'environment', width: { ideal: 640 }, height: { ideal: 480 } }, audio: false,
+      });
+    } catch (error) {
+      throw new CameraError(cameraProblem(error));
+    }
+    this.stream = stream;
+    this.video.srcObject = stream;
+    await this.video.play().catch(() => {}); // muted and inline: allowed; frames come either way
+    Object.assign(this, { votes: [], shown: null, stats: { readings: 0, since: performance.now(), ms: 0 } });
+    this.setShown(null);
+    this.readNextFrame();
+  }
+
+  stop() {
+    if (!this.stream) return;
+    for (const track of this.stream.getTracks()) track.stop();
+    this.stream = null;
+    this.video.srcObject = null;
+    this.overlay.getContext('2d').clearRect(0, 0, this.overlay.width, this.overlay.height);
+  }
+
+  readNextFrame() {
+    if (!this.stream) return;
+    const next = () => this.readFrame().then(() => this.readNextFrame());
+    if (this.video.requestVideoFrameCallback) this.video.requestVideoFrameCallback(next);
+    else requestAnimationFrame(next);
+  }
+
+  async readFrame() {
+    const { videoWidth: width, videoHeight: height } = this.video;
+    if (!this.stream || !width || !height) return;
+    const side = Math.round(GUIDE * Math.min(width, height));
+    const [left, top] = [Math.round((width - side) / 2), Math.round((height - side) / 2)];
+    const read = Math.min(side, MAX_SIDE);
+    Object.assign(this.canvas, { width: read, height: read });
+    const context = this.canvas.getContext('2d', { willReadFrequently: true });
+    context.drawImage(this.video, left, top, side, side, 0, 0, read, read);
+    const pixels = context.getImageData(0, 0, read, read);
+    this.drawGuide(width, height, left, top, side);
+    let answer;
+    const started = performance.now();
+    try {
+      answer = await this.classify(pixels.data, read, read);
+    } catch {
+      return; // one frame the pipeline could not read: the next one may be
+    }
+    if (!this.stream) return;
+    this.stats.readings++;
+    this.stats.ms += performance.now() - started;
+    this.vote(answer);
+  }
+
+  // The newest reading joins the last VOTES. A key (the digit, '-' for not a digit, '' for no
+  // digit) that AGREE of them share is shown; it holds while VOTES - AGREE of them still share it
+  // (a frame or two of blur does not unsettle it), and then gives way to 'reading'.
+  vote(answer) {
+    const key = answer.noDigit ? '' : answer.rejected ? '-' : answer.digit;
+    this.votes = [...this.votes, { key, answer }].slice(-VOTES);
+    const share = (k) => this.votes.filter((vote) => vote.key === k).length;
+    const held = this.shown && share(this.shown.key) >= VOTES - AGREE ? this.shown.key : null;
+    const winner = share(key) >= AGREE ? key : held;
+    if (winner === (this.shown?.key ?? null)) return;
+    this.setShown(winner === null ? null : { key: winner, answer });
+  }
+
+  setShown(vote) {
+    this.shown = vote;
+    if (!vote) return this.show({ text: '\u2026', kind: 'reading', answer: null });
+    const kind = vote.key === '' ? 'empty' : vote.key === '-' ? 'rejected' : 'digit';
+    this.show({ text: vote.key, kind, answer: vote.answer });
+  }
+
+  // The guide box over the video (the overlay canvas has the video's size; CSS scales both).
+  drawGuide(width, height, left, top, side) {
+    if (this.overlay.width !== width || this.overlay.height !== height) Object.assign(this.overlay, { width, height });
+    const context = this.overlay.getContext('2d');
+    context.clearRect(0, 0, width, height);
+    context.fillStyle = '#0007';
+    context.fillRect(0, 0, width, height);
+    context.clearRect(left, top, side, side);
+    context.strokeStyle = this.shown && this.shown.key !== '' && this.shown.key !== '-' ? '#22c55e' : '#fff';
+    context.lineWidth = Math.max(2, side / 80);
+    context.strokeRect(left, top, side, side);
+  }
+}
+
+// The message for a getUserMedia failure, by the DOMException's name.
+function cameraProblem(error) {
+  switch (error?.name) {
+    case 'NotAllowedError':
+    case 'SecurityError':
+      return 'The camera was not allowed. Allow it for this page in the browser\'s site settings, then press Live camera again.';
+    case 'NotFoundError':
+    case 'OverconstrainedError':
+      return 'No camera was found on this device.';
+    case 'NotReadableError':
+    case 'AbortError':
+      return 'The camera is in use by another app, or could not be started.';
+    default:
+      return `The camera could not be opened: ${error?.message ?? error}`;
+  }
+}

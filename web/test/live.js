@@ -1,0 +1,108 @@
+// Live camera mode (issue 24) with Chromium's fake camera playing the video scripts/fake_camera.py
+// wrote: each digit of it must be shown in #answer within LIMIT_MS of its first frame, at
+// MIN_READINGS_PER_SECOND or more; leaving the mode and hiding the page release the camera; a
+// denied permission and a browser with no camera each say so on the page.
+//
+// The frame the video shows is known from a grey block in its top-left corner (the schedule's
+// marker_levels, one per digit), read by the test on every frame the page's <video> presents.
+
+const LIMIT_MS = 2000;
+const MIN_READINGS_PER_SECOND = 10;
+
+// schedule: what fake_camera.py printed; newPage and origin as in page_problems.js;
+// pageElsewhere(args) resolves to a page of the site in another browser, launched with these
+// arguments besides the usual (its caller closes that browser).
+export async function checkLive({ newPage, origin, schedule, pageElsewhere, check, screenshot = '' }) {
+  const page = await newPage({ viewport: { width: 900, height: 640 } });
+  let measured = {};
+  try {
+    await page.goto(`${origin}/`);
+    await page.waitForFunction(() => window.lstmDigits?.ready?.then((loaded) => loaded), { timeout: 30_000 });
+    await page.click('#live');
+    await page.waitForFunction(() => document.getElementById('video').videoWidth > 0, { timeout: 10_000 });
+    await watchMarkers(page, schedule);
+    const seconds = (schedule.frames / schedule.fps) * 1.05 + LIMIT_MS / 1000;
+    await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+    const seen = await page.evaluate(() => ({
+      markers: window.markers, shown: window.lstmDigits.liveShown,
+      readings: window.lstmDigits.live.stats.readings, since: window.lstmDigits.live.stats.since, now: performance.now(),
+      msPerReading: window.lstmDigits.live.stats.ms / window.lstmDigits.live.stats.readings,
+    }));
+    const perSecond = (1000 * seen.readings) / (seen.now - seen.since);
+    const delays = schedule.segments.map(({ digit }, index) => {
+      const appeared = seen.markers.find((marker) => marker.index === index)?.at;
+      const shown = seen.shown.find((answer) => answer.at >= appeared && answer.text === digit && answer.kind === 'digit')?.at;
+      return { digit, ms: appeared === undefined || shown === undefined ? Infinity : shown - appeared };
+    });
+    // The first digit is there from the camera's first frame, before the markers are watched.
+    const timed = delays.slice(1);
+    check(`live camera: each digit shown within ${LIMIT_MS} ms of its first frame`,
+      delays[0].ms < Infinity && timed.every(({ ms }) => ms <= LIMIT_MS),
+      delays.map(({ digit, ms }, i) => `${digit}: ${i ? `${Number.isFinite(ms) ? ms.toFixed(0) : 'never'} ms` : (Number.isFinite(delays[0].ms) ? 'shown' : 'never shown')}`).join(', ') +
+      `; shown in turn: ${seen.shown.map(({ text, kind }) => (kind === 'digit' ? text : kind)).join(' ')}`);
+    check(`live camera: ${MIN_READINGS_PER_SECOND} or more readings a second`, perSecond >= MIN_READINGS_PER_SECOND,
+      `${perSecond.toFixed(1)} readings a second (${seen.readings} in ${((seen.now - seen.since) / 1000).toFixed(1)} s)`);
+    measured = { framesToAnswerMs: timed.map(({ ms }) => ms), readingsPerSecond: perSecond, msPerReading: seen.msPerReading };
+    if (screenshot) await page.screenshot({ path: screenshot });
+
+    await page.click('#live');
+    check('leaving live mode releases the camera and shows the pad', await released(page), await liveState(page));
+    await page.click('#live');
+    await page.waitForFunction(() => document.getElementById('video').videoWidth > 0, { timeout: 10_000 });
+    const other = await page.browserContext().newPage();
+    await other.bringToFront();
+    const hidden = await page.waitForFunction(() => document.hidden, { timeout: 5000 }).then(() => true, () => false);
+    check('hiding the page releases the camera', hidden && (await released(page)),
+      hidden ? await liveState(page) : 'the page never became hidden');
+    await other.close();
+  } finally {
+    await page.close();
+  }
+
+  // A camera the user refuses: the fake one, without the flag that allows it unasked, and refused.
+  const denied = await pageElsewhere(['--use-fake-device-for-media-stream']);
+  await denied.browserContext().setPermission(origin, { permission: { name: 'camera' }, state: 'denied' });
+  check('a denied camera says so on the page', await cameraMessage(denied, /not allowed/), await liveState(denied));
+  const bare = await pageElsewhere([]);
+  check('a device with no camera says so on the page', await cameraMessage(bare, /No camera/), await liveState(bare));
+  return measured;
+}
+
+// From now on, window.markers lists each change of the corner block: { index: the digit's, at }.
+async function watchMarkers(page, { marker, marker_levels: levels }) {
+  await page.evaluate((side, levels) => {
+    const video = document.getElementById('video');
+    const context = new OffscreenCanvas(side / 2, side / 2).getContext('2d', { willReadFrequently: true });
+    window.markers = [];
+    const onFrame = () => {
+      context.drawImage(video, side / 4, side / 4, side / 2, side / 2, 0, 0, side / 2, side / 2);
+      const pixels = context.getImageData(0, 0, side / 2, side / 2).data;
+      let grey = 0;
+      for (let i = 0; i < pixels.length; i += 4) grey += pixels[i + 1];
+      grey /= pixels.length / 4;
+      // The block's Y level shown as RGB (limited range): (Y - 16) * 255 / 219.
+      const distances = levels.map((level) => Math.abs((level - 16) * (255 / 219) - grey));
+      const index = distances.indexOf(Math.min(...distances));
+      if (window.markers.at(-1)?.index !== index) window.markers.push({ index, at: performance.now() });
+      if (video.srcObject) video.requestVideoFrameCallback(onFrame);
+    };
+    video.requestVideoFrameCallback(onFrame);
+  }, marker, levels);
+}
+
+const liveState = (page) => page.evaluate(() => {
+  const video = document.getElementById('video');
+  const tracks = video.srcObject?.getTracks().map((track) => track.readyState) ?? [];
+  return `camera ${window.lstmDigits.live.running ? 'on' : 'off'}, tracks [${tracks}], pad ${document.getElementById('pad').hidden ? 'hidden' : 'shown'}, ` +
+    `#answer ${JSON.stringify(document.getElementById('answer').textContent)} (${document.getElementById('answer').dataset.kind})`;
+});
+
+const released = (page) => page.evaluate(() => !window.lstmDigits.live.running && document.getElementById('video').srcObject === null
+  && !document.getElementById('pad').hidden);
+
+async function cameraMessage(page, pattern) {
+  await page.waitForFunction(() => window.lstmDigits?.ready?.then((loaded) => loaded), { timeout: 30_000 });
+  await page.click('#live');
+  await page.waitForFunction(() => document.getElementById('answer').dataset.kind === 'error', { timeout: 10_000 }).catch(() => {});
+  return page.$eval('#answer', (answer, source) => answer.dataset.kind === 'error' && new RegExp(source).test(answer.textContent), pattern.source);
+}

@@ -28,7 +28,7 @@ session = ort.InferenceSession("{PIPELINE}", providers=["CPUExecutionProvider"])
 photo = Image.new("RGB", (60, 80), "white")                                        # or Image.open("digit.jpg")
 ImageDraw.Draw(photo).line([(20, 15), (40, 15), (28, 65)], fill="black", width=5)  # a 7
 pixels = np.asarray(ImageOps.exif_transpose(photo).convert("RGBA"))
-logits, probabilities, image, rejected, no_digit = session.run(None, {{"{PIPELINE_INPUT_NAME}": pixels}})
+logits, probabilities, image, rejected, no_digit, box = session.run(None, {{"{PIPELINE_INPUT_NAME}": pixels}})
 print("no digit" if no_digit[0] else "not a digit" if rejected[0] else probabilities.argmax())
 """
 
@@ -126,10 +126,11 @@ Every onnxruntime (Python, Node, the browser, C#, Java, mobile) runs the same st
   gives it. Decoding and EXIF orientation stay with the host.
 - outputs {', '.join(f'`{name}`' for name in PIPELINE_OUTPUT_NAMES)}: the logits and calibrated probabilities
   `[1, 10]`, the 28x28 image the model saw (float32 in [0, 1]), `rejected` (bool `[1]`: the largest
-  probability is below {metadata['rejection']['min_confidence']}, or there is nothing to classify) and `no_digit` (bool `[1]`: no
-  ink stands out of the paper; never an error).
+  probability is below {metadata['rejection']['min_confidence']}, or there is nothing to classify), `no_digit` (bool `[1]`: no
+  ink stands out of the paper; never an error) and `box` (int64 `[4]`: the digit's top, left, bottom and right
+  in the input's pixels, bottom and right exclusive; all 0 with `no_digit`).
 - `{PIPELINE_TEST_DATA}/test_data_set_0..2` hold a photo, a drawing and a blank page (`input_0.pb`) with
-  the expected outputs (`output_0.pb` ... `output_4.pb`, in the order above), computed by the Python
+  the expected outputs (`output_0.pb` ... `output_{len(PIPELINE_OUTPUT_NAMES) - 1}.pb`, in the order above), computed by the Python
   runtime; the export checks the graph against them. The same answers and images as the runtime on
   whole test sets: `python -m benchmarks.pipeline` in the repository.
 - Keep `{ONNX}` if you do your own preprocessing into MNIST form.

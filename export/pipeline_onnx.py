@@ -50,11 +50,13 @@ def _metadata(classifier: onnx.ModelProto) -> dict:
                     "as the runtime does)",
     })
     props["outputs"] = json.dumps({
-        "logits": [1, labels], "probabilities": [1, labels], "image": [canvas, canvas], "rejected": [1], "no_digit": [1],
+        "logits": [1, labels], "probabilities": [1, labels], "image": [canvas, canvas], "rejected": [1], "no_digit": [1], "box": [4],
         "order": list(PIPELINE_OUTPUT_NAMES),
         "meaning": {"image": "what the model saw: float32 in [0, 1], bright digit on black",
                     "rejected": "not a digit: the largest probability is below rejection.min_confidence, or no_digit",
-                    "no_digit": "nothing stands out of the paper: image is all zeros, the other outputs are the model's on it"},
+                    "no_digit": "nothing stands out of the paper: image is all zeros, the other outputs are the model's on it",
+                    "box": "the digit's crop in the input's pixels, int64 [top, left, bottom, right], bottom and right "
+                           "exclusive; all 0 with no_digit"},
     })
     props["pipeline"] = json.dumps({"classifier": "model.onnx's graph, inlined", "preprocessing": "lstm_digits.preprocessing "
                                     "(onnxscript functions), inlined"})
@@ -95,7 +97,7 @@ def pipeline_model(classifier: onnx.ModelProto) -> onnx.ModelProto:
     post = _prefixed(rejection_model(RejectionRule.from_metadata(props).min_confidence), REJECTION)
     logits, probabilities = (CLASSIFIER + name for name in OUTPUT_NAMES)
     pixels, *size_names = MNIST_FORM_INPUTS  # (the sizes are named as in the metadata's `preprocessing`)
-    image, no_digit, _ = MNIST_FORM_OUTPUTS
+    image, no_digit, _, box = MNIST_FORM_OUTPUTS
     sizes = [helper.make_node("Constant", [], [PREPROCESSING + name], name=f"{PREPROCESSING}{name}_of_the_model",
                               value=helper.make_tensor(name, onnx.TensorProto.INT64, [], [int(preprocessing[name])]))
              for name in size_names]
@@ -107,9 +109,9 @@ def pipeline_model(classifier: onnx.ModelProto) -> onnx.ModelProto:
              _renamed(REJECTION + "probabilities", probabilities),
              _renamed(REJECTION + "no_digit", PREPROCESSING + no_digit)]
     outputs = {"logits": logits, "probabilities": probabilities, "image": PREPROCESSING + image,
-               "rejected": REJECTION + "rejected", "no_digit": REJECTION + "no_digit_1"}
-    types = {name: onnx.TensorProto.BOOL if name in ("rejected", "no_digit") else onnx.TensorProto.FLOAT
-             for name in PIPELINE_OUTPUT_NAMES}
+               "rejected": REJECTION + "rejected", "no_digit": REJECTION + "no_digit_1", "box": PREPROCESSING + box}
+    types = {name: onnx.TensorProto.BOOL if name in ("rejected", "no_digit") else onnx.TensorProto.INT64 if name == "box"
+             else onnx.TensorProto.FLOAT for name in PIPELINE_OUTPUT_NAMES}
     graph = helper.make_graph(
         [joins[0], *sizes, *pre.graph.node, batch, joins[1], *inner.graph.node, *joins[2:], *post.graph.node,
          *(_renamed(name, outputs[name]) for name in PIPELINE_OUTPUT_NAMES)],

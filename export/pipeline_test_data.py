@@ -14,8 +14,7 @@ from PIL import Image
 from ..models import INPUT_NAME, PIPELINE_INPUT_NAME, PIPELINE_OUTPUT_NAMES, PIPELINE_TEST_DATA, PIPELINE_TEST_SETS
 from ..models import PIPELINE_TEST_TOLERANCE as TOLERANCE
 from ..runtime.confidence import RejectionRule
-from ..runtime.images import NoDigitFound
-from ..runtime.preprocess import Form, to_mnist_form
+from ..runtime.preprocess import Form, run_graph
 from . import ExportError
 
 # samples/ at the package's root: the repository's folder in a checkout; in an installed package, the
@@ -40,14 +39,11 @@ def runtime_outputs(classifier: onnxruntime.InferenceSession, pixels: np.ndarray
     """What the Python runtime gives for these pixels, under the pipeline's output names."""
     metadata = classifier.get_modelmeta().custom_metadata_map
     form = Form.from_metadata(__import__("json").loads(metadata["preprocessing"]))
-    try:
-        image, no_digit = to_mnist_form(Image.fromarray(pixels, "RGBA"), form), False
-    except NoDigitFound:
-        image, no_digit = np.zeros((form.canvas, form.canvas), np.float32), True
+    image, no_digit, _, box = run_graph(Image.fromarray(pixels, "RGBA"), form)
     logits, probabilities = classifier.run(None, {INPUT_NAME: image[None]})
     rejected = no_digit or RejectionRule.from_metadata(metadata).rejects(probabilities[0])
     values = {"logits": logits, "probabilities": probabilities, "image": image,
-              "rejected": np.array([rejected]), "no_digit": np.array([no_digit])}
+              "rejected": np.array([rejected]), "no_digit": np.array([no_digit]), "box": np.array(box or (0, 0, 0, 0), np.int64)}
     return {name: values[name] for name in PIPELINE_OUTPUT_NAMES}
 
 
@@ -58,7 +54,7 @@ def differences(expected: dict, actual: dict) -> list[str]:
         a, b = np.asarray(expected[name]), np.asarray(actual[name])
         if a.shape != b.shape:
             problems.append(f"{name}: shape {b.shape}, expected {a.shape}")
-        elif a.dtype == np.bool_:
+        elif a.dtype in (np.bool_, np.int64):
             if not np.array_equal(a, b):
                 problems.append(f"{name}: {b.tolist()}, expected {a.tolist()}")
         elif (worst := float(np.abs(a - b).max())) > TOLERANCE[name]:

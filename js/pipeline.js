@@ -22,6 +22,7 @@ export const OUTPUTS = Object.freeze({
   image: 'image', // float32 [canvas, canvas]: what the model saw, bright ink on black, in [0, 1]
   rejected: 'rejected', // bool [1]: the largest probability is below the rule's min_confidence
   noDigit: 'no_digit', // bool [1]: no ink stands out, nothing to classify
+  box: 'box', // int64 [4]: the digit's top, left, bottom, right in the input's pixels (all 0 with no digit)
 });
 
 // Errors only, as lstm_digits' Python runtime does: onnxruntime's load-time warnings (such as
@@ -195,8 +196,11 @@ class Pipeline {
     const [digit, probability] = ranked[0];
     const rejected = minConfidence === undefined ? Boolean(outputs[OUTPUTS.rejected].data[0]) : probability < minConfidence;
     const image = outputs[OUTPUTS.image];
+    const noDigit = Boolean(outputs[OUTPUTS.noDigit].data[0]);
+    const [top, left, bottom, right] = Array.from(outputs[OUTPUTS.box].data, Number);
     return {
-      noDigit: Boolean(outputs[OUTPUTS.noDigit].data[0]),
+      noDigit,
+      box: noDigit ? null : { top, left, bottom, right }, // the digit in the input's pixels (bottom, right exclusive)
       rejected,
       digit,
       probability,

@@ -18,7 +18,7 @@ OUTPUT_NAMES = ("logits", "probabilities")  # both [batch, 10]
 PIPELINE = "pipeline.onnx"
 PIPELINE_INPUT_NAME = "pixels"  # uint8 [height, width, 4], RGBA, any size
 # logits, probabilities [1, 10]; image [28, 28] float32 (what the model saw); rejected, no_digit bool [1]
-PIPELINE_OUTPUT_NAMES = (*OUTPUT_NAMES, "image", "rejected", "no_digit")
+PIPELINE_OUTPUT_NAMES = (*OUTPUT_NAMES, "image", "rejected", "no_digit", "box")
 PIPELINE_TEST_DATA = "pipeline_test_data"  # test_data_set_0, 1, 2 inside: a photo, a drawing, a blank
 PIPELINE_TEST_SETS = ("photo", "drawing", "blank")  # test_data_set_{index}: what its input is
 # Each set in the ONNX model zoo's layout: input_0.pb (pixels), then output_{i}.pb for each output in order.

@@ -18,4 +18,4 @@ MAX_WORK_PIXELS = 4_000_000
 MNIST_FORM_GRAPH = Path(__file__).resolve().parent / "mnist_form.onnx"
 # Its inputs (the RGBA pixels, then the model's two sizes, int64 scalars) and outputs, in order.
 MNIST_FORM_INPUTS = ("pixels", "canvas", "digit_box")
-MNIST_FORM_OUTPUTS = ("image", "no_digit", "ink")
+MNIST_FORM_OUTPUTS = ("image", "no_digit", "ink", "box")

@@ -8,7 +8,8 @@ input), which the other modules' docstrings use too:
   3-6  suppress_background the paper's brightness subtracted (3, background.py), noise measured and
                            averaged out (4, noise.py), printed lines dropped (5, printed_lines.py), the
                            strokes and the faint ink connected to them kept (6, cleaning.py)
-  7    crop, scale, place  the ink's box, longest side to digit_box px, centre of mass at the canvas's centre (placement.py)
+  7    crop, scale, place  the ink's box, longest side to digit_box px, centre of mass at the canvas's centre (placement.py);
+                           the box is an output too, in the input's pixels
 
 Before step 1 the host decodes the image: upright (EXIF orientation applied), any mode as RGBA
 uint8 (in Python lstm_digits.runtime.preprocess.rgba_pixels, in Node.js examples/node/decode.js,
@@ -34,7 +35,7 @@ from .cleaning import suppress_background
 from .common import count
 from .grayscale import grayscale
 from .limit_size import limit_size
-from .placement import crop_to_ink, place_by_centre_of_mass, scale_into_box
+from .placement import box_in_frame, crop_to_ink, ink_box, place_by_centre_of_mass, scale_into_box
 from .polarity import make_ink_bright
 
 MIN_INK_PIXELS = 4  # fewer pixels of ink than this (after the cleaning): no digit
@@ -50,48 +51,63 @@ def _blank(canvas: INT64) -> FLOAT[None, None]:
 
 
 @script()
-def _digit_in_form(pixels: UINT8[None, None, 4], canvas: INT64, digit_box: INT64) -> tuple[FLOAT[None, None], BOOL, FLOAT[None, None]]:
-    """(image [canvas, canvas], no_digit, ink) of an image with pixels. No digit when no ink stands
-    out of the paper, or when fewer than MIN_INK_PIXELS pixels are ink: the image is then all zeros."""
+def _no_box() -> INT64[4]:
+    """The box when there is no digit: [0, 0, 0, 0]."""
+    return op.Constant(value=np.zeros(4, np.int64))
+
+
+@script()
+def _digit_in_form(pixels: UINT8[None, None, 4], canvas: INT64, digit_box: INT64
+                   ) -> tuple[FLOAT[None, None], BOOL, FLOAT[None, None], INT64[4]]:
+    """(image [canvas, canvas], no_digit, ink, box) of an image with pixels. No digit when no ink
+    stands out of the paper, or when fewer than MIN_INK_PIXELS pixels are ink: the image is then all
+    zeros, and the box too."""
     bright, border_level, flat_border = make_ink_bright(grayscale(limit_size(pixels)))
     ink, faint_only = suppress_background(bright, border_level, flat_border)
     too_little = op.Less(count(op.Greater(ink, 0.0)), op.Constant(value_int=MIN_INK_PIXELS))
     no_digit = op.Or(faint_only, too_little)
     if no_digit:
         image = _blank(canvas)
+        box = _no_box()
     else:
-        image = place_by_centre_of_mass(scale_into_box(crop_to_ink(ink), digit_box), canvas)
-    return image, no_digit, ink
+        crop = ink_box(ink)
+        image = place_by_centre_of_mass(scale_into_box(crop_to_ink(ink, crop), digit_box), canvas)
+        box = box_in_frame(crop, ink, pixels)
+    return image, no_digit, ink, box
 
 
 @script()
-def to_mnist_form(pixels: UINT8[None, None, 4], canvas: INT64, digit_box: INT64) -> tuple[FLOAT[None, None], BOOL, FLOAT[None, None]]:
+def to_mnist_form(pixels: UINT8[None, None, 4], canvas: INT64, digit_box: INT64
+                  ) -> tuple[FLOAT[None, None], BOOL, FLOAT[None, None], INT64[4]]:
     """(image [canvas, canvas] float32 in [0, 1], bright digit on black; no_digit; ink, what was
     kept as ink in the image's own frame, before the crop: [h, w] float32, or smaller for an image
-    over MAX_WORK_PIXELS). An input with no pixels at all (height or width 0) has no digit."""
+    over MAX_WORK_PIXELS; box, the digit's crop in the input's pixels: [top, left, bottom, right],
+    bottom and right exclusive, all 0 with no digit). An input with no pixels at all (height or
+    width 0) has no digit."""
     if op.Equal(op.Size(pixels), op.Constant(value_int=0)):
         image = _blank(canvas)
         no_digit = op.Constant(value=np.array(True))
         ink = op.ConstantOfShape(op.Slice(op.Shape(pixels), op.Constant(value_ints=[0]), op.Constant(value_ints=[2])),
                                  value=np.zeros(1, np.float32))
+        box = _no_box()
     else:
-        image, no_digit, ink = _digit_in_form(pixels, canvas, digit_box)
-    return image, no_digit, ink
+        image, no_digit, ink, box = _digit_in_form(pixels, canvas, digit_box)
+    return image, no_digit, ink, box
 
 
 # (The graph's inputs and outputs take the names of these arguments and returned values: MNIST_FORM_INPUTS
 # and MNIST_FORM_OUTPUTS, which write_preprocessing_graph checks.)
 @script(default_opset=op)
 def _preprocess(pixels: UINT8["height", "width", 4], canvas: INT64, digit_box: INT64
-                ) -> tuple[FLOAT["canvas", "canvas"], BOOL, FLOAT["ink_height", "ink_width"]]:
-    image, no_digit, ink = to_mnist_form(pixels, canvas, digit_box)
-    return image, no_digit, ink
+                ) -> tuple[FLOAT["canvas", "canvas"], BOOL, FLOAT["ink_height", "ink_width"], INT64[4]]:
+    image, no_digit, ink, box = to_mnist_form(pixels, canvas, digit_box)
+    return image, no_digit, ink, box
 
 
 def preprocessing_model() -> onnx.ModelProto:
     """The preprocessing as one ONNX model, functions inlined: inputs `pixels` (uint8 [height, width,
     4], RGBA), `canvas` and `digit_box` (int64 scalars: the model's sizes, from its metadata); outputs
-    `image` [canvas, canvas], `no_digit` (bool scalar) and `ink` (see to_mnist_form). What the runtime
+    `image` [canvas, canvas], `no_digit` (bool scalar), `ink` and `box` (see to_mnist_form). What the runtime
     runs (MNIST_FORM_GRAPH), and the first part of pipeline.onnx, its sizes given as constants there.
 
     Built in a Python process whose string hashing is fixed (PYTHONHASHSEED=0): onnxscript orders an

@@ -6,7 +6,7 @@ int64 scalars, constants once the graph is built (an int attribute used as a val
 branch loses its scope when inlined)."""
 
 import numpy as np
-from onnxscript import DOUBLE, FLOAT, INT64, script
+from onnxscript import DOUBLE, FLOAT, INT64, UINT8, script
 from onnxscript import opset18 as op
 
 from .common import dims
@@ -40,12 +40,32 @@ def _bounds(mass: DOUBLE[None]) -> tuple[INT64[1], INT64[1]]:
 
 
 @script()
-def crop_to_ink(ink: FLOAT[None, None]) -> FLOAT[None, None]:
-    """The ink [h, w] cropped to its rows and columns by _bounds (masses summed in double)."""
+def ink_box(ink: FLOAT[None, None]) -> INT64[4]:
+    """The crop of the ink [h, w]: [top, left, bottom, right] (bottom and right exclusive), its
+    rows and columns by _bounds (masses summed in double)."""
     ink_d = op.Cast(ink, to=DOUBLE.dtype)
     top, bottom = _bounds(op.ReduceSum(ink_d, [1], keepdims=0))
     left, right = _bounds(op.ReduceSum(ink_d, [0], keepdims=0))
-    return op.Slice(ink, op.Concat(top, left, axis=0), op.Concat(bottom, right, axis=0), [0, 1])
+    return op.Concat(top, left, bottom, right, axis=0)
+
+
+@script()
+def crop_to_ink(ink: FLOAT[None, None], box: INT64[4]) -> FLOAT[None, None]:
+    """The ink cropped to its box (ink_box)."""
+    return op.Slice(ink, op.Slice(box, [0], [2]), op.Slice(box, [2], [4]), [0, 1])
+
+
+@script()
+def box_in_frame(box: INT64[4], ink: FLOAT[None, None], pixels: UINT8[None, None, 4]) -> INT64[4]:
+    """The box, found in the ink's frame, in the input's pixels: the same where the ink has the
+    input's size; for an input reduced by limit_size, each side scaled by the ratio of the sizes,
+    starts rounded down and ends up (within the reduction's factor of the exact box)."""
+    input_size = op.Slice(op.Shape(pixels), [0], [2])
+    ratio = op.Div(op.Cast(input_size, to=DOUBLE.dtype), op.Cast(op.Shape(ink), to=DOUBLE.dtype))  # [rows, columns]
+    scaled = op.Mul(op.Cast(box, to=DOUBLE.dtype), op.Concat(ratio, ratio, axis=0))
+    starts = op.Cast(op.Floor(op.Slice(scaled, [0], [2])), to=INT64.dtype)
+    ends = op.Min(op.Cast(op.Ceil(op.Slice(scaled, [2], [4])), to=INT64.dtype), input_size)
+    return op.Concat(starts, ends, axis=0)
 
 
 @script()

@@ -10,6 +10,7 @@ The sizes come from the model's metadata (`preprocessing`), not from constants h
 
 import threading
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import onnxruntime
@@ -139,32 +140,39 @@ for _options in (PLAIN_RUN, GIVE_BACK_RUN):
 def to_mnist_form(image: Image.Image | np.ndarray, form: Form = Form(), release: bool = False) -> np.ndarray:
     """[canvas, canvas] float32 in [0, 1], bright digit on black; NoDigitFound for an image with no
     ink. `release`: see rgba_pixels."""
-    image, no_digit, _ = run_graph(image, form, release)
-    if no_digit:
+    outputs = run_graph(image, form, release)
+    if outputs.no_digit:
         raise NoDigitFound()
-    return image
+    return outputs.image
 
 
 def clean_ink(image: Image.Image | np.ndarray, form: Form = Form()) -> np.ndarray:
     """What the preprocessing kept as ink, bright on black, in the image's own frame (after any
     reduction of a very large photo), before the crop: for figures and for tests of what is kept.
     All zeros when no digit stands out."""
-    _, no_digit, ink = run_graph(image, form)
-    return np.zeros_like(ink) if no_digit else ink
+    outputs = run_graph(image, form)
+    return np.zeros_like(outputs.ink) if outputs.no_digit else outputs.ink
 
 
-def run_graph(image: Image.Image | np.ndarray, form: Form = Form(), release: bool = False
-              ) -> tuple[np.ndarray, bool, np.ndarray]:
-    """The preprocessing graph's outputs for one image: (image [canvas, canvas], no_digit, ink)."""
+class GraphOutputs(NamedTuple):
+    """The preprocessing graph's outputs for one image (preprocessing.mnist_form.to_mnist_form)."""
+    image: np.ndarray  # [canvas, canvas] float32 in [0, 1], bright digit on black (zeros with no digit)
+    no_digit: bool
+    ink: np.ndarray  # what was kept as ink, in the image's frame (reduced, for an image over MAX_WORK_PIXELS)
+    box: tuple[int, int, int, int] | None  # the digit's (top, left, bottom, right) in the image's pixels; None with no digit
+
+
+def run_graph(image: Image.Image | np.ndarray, form: Form = Form(), release: bool = False) -> GraphOutputs:
+    """The preprocessing graph's outputs for one image."""
     if isinstance(image, np.ndarray):
         image, release = image_from_array(image), True
     pixels = rgba_pixels(image, release)
     feeds = dict(zip(MNIST_FORM_INPUTS, (pixels, np.array(form.canvas, np.int64), np.array(form.digit_box, np.int64))))
     try:
         run = GIVE_BACK_RUN if pixels.shape[0] * pixels.shape[1] > GIVE_BACK_FROM else PLAIN_RUN
-        image, no_digit, ink = GRAPH.session().run(list(MNIST_FORM_OUTPUTS), feeds, run)
+        image, no_digit, ink, box = GRAPH.session().run(list(MNIST_FORM_OUTPUTS), feeds, run)
     except MemoryError:
         raise
     except Exception as error:  # onnxruntime's own exception types, e.g. a size a Reshape cannot take
         raise ImageError(f"cannot be processed: {first_line(error)}") from None
-    return image, bool(no_digit), ink
+    return GraphOutputs(image, bool(no_digit), ink, None if no_digit else tuple(int(side) for side in box))

@@ -68,7 +68,7 @@ def figure(description: str, data: bytes, classifier) -> Image.Image:
         board = np.indices(shown.size[::-1]).sum(axis=0) // 8 % 2
         back = Image.fromarray(np.where(board, 200, 255).astype(np.uint8)).convert("RGBA")
         shown = Image.alpha_composite(back, shown)
-    seen, _, ink = run_graph(image, classifier.form)
+    seen, _, ink, _ = run_graph(image, classifier.form)
     prediction = classifier.predict(seen)
     as_image = lambda array: Image.fromarray((np.clip(array, 0, 1) * 255).astype(np.uint8))
     tiles = [tile(shown, f"input {image.width}x{image.height}"), tile(as_image(ink), "after cleaning"),

@@ -14,7 +14,7 @@ import onnx
 import onnxruntime
 import pytest
 from onnx.reference import ReferenceEvaluator
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from lstm_digits.export.pipeline_onnx import write_pipeline
 from lstm_digits.export.pipeline_agreement import compare, pipeline_session
@@ -181,3 +181,23 @@ def test_photos_over_four_megapixels_are_reduced_as_the_runtime_does(classifier,
         encoded.append(buffer.getvalue())
     agreement = compare(classifier, session, encoded)
     assert agreement.holds, agreement
+
+
+@pytest.mark.parametrize("scale", [1, 8])
+def test_box_is_where_the_digit_is_in_the_input(session, scale):
+    """The `box` output, the digit's crop in the input's pixels (what the page draws over the camera's
+    video): a 7 drawn at a known place on a white page, 400x300 and 3200x2400 (7.7 MP: reduced by 2
+    before the preprocessing, the box scaled back), is boxed to its strokes' extent within a pixel of
+    the work image; the runtime gives the same box; a blank page's box is all 0."""
+    page = Image.new("RGB", (400 * scale, 300 * scale), "white")
+    points = [(150 * scale, 100 * scale), (250 * scale, 100 * scale), (190 * scale, 260 * scale)]
+    ImageDraw.Draw(page).line(points, fill="black", width=12 * scale, joint="curve")
+    pixels = np.asarray(page.convert("RGBA"))
+    rows, columns = np.nonzero(pixels[..., 0] < 128)
+    strokes = [rows.min(), columns.min(), rows.max() + 1, columns.max() + 1]
+    out = run(session, pixels)
+    work_pixel = 1 if scale == 1 else 2  # a pixel of the image the preprocessing works on, in the input's
+    assert out["box"].dtype == np.int64 and np.abs(out["box"] - strokes).max() <= 2 * work_pixel, (out["box"], strokes)
+    model = onnxruntime.InferenceSession(str(DEFAULT_MODEL), providers=["CPUExecutionProvider"])
+    assert differences(runtime_outputs(model, pixels), out) == []
+    assert run(session, np.full((300, 400, 4), 255, np.uint8))["box"].tolist() == [0, 0, 0, 0]

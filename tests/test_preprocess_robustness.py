@@ -68,7 +68,7 @@ def blur_scores(classifier, mnist):
             drawn_total = kept_total = right = 0
             for i in range(BLUR_SIZE):
                 data, drawn = robustness.render_blurred(images[i], 7_000 + i, blur, contrast)
-                seen, no_digit, ink = run_graph(open_image(data), classifier.form)
+                seen, no_digit, ink, _ = run_graph(open_image(data), classifier.form)
                 kept = (ink > 0.05) & (not no_digit)  # (no digit: nothing kept)
                 drawn_total += int(drawn.sum())
                 kept_total += int((kept & drawn).sum())

@@ -7,8 +7,9 @@ Each digit stays SECONDS_PER_DIGIT seconds in the middle of the frame, shaking b
 with fresh sensor noise in every frame; the next slides in from the right over TRANSITION_SECONDS,
 blurred by its motion, while the last slides out to the left. A block in the top-left corner, far
 from the page's guide box, tells the test which digit the frame shows: its grey level is
-MARKER_LEVELS[index of the digit]. The schedule gives, for each digit, its label and its first and
-last frame (the first is where it starts to slide in).
+MARKER_LEVELS[index of the digit]. The schedule gives, for each digit, its label, its first and
+last frame (the first is where it starts to slide in) and its box at rest ([top, left, bottom, right]
+of its ink, coverage over INKED; it shakes by up to 2 px about it).
 
 The file is YUV4MPEG2 (a text header, then per frame `FRAME` and the Y, U and V planes of 4:2:0),
 grey paper (U = V = 128), which Chromium plays at its frame rate and loops:
@@ -36,6 +37,8 @@ DIGIT_PIXELS = 112  # the 28x28 MNIST digit drawn this tall: its ink about 80 px
 MARKER = 16  # the corner block's side, in pixels
 MARKER_LEVELS = (16, 64, 112, 160, 208)  # its Y level for the 1st, 2nd, ... digit: at most 5 digits
 INK, PAPER = 40.0, 215.0
+INKED = 0.25  # the ink coverage a pixel of the box at rest has at least
+AT_REST = ((WIDTH - DIGIT_PIXELS) // 2, (HEIGHT - DIGIT_PIXELS) // 2)  # the digit's top-left corner, at rest
 
 
 def digit_alpha(image: np.ndarray) -> np.ndarray:
@@ -66,11 +69,17 @@ def draw(frame: np.ndarray, alpha: np.ndarray, x: int, y: int, blur: float) -> N
     frame[top:bottom, left:right] = frame[top:bottom, left:right] * (1 - a) + INK * a
 
 
+def at_rest(alpha: np.ndarray, x: int, y: int) -> list[int]:
+    """[top, left, bottom, right] (exclusive) of the digit's inked pixels drawn at (x, y)."""
+    rows, columns = np.nonzero(alpha > INKED)
+    return [int(y + rows.min()), int(x + columns.min()), int(y + rows.max() + 1), int(x + columns.max() + 1)]
+
+
 def frames(alphas: list[np.ndarray], seed: int = 5):
     """The Y planes, frame by frame, and the index of the digit each shows."""
     rng = np.random.default_rng(seed)
     per_digit, sliding = round(SECONDS_PER_DIGIT * FPS), round(TRANSITION_SECONDS * FPS)
-    centre_x, centre_y = (WIDTH - DIGIT_PIXELS) // 2, (HEIGHT - DIGIT_PIXELS) // 2
+    centre_x, centre_y = AT_REST
     for index, alpha in enumerate(alphas):
         for step in range(per_digit):
             frame = paper(rng)
@@ -103,7 +112,8 @@ def main() -> None:
     while len(chosen) < args.digits:
         chosen.append(next(i for i in range(chosen[-1] + 1, len(labels)) if labels[i] != labels[chosen[-1]]))
     alphas = [digit_alpha(images[i]) for i in chosen]
-    segments = [{"digit": str(labels[i]), "mnist_test_index": i, "first": None, "last": None} for i in chosen]
+    segments = [{"digit": str(labels[i]), "mnist_test_index": i, "first": None, "last": None, "box": at_rest(alpha, *AT_REST)}
+                for i, alpha in zip(chosen, alphas)]
     chroma = np.full((HEIGHT // 2) * (WIDTH // 2) * 2, 128, np.uint8).tobytes()
     count = 0
     with open(args.out, "wb") as out:

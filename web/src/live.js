@@ -6,6 +6,7 @@
 //   await live.start();   // throws a CameraError with a message for the page when it cannot
 //   live.stop();          // the camera is released (its light goes off)
 //
+// The digit's box (the pipeline's `box` output) is drawn over the video while a digit is shown.
 // classify(rgba, height, width) resolves to the pipeline's answer; show({ text, kind, answer }) is
 // called when the shown answer changes: kind 'digit', 'rejected' or 'empty' once AGREE readings
 // agree, 'reading' while none is settled (answer is the reading that decided, or null).
@@ -21,7 +22,7 @@ export class LiveCamera {
   constructor({ video, overlay, classify, show }) {
     Object.assign(this, { video, overlay, classify, show, stream: null, votes: [], shown: null });
     this.canvas = document.createElement('canvas');
-    this.stats = { readings: 0, since: 0, ms: 0 }; // for the curious and the tests: readings since start, their time
+    this.stats = { readings: 0, since: 0, ms: 0, boxes: [] }; // for the curious and the tests: readings since start, their time, boxes drawn
   }
 
   get running() {
@@ -45,7 +46,7 @@ export class LiveCamera {
     this.stream = stream;
     this.video.srcObject = stream;
     await this.video.play().catch(() => {}); // muted and inline: allowed; frames come either way
-    Object.assign(this, { votes: [], shown: null, stats: { readings: 0, since: performance.now(), ms: 0 } });
+    Object.assign(this, { votes: [], shown: null, stats: { readings: 0, since: performance.now(), ms: 0, boxes: [] } });
     this.setShown(null);
     this.readNextFrame();
   }
@@ -75,7 +76,6 @@ export class LiveCamera {
     const context = this.canvas.getContext('2d', { willReadFrequently: true });
     context.drawImage(this.video, left, top, side, side, 0, 0, read, read);
     const pixels = context.getImageData(0, 0, read, read);
-    this.drawGuide(width, height, left, top, side);
     let answer;
     const started = performance.now();
     try {
@@ -87,6 +87,24 @@ export class LiveCamera {
     this.stats.readings++;
     this.stats.ms += performance.now() - started;
     this.vote(answer);
+    this.drawGuide(width, height, left, top, side);
+    if (answer.box && this.shown?.key === answer.digit && !answer.rejected) {
+      const scale = side / read; // the box, in the read canvas' pixels, in the video's
+      const box = { left: left + answer.box.left * scale, top: top + answer.box.top * scale,
+        right: left + answer.box.right * scale, bottom: top + answer.box.bottom * scale };
+      this.drawBox(box, answer.digit);
+      this.stats.boxes.push({ at: performance.now(), digit: answer.digit, ...box });
+    }
+  }
+
+  drawBox({ left, top, right, bottom }, digit) {
+    const context = this.overlay.getContext('2d');
+    context.strokeStyle = '#22c55e';
+    context.lineWidth = Math.max(2, this.overlay.width / 160);
+    context.strokeRect(left, top, right - left, bottom - top);
+    context.fillStyle = '#22c55e';
+    context.font = `bold ${Math.round(Math.max(14, this.overlay.width / 20))}px system-ui, sans-serif`;
+    context.fillText(digit, left, Math.max(top - 4, 16));
   }
 
   // The newest reading joins the last VOTES. A key (the digit, '-' for not a digit, '' for no
@@ -117,8 +135,8 @@ export class LiveCamera {
     context.fillStyle = '#0007';
     context.fillRect(0, 0, width, height);
     context.clearRect(left, top, side, side);
-    context.strokeStyle = this.shown && this.shown.key !== '' && this.shown.key !== '-' ? '#22c55e' : '#fff';
-    context.lineWidth = Math.max(2, side / 80);
+    context.strokeStyle = '#fff';
+    context.lineWidth = Math.max(1, side / 160);
     context.strokeRect(left, top, side, side);
   }
 }

@@ -1,6 +1,6 @@
 // Live camera mode (issue 24) with Chromium's fake camera playing the video scripts/fake_camera.py
 // wrote: each digit of it must be shown in #answer within LIMIT_MS of its first frame, at
-// MIN_READINGS_PER_SECOND or more; leaving the mode and hiding the page release the camera; a
+// MIN_READINGS_PER_SECOND or more, and boxed over the video where it is (MIN_BOX_OVERLAP); leaving the mode and hiding the page release the camera; a
 // denied permission and a browser with no camera each say so on the page.
 //
 // The frame the video shows is known from a grey block in its top-left corner (the schedule's
@@ -8,6 +8,7 @@
 
 const LIMIT_MS = 2000;
 const MIN_READINGS_PER_SECOND = 10;
+const MIN_BOX_OVERLAP = 0.6; // the median intersection over union of the boxes drawn and the digit's at rest
 
 // schedule: what fake_camera.py printed; newPage and origin as in page_problems.js;
 // pageElsewhere(args) resolves to a page of the site in another browser, launched with these
@@ -27,6 +28,7 @@ export async function checkLive({ newPage, origin, schedule, pageElsewhere, chec
       markers: window.markers, shown: window.lstmDigits.liveShown,
       readings: window.lstmDigits.live.stats.readings, since: window.lstmDigits.live.stats.since, now: performance.now(),
       msPerReading: window.lstmDigits.live.stats.ms / window.lstmDigits.live.stats.readings,
+      boxes: window.lstmDigits.live.stats.boxes,
     }));
     const perSecond = (1000 * seen.readings) / (seen.now - seen.since);
     const delays = schedule.segments.map(({ digit }, index) => {
@@ -42,6 +44,16 @@ export async function checkLive({ newPage, origin, schedule, pageElsewhere, chec
       `; shown in turn: ${seen.shown.map(({ text, kind }) => (kind === 'digit' ? text : kind)).join(' ')}`);
     check(`live camera: ${MIN_READINGS_PER_SECOND} or more readings a second`, perSecond >= MIN_READINGS_PER_SECOND,
       `${perSecond.toFixed(1)} readings a second (${seen.readings} in ${((seen.now - seen.since) / 1000).toFixed(1)} s)`);
+    const overlaps = schedule.segments.map(({ digit, box: [top, left, bottom, right] }, index) => {
+      const from = (seen.markers.find((marker) => marker.index === index)?.at ?? 0) + 1000; // at rest by then
+      const to = seen.markers.find((marker) => marker.index === index + 1)?.at ?? seen.now;
+      const drawn = seen.boxes.filter((box) => box.at >= from && box.at < to && box.digit === digit);
+      const ious = drawn.map((box) => intersectionOverUnion(box, { top, left, bottom, right })).sort((a, b) => a - b);
+      return { digit, boxes: drawn.length, median: ious.length ? ious[Math.floor(ious.length / 2)] : 0 };
+    });
+    check(`live camera: each digit boxed where it is (median overlap ${MIN_BOX_OVERLAP} or more)`,
+      overlaps.every(({ boxes, median }) => boxes >= 3 && median >= MIN_BOX_OVERLAP),
+      overlaps.map(({ digit, boxes, median }) => `${digit}: ${boxes} boxes, median ${median.toFixed(2)}`).join(', '));
     measured = { framesToAnswerMs: timed.map(({ ms }) => ms), readingsPerSecond: perSecond, msPerReading: seen.msPerReading };
     if (screenshot) await page.screenshot({ path: screenshot });
 
@@ -66,6 +78,13 @@ export async function checkLive({ newPage, origin, schedule, pageElsewhere, chec
   const bare = await pageElsewhere([]);
   check('a device with no camera says so on the page', await cameraMessage(bare, /No camera/), await liveState(bare));
   return measured;
+}
+
+function intersectionOverUnion(a, b) {
+  const across = Math.max(0, Math.min(a.right, b.right) - Math.max(a.left, b.left));
+  const down = Math.max(0, Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top));
+  const area = (box) => (box.right - box.left) * (box.bottom - box.top);
+  return (across * down) / (area(a) + area(b) - across * down);
 }
 
 // From now on, window.markers lists each change of the corner block: { index: the digit's, at }.

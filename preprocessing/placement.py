@@ -56,16 +56,28 @@ def crop_to_ink(ink: FLOAT[None, None], box: INT64[4]) -> FLOAT[None, None]:
 
 
 @script()
-def box_in_frame(box: INT64[4], ink: FLOAT[None, None], pixels: UINT8[None, None, 4]) -> INT64[4]:
-    """The box, found in the ink's frame, in the input's pixels: the same where the ink has the
-    input's size; for an input reduced by limit_size, each side scaled by the ratio of the sizes,
-    starts rounded down and ends up (within the reduction's factor of the exact box)."""
+def _scaled_box(box: INT64[4], ink: FLOAT[None, None], pixels: UINT8[None, None, 4]) -> INT64[4]:
+    """The box, found in the ink's frame, in the input's pixels, when the ink is smaller: each side
+    scaled by the ratio of the sizes, starts rounded down and ends up (within the reduction's
+    factor of the exact box)."""
     input_size = op.Slice(op.Shape(pixels), [0], [2])
     ratio = op.Div(op.Cast(input_size, to=DOUBLE.dtype), op.Cast(op.Shape(ink), to=DOUBLE.dtype))  # [rows, columns]
     scaled = op.Mul(op.Cast(box, to=DOUBLE.dtype), op.Concat(ratio, ratio, axis=0))
     starts = op.Cast(op.Floor(op.Slice(scaled, [0], [2])), to=INT64.dtype)
     ends = op.Min(op.Cast(op.Ceil(op.Slice(scaled, [2], [4])), to=INT64.dtype), input_size)
     return op.Concat(starts, ends, axis=0)
+
+
+@script()
+def box_in_frame(box: INT64[4], ink: FLOAT[None, None], pixels: UINT8[None, None, 4]) -> INT64[4]:
+    """The box, found in the ink's frame, in the input's pixels: the same box where the ink has the
+    input's size (the ink has as many pixels as the input has RGBA quadruples), else _scaled_box (an
+    input reduced by limit_size)."""
+    if op.Equal(op.Mul(op.Size(ink), 4), op.Size(pixels)):
+        in_frame = op.Identity(box)
+    else:
+        in_frame = _scaled_box(box, ink, pixels)
+    return in_frame
 
 
 @script()

@@ -3,16 +3,13 @@
 // Plain ES modules; onnxruntime-web's WebAssembly build is served with the page, in ort/ (build.js
 // copies it there). Decoding stays with the browser: createImageBitmap applies the EXIF orientation.
 import * as ort from './ort/ort.wasm.bundle.min.mjs';
+import { showAnswer as show } from './answer_view.js';
 import { CameraError, LiveCamera } from './live.js';
 import { openPipeline, PIPELINE_FILE } from './pipeline.js';
 
 ort.env.wasm.numThreads = 1; // threads need cross-origin isolation; one is plenty for one image
 
 const pad = document.getElementById('pad');
-const seen = document.getElementById('seen');
-const answerBox = document.getElementById('answer');
-const topList = document.getElementById('top');
-const scale = document.getElementById('scale');
 const status = document.getElementById('status');
 const INK = '#111827', PAPER = '#ffffff';
 const PEN_WIDTH = pad.width / 16; // about MNIST's stroke for a digit drawn across most of the pad
@@ -228,57 +225,14 @@ async function classifyNow({ rgba, height, width, since, source, generation }) {
   showStatus(`${answer.noDigit ? 'Nothing' : 'Read'} in ${ms.toFixed(0)} ms, in this page.`);
 }
 
-// The big answer and, for a digit or "not a digit", a bar for each of the ten digits. Bars are on
-// a log scale, so that a 2nd choice of 0.01% is seen; for "not a digit" they are grey, not an answer.
 function showAnswer(answer) {
-  topList.replaceChildren();
-  scale.hidden = true;
-  seen.getContext('2d').clearRect(0, 0, seen.width, seen.height);
-  const [text, kind] = !answer ? ['?', 'none'] : answer.reading ? ['\u2026', 'reading'] : answer.error ? [answer.error, 'error']
-    : answer.noDigit ? ['nothing to read', 'empty'] : answer.rejected ? ['not a digit', 'rejected'] : [answer.digit, 'digit'];
-  answerBox.textContent = text;
-  answerBox.dataset.kind = kind;
-  if (kind !== 'digit' && kind !== 'rejected') return;
-  topList.classList.toggle('unsure', answer.rejected);
-  answer.probabilities.forEach((probability, index) => {
-    const row = document.createElement('li');
-    row.innerHTML = `<b></b><span class="bar"><span></span></span><span class="p"></span>`;
-    row.querySelector('b').textContent = page.pipeline.labels[index];
-    row.querySelector('.bar span').style.width = `${(100 * Math.max(0, 1 + Math.log10(probability) / BAR_DECADES)).toFixed(1)}%`;
-    row.querySelector('.p').textContent = percent(probability);
-    row.classList.toggle('chosen', !answer.rejected && page.pipeline.labels[index] === answer.digit);
-    topList.append(row);
-  });
-  scale.hidden = false;
-  drawSeen(answer.image);
-}
-
-const BAR_DECADES = 6; // a full bar is probability 1, an empty one 1e-6
-scale.textContent = `Log scale: each 1/${BAR_DECADES} of a bar is a factor of 10; an empty bar is under 1 in ${(10 ** BAR_DECADES).toLocaleString('en')}.`;
-
-// A probability as a person reads it: never "100.0%" nor "0.0%" for what is neither.
-function percent(probability) {
-  if (probability > 0.999) return '>99.9%';
-  if (probability >= 0.001) return `${(100 * probability).toFixed(1)}%`;
-  if (probability >= 1e-6) return `${(100 * probability).toPrecision(1)}%`;
-  return '<0.0001%';
+  show(answer, page.pipeline?.labels);
 }
 
 // A file or a run that failed: the error takes the answer's place (and the footer's).
 function showError(text) {
   showAnswer({ error: text });
   showStatus(text);
-}
-
-// The model's input: float32 in [0, 1], bright ink on black, shown as grey levels.
-function drawSeen({ data, height, width }) {
-  const pixels = new ImageData(width, height);
-  data.forEach((value, i) => {
-    pixels.data.fill(Math.round(255 * Math.min(1, Math.max(0, value))), 4 * i, 4 * i + 3);
-    pixels.data[4 * i + 3] = 255;
-  });
-  Object.assign(seen, { width, height });
-  seen.getContext('2d').putImageData(pixels, 0, 0);
 }
 
 // Once the page works, its service worker (sw.js) keeps its files: the next visit works offline.

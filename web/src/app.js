@@ -144,18 +144,25 @@ const live = new LiveCamera({
 });
 Object.assign(page, { live, liveShown: [] }); // liveShown: each answer live mode showed, and when
 
-liveButton.addEventListener('click', () => (live.running ? leaveLive() : enterLive()));
+let opening = null; // the enterLive under way, until the camera runs: { cancelled }
+liveButton.addEventListener('click', () => (live.running || opening ? leaveLive() : enterLive()));
 
 async function enterLive() {
+  const attempt = (opening = { cancelled: false });
   startOver();
   showStatus('Opening the camera\u2026');
-  if (!(await page.ready)) return;
   try {
-    await live.start();
+    if (!(await page.ready) || attempt.cancelled) return;
+    if (!(await live.start()) || attempt.cancelled) {
+      live.stop();
+      return showStatus('The camera was closed before it opened.');
+    }
   } catch (error) {
     if (!(error instanceof CameraError)) throw error;
     showError(error.message);
     return;
+  } finally {
+    if (opening === attempt) opening = null;
   }
   pad.hidden = true;
   cameraView.hidden = false;
@@ -166,8 +173,10 @@ async function enterLive() {
 
 // Back to the pad; `why` for the footer. The camera is released (its light goes off).
 function leaveLive(why = '') {
-  if (!live.running) return;
-  live.stop();
+  if (opening) opening.cancelled = true;
+  const running = live.running;
+  live.stop(); // also while the camera is being opened
+  if (!running) return;
   cameraView.hidden = true;
   pad.hidden = false;
   liveButton.textContent = 'Live camera';

@@ -20,7 +20,7 @@ export class CameraError extends Error {}
 
 export class LiveCamera {
   constructor({ video, overlay, classify, show }) {
-    Object.assign(this, { video, overlay, classify, show, stream: null, votes: [], shown: null });
+    Object.assign(this, { video, overlay, classify, show, stream: null, starting: null, votes: [], shown: null });
     this.canvas = document.createElement('canvas');
     this.stats = { readings: 0, since: 0, ms: 0, boxes: [] }; // for the curious and the tests: readings since start, their time, boxes drawn
   }
@@ -29,19 +29,28 @@ export class LiveCamera {
     return this.stream !== null;
   }
 
+  // Resolves to true once frames are read; false when stop() came first (the camera then released).
   async start() {
-    if (this.stream) return;
+    if (this.stream || this.starting) return false;
     if (!navigator.mediaDevices?.getUserMedia) {
       throw new CameraError(window.isSecureContext ? 'This browser gives no page a camera.'
         : `The camera needs a secure page: https, or http://localhost. This one is ${location.origin}.`);
     }
     let stream;
+    this.starting = { stopped: false };
+    const starting = this.starting;
     try {
       stream = await navigator.mediaDevices.getUserMedia({
         video: { facingMode: 'environment', width: { ideal: 640 }, height: { ideal: 480 } }, audio: false,
       });
     } catch (error) {
       throw new CameraError(cameraProblem(error));
+    } finally {
+      this.starting = null;
+    }
+    if (starting.stopped) { // left, or the page hidden, while the browser was asking
+      for (const track of stream.getTracks()) track.stop();
+      return false;
     }
     this.stream = stream;
     this.video.srcObject = stream;
@@ -49,9 +58,11 @@ export class LiveCamera {
     Object.assign(this, { votes: [], shown: null, stats: { readings: 0, since: performance.now(), ms: 0, boxes: [] } });
     this.setShown(null);
     this.readNextFrame();
+    return true;
   }
 
   stop() {
+    if (this.starting) this.starting.stopped = true;
     if (!this.stream) return;
     for (const track of this.stream.getTracks()) track.stop();
     this.stream = null;

@@ -67,6 +67,12 @@ export async function checkLive({ newPage, origin, schedule, pageElsewhere, chec
     check('hiding the page releases the camera', hidden && (await released(page)),
       hidden ? await liveState(page) : 'the page never became hidden');
     await other.close();
+
+    // Pressed twice at once: the second press closes the camera the first is still opening.
+    await page.bringToFront();
+    await page.evaluate(() => { document.getElementById('live').click(); document.getElementById('live').click(); });
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    check('Live camera pressed twice at once leaves the camera closed', await released(page), await liveState(page));
   } finally {
     await page.close();
   }

@@ -30,7 +30,7 @@ from onnx_ir.passes.common import InlinePass
 from onnxscript import BOOL, FLOAT, INT64, UINT8, script
 from onnxscript import opset18 as op
 
-from . import MNIST_FORM_GRAPH, MNIST_FORM_INPUTS, MNIST_FORM_OUTPUTS
+from . import MNIST_FORM_GRAPH, MNIST_FORM_INPUTS, MNIST_FORM_OUTPUTS, MNIST_FORM_RUNTIME_GRAPH
 from .cleaning import suppress_background
 from .common import count
 from .grayscale import grayscale
@@ -129,14 +129,32 @@ def preprocessing_model() -> onnx.ModelProto:
 
 
 def write_preprocessing_graph(path: Path = MNIST_FORM_GRAPH) -> Path:
-    """MNIST_FORM_GRAPH (or path), checked (full_check): what `make preprocessing-graph` runs."""
+    """MNIST_FORM_GRAPH (or path), checked (full_check), and, when it changed or the runtime's copy
+    is missing, that copy beside it (MNIST_FORM_RUNTIME_GRAPH: .ort): what `make preprocessing-graph` runs."""
     model = preprocessing_model()
     onnx.checker.check_model(model, full_check=True)
     names = (tuple(i.name for i in model.graph.input), tuple(o.name for o in model.graph.output))
     if names != (MNIST_FORM_INPUTS, MNIST_FORM_OUTPUTS):
         raise RuntimeError(f"the preprocessing graph's inputs and outputs are {names}, not {MNIST_FORM_INPUTS, MNIST_FORM_OUTPUTS}")
-    onnx.save(model, str(path))
+    data, runtime_path = model.SerializeToString(), path.with_suffix(MNIST_FORM_RUNTIME_GRAPH.suffix)
+    changed = not path.is_file() or path.read_bytes() != data
+    path.write_bytes(data)
+    if changed or not runtime_path.is_file():
+        write_runtime_format(path, runtime_path)
     return path
+
+
+def write_runtime_format(source: Path, target: Path) -> None:
+    """The graph at `source` saved by onnxruntime in its own format (ORT) at `target`, as it is (no
+    optimisation: the runtime opens it with none)."""
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL
+    options.optimized_model_filepath = str(target)
+    options.add_session_config_entry("session.save_model_format", "ORT")
+    options.log_severity_level = 3
+    onnxruntime.InferenceSession(str(source), options, providers=["CPUExecutionProvider"])
 
 
 def optimized(model: onnx.ModelProto) -> onnx.ModelProto:

@@ -17,7 +17,7 @@ import onnxruntime
 from PIL import Image, ImageOps
 
 from ..errors import first_line
-from ..preprocessing import MNIST_FORM_GRAPH, MNIST_FORM_INPUTS, MNIST_FORM_OUTPUTS
+from ..preprocessing import MNIST_FORM_GRAPH, MNIST_FORM_INPUTS, MNIST_FORM_OUTPUTS, MNIST_FORM_RUNTIME_GRAPH
 from .arrays import image_from_array
 from .images import ImageError, NoDigitFound
 
@@ -95,9 +95,10 @@ def _gray_levels(image: Image.Image, release: bool) -> np.ndarray:
 
 
 class _Graph:
-    """The preprocessing graph's onnxruntime session, one per process, opened on first use (0.10-0.13
-    s: a third of a one-image run; docs/BENCHMARKS.md, issue 21). Opening it in a thread while the
-    model loads gained nothing: onnxruntime opens one session at a time."""
+    """The preprocessing graph's onnxruntime session, one per process, opened on first use (66 ms from
+    the .ort copy, 0.10-0.13 s from the .onnx: a third of a one-image run; docs/BENCHMARKS.md, issue
+    21). Opening it in a thread while the model loads gained nothing: onnxruntime opens one session
+    at a time."""
 
     def __init__(self):
         self._lock = threading.Lock()
@@ -113,9 +114,17 @@ class _Graph:
                 # (a 28x28 digit: 187 or 190 µs against 191 µs; docs/BENCHMARKS.md, issue 21).
                 options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL
                 options.log_severity_level = 3
-                self._session = onnxruntime.InferenceSession(str(MNIST_FORM_GRAPH), options,
-                                                             providers=["CPUExecutionProvider"])
+                self._session = self._open(options)
             return self._session
+
+    @staticmethod
+    def _open(options: onnxruntime.SessionOptions) -> onnxruntime.InferenceSession:
+        """The graph in onnxruntime's own format (MNIST_FORM_RUNTIME_GRAPH: opened in 66 ms, not 100);
+        the .onnx when this onnxruntime cannot read that file (an older one than wrote it)."""
+        try:
+            return onnxruntime.InferenceSession(str(MNIST_FORM_RUNTIME_GRAPH), options, providers=["CPUExecutionProvider"])
+        except Exception:
+            return onnxruntime.InferenceSession(str(MNIST_FORM_GRAPH), options, providers=["CPUExecutionProvider"])
 
     def open_before_forking(self) -> None:
         """Open the session now, so that forked worker processes inherit it instead of each opening

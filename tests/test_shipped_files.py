@@ -98,6 +98,61 @@ def test_the_shipped_preprocessing_graph_is_the_one_the_functions_build(tmp_path
     assert build_paths(MNIST_FORM_GRAPH.parent, [MNIST_FORM_GRAPH.name]) == []
 
 
+def test_the_runtimes_copy_of_the_preprocessing_graph_answers_as_the_graph(mnist):
+    """preprocessing/mnist_form.ort, the graph in onnxruntime's format that the runtime opens, gives
+    exactly the .onnx's four outputs on MNIST test digits, robustness renderings, the samples, a
+    photo over 4 MP (reduced first), a transparent image and an empty one: a .onnx rebuilt without
+    its .ort fails here (onnxruntime writes other bytes each time, so the bytes cannot be compared),
+    and the build path is in neither."""
+    import io
+
+    import numpy as np
+    import onnxruntime
+    from PIL import Image
+
+    import robustness
+    from lstm_digits.preprocessing import MNIST_FORM_GRAPH, MNIST_FORM_INPUTS, MNIST_FORM_RUNTIME_GRAPH
+    from lstm_digits.runtime.preprocess import rgba_pixels
+
+    def session(path):
+        options = onnxruntime.SessionOptions()
+        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL
+        return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    graph, runtime_copy = session(MNIST_FORM_GRAPH), session(MNIST_FORM_RUNTIME_GRAPH)
+    images, labels = mnist.test.images.numpy(), mnist.test.labels.numpy()
+    inputs = [rgba_pixels(Image.fromarray(image), False) for image in images[:40]]
+    inputs += [rgba_pixels(Image.open(io.BytesIO(data)), False) for data, *_ in robustness.build(images, labels, 20)]
+    inputs += [rgba_pixels(Image.open(path), False) for path in sorted((ROOT / "samples").glob("*.*g"))]
+    inputs += [rgba_pixels(Image.open(ROOT / "samples" / "photo-9.png").resize((2600, 2000)), False),
+               np.zeros((30, 40, 4), np.uint8), np.zeros((0, 7, 4), np.uint8)]
+    for pixels in inputs:
+        feeds = dict(zip(MNIST_FORM_INPUTS, (pixels, np.array(28, np.int64), np.array(20, np.int64))))
+        expected, got = graph.run(None, feeds), runtime_copy.run(None, feeds)
+        assert all(np.array_equal(a, b) for a, b in zip(expected, got)), pixels.shape
+    assert build_paths(MNIST_FORM_GRAPH.parent, [MNIST_FORM_RUNTIME_GRAPH.name]) == []
+
+
+def test_the_runtime_opens_the_ort_copy_and_the_onnx_when_it_cannot(tmp_path, monkeypatch):
+    """The runtime's session is the .ort copy's; when this onnxruntime cannot read that file (an older
+    one than wrote it; here, a file that is no model), the .onnx's, with the same answers."""
+    import numpy as np
+    from PIL import Image
+
+    from lstm_digits.preprocessing import MNIST_FORM_GRAPH, MNIST_FORM_RUNTIME_GRAPH
+    from lstm_digits.runtime import preprocess
+
+    drawing = Image.open(ROOT / "samples" / "drawing-3.png")
+    assert Path(preprocess._Graph().session()._model_path) == MNIST_FORM_RUNTIME_GRAPH
+    expected = preprocess.run_graph(drawing.copy())
+    unreadable = tmp_path / "mnist_form.ort"
+    unreadable.write_bytes(b"ORTM" + bytes(64))
+    monkeypatch.setattr(preprocess, "MNIST_FORM_RUNTIME_GRAPH", unreadable)
+    monkeypatch.setattr(preprocess, "GRAPH", preprocess._Graph())
+    assert Path(preprocess.GRAPH.session()._model_path) == MNIST_FORM_GRAPH
+    got = preprocess.run_graph(drawing.copy())
+    assert np.array_equal(got.image, expected.image) and got.box == expected.box and got.no_digit is expected.no_digit is False
+
+
 def test_the_shipped_graphs_carry_no_inner_value_info():
     """The types and shapes of inner values (value_info) are left out of the preprocessing graph and
     pipeline.onnx, in If and Loop bodies too: every runtime infers them again, and onnxruntime opens

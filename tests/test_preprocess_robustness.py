@@ -104,3 +104,19 @@ def test_clean_tight_crops_keep_their_ink_through_the_cleaning(mnist, shape):
             kept = clean_ink(open_image(robustness.encode_png(clean, polarity))) > 0
             recalls.append((kept & drawn).sum() / drawn.sum())
     assert np.mean(recalls) >= 0.99, (shape, np.mean(recalls), min(recalls))
+
+
+def test_squared_paper_pen_is_a_one_pixel_skeleton_of_the_digit(mnist):
+    """The squared-paper set's thin pen (tests/squared_paper.py, issue 25) traces the enlarged digit's
+    skeleton: one pixel wide (no 2x2 block of ink), inside the digit, and still crossing its height."""
+    import squared_paper
+    from PIL import Image
+
+    for image in mnist.test.images.numpy()[:20]:
+        big = np.asarray(Image.fromarray(image).resize((112, 112), Image.Resampling.BICUBIC)) > 127
+        line = squared_paper.thinned(big)
+        blocks = line[:-1, :-1] & line[1:, :-1] & line[:-1, 1:] & line[1:, 1:]
+        rows = np.nonzero(line.any(axis=1))[0]
+        digit_rows = np.nonzero(big.any(axis=1))[0]
+        assert not blocks.any() and (line <= big).all() and 0 < line.sum() < big.sum() / 4
+        assert rows.max() - rows.min() >= 0.7 * (digit_rows.max() - digit_rows.min())

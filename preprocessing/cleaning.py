@@ -114,7 +114,8 @@ def suppress_background(ink: FLOAT[None, None], border_level: FLOAT, flat_border
     INK_THRESHOLD or above that are not on printed lines (except where strokes cross them), with
     the fainter ink (FAINT_INK, and NOISE_FAINT times the noise) connected to them (a faint half of
     a loop; not where the paper follows shading and the faint area is wide), grown by EDGE_PX to
-    keep the anti-aliased edges. Texture, grid lines and shadows away from the strokes become 0.
+    keep the anti-aliased edges, but not over the printed lines. Texture, grid lines and shadows
+    away from the strokes become 0.
     No ink stands out when the level is below MIN_CONTRAST or NOISE_CONTRAST times the noise.
     border_level, flat_border: the median of the ink's border and whether it is flat (make_ink_bright)."""
     ink, stroke_width, shaded = background(ink, border_level, flat_border)
@@ -127,7 +128,7 @@ def suppress_background(ink: FLOAT[None, None], border_level: FLOAT, flat_border
     faint_level = op.Max(op.Constant(value=np.float64(FAINT_INK)),
                          op.Div(op.Mul(op.Constant(value=np.float64(NOISE_FAINT)), sigma), _safe(level)))
     faint = op.GreaterOrEqual(ink, op.Cast(faint_level, to=FLOAT.dtype))
-    lines = printed_lines(ink, strong, stroke_width, faint_level)  # (strokes crossing them stay ink)
+    lines, ruled = printed_lines(ink, strong, stroke_width, faint_level)  # (strokes crossing them stay ink)
     not_lines = op.Not(lines)
     strong = op.And(strong, not_lines)
     near_strokes = dilate_mask_5(strong)  # the 2 EDGE_PX + 1 square
@@ -136,4 +137,9 @@ def suppress_background(ink: FLOAT[None, None], border_level: FLOAT, flat_border
         if shaded:  # where the paper follows shading, what it missed is wide and faint
             faint = op.And(faint, op.Not(_wide_faint(op.And(faint, op.Not(strong)), stroke_width)))
         near_strokes = dilate_mask_5(_connected(strong, faint))
-    return op.Mul(ink, op.Cast(near_strokes, to=FLOAT.dtype)), no_digit  # (ink is in [0, 1]: as Where, and faster)
+    # On ruled or squared paper (LINE_REPEATS parallel lines or more), never the printed lines' own
+    # pixels, even beside the strokes: the margin that keeps the strokes' edges brought back the
+    # grid's pieces inside and around the digit (issue 25). Elsewhere the margin keeps them: a line
+    # found in a tight crop can be a stroke (the bar of a 7 across the whole crop).
+    kept = op.And(near_strokes, op.Or(not_lines, op.Not(ruled)))
+    return op.Mul(ink, op.Cast(kept, to=FLOAT.dtype)), no_digit  # (ink is in [0, 1]: as Where, and faster)

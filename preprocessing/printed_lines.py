@@ -159,12 +159,12 @@ def _first_last(mask: BOOL[None], default_first: INT64, default_last: INT64) -> 
 
 @script()
 def _lines_among(runs: BOOL[None, None], other: BOOL[None, None], values: FLOAT[None, None], stroke_width: DOUBLE,
-                 stroke_level: DOUBLE) -> BOOL[None, None]:
+                 stroke_level: DOUBLE) -> tuple[BOOL[None, None], BOOL]:
     """The horizontal runs that are printed lines. Runs in rows at most LINE_ROWS_GAP apart form a
     group, judged on its own: a line if it continues past the rest of the digit (other) on both sides
     by max(2 stroke widths, LINE_PAST of the width); or if it is thinner than the strokes (fewer rows
     than stroke_width) and either fainter (its median below LINE_FAINTER x stroke_level) or one of
-    LINE_REPEATS or more groups."""
+    LINE_REPEATS or more groups. Also whether there are that many (the paper's ruling or grid)."""
     height, width = dims(runs)
     row_index = op.Range(0, height, 1)
     run_rows = op.Compress(row_index, op.Cast(op.ReduceMax(op.Cast(runs, to=INT64.dtype), [1], keepdims=0), to=BOOL.dtype),
@@ -194,12 +194,12 @@ def _lines_among(runs: BOOL[None, None], other: BOOL[None, None], values: FLOAT[
         fainter = op.Less(op.Cast(level, to=DOUBLE.dtype), op.Mul(stroke_level, op.Constant(value=np.float64(LINE_FAINTER))))
         take = op.Or(past, op.And(thinner, op.Or(fainter, repeated)))
         lines = op.Or(lines, op.And(pixels, take))
-    return lines
+    return lines, repeated
 
 
 @script()
 def _judged(ink: FLOAT[None, None], strong: BOOL[None, None], stroke_width: DOUBLE, horizontal: BOOL[None, None],
-            vertical: BOOL[None, None]) -> BOOL[None, None]:
+            vertical: BOOL[None, None]) -> tuple[BOOL[None, None], BOOL]:
     """The runs that are printed lines, judged against the rest of the digit: the strong ink off the
     runs' rows and columns and LINE_SIDE beside them, at its median level. Runs with no other ink
     beside them are the digit (the bar of a 1 cropped tight)."""
@@ -208,13 +208,15 @@ def _judged(ink: FLOAT[None, None], strong: BOOL[None, None], stroke_width: DOUB
     rest = op.And(op.And(strong, op.Not(op.Unsqueeze(near_h, [1]))), op.Not(op.Unsqueeze(near_v, [0])))
     if op.Equal(count(rest), 0):
         lines = false_like(strong)
+        ruled = op.Constant(value=np.array(False))
     else:
         level = op.Cast(median(op.Compress(op.Reshape(ink, [-1]), op.Reshape(rest, [-1]), axis=0)), to=DOUBLE.dtype)
-        across = _lines_among(horizontal, rest, ink, stroke_width, level)
-        down = _lines_among(op.Transpose(vertical, perm=[1, 0]), op.Transpose(rest, perm=[1, 0]),
-                            op.Transpose(ink, perm=[1, 0]), stroke_width, level)
+        across, ruled_across = _lines_among(horizontal, rest, ink, stroke_width, level)
+        down, ruled_down = _lines_among(op.Transpose(vertical, perm=[1, 0]), op.Transpose(rest, perm=[1, 0]),
+                                        op.Transpose(ink, perm=[1, 0]), stroke_width, level)
         lines = op.Or(across, op.Transpose(down, perm=[1, 0]))
-    return lines
+        ruled = op.Or(ruled_across, ruled_down)
+    return lines, ruled
 
 
 @script()
@@ -246,23 +248,25 @@ def _uncrossed(lines: BOOL[None, None], strong: BOOL[None, None], stroke_width: 
 
 @script()
 def _lines_of_runs(ink: FLOAT[None, None], strong: BOOL[None, None], stroke_width: DOUBLE, faint: BOOL[None, None],
-                   per_row: FLOAT[None], per_col: FLOAT[None]) -> BOOL[None, None]:
+                   per_row: FLOAT[None], per_col: FLOAT[None]) -> tuple[BOOL[None, None], BOOL]:
     """The runs of faint (long_runs) that are printed lines by evidence (_judged), without the
     pixels where strokes cross them (_uncrossed); all False without runs."""
     horizontal, vertical = long_runs(faint, per_row, per_col)
     if op.Greater(op.Add(count(horizontal), count(vertical)), 0):
-        lines = _judged(ink, strong, stroke_width, horizontal, vertical)
+        lines, ruled = _judged(ink, strong, stroke_width, horizontal, vertical)
         if op.Greater(count(lines), 0):
             lines = _uncrossed(lines, strong, stroke_width)
     else:
         lines = false_like(strong)  # (all False, as horizontal: made, not copied)
-    return lines
+        ruled = op.Constant(value=np.array(False))
+    return lines, ruled
 
 
 @script()
 def printed_lines(ink: FLOAT[None, None], strong: BOOL[None, None], stroke_width: DOUBLE,
-                  faint_level: DOUBLE) -> BOOL[None, None]:
-    """The pixels on printed lines, except where strokes cross them: the long straight runs
+                  faint_level: DOUBLE) -> tuple[BOOL[None, None], BOOL]:
+    """(The pixels on printed lines, except where strokes cross them; whether the paper is ruled or
+    squared: LINE_REPEATS parallel runs or more one way.) The lines are the long straight runs
     (long_runs) of the pixels at LINE_THRESHOLD, or at faint_level if that is lower, that are lines
     by evidence (_judged and _lines_among), not by length alone. A closed run stays within LINE_GAP
     px of the faint pixels at its ends: if their bounding box cannot hold a line in either
@@ -275,6 +279,7 @@ def printed_lines(ink: FLOAT[None, None], strong: BOOL[None, None], stroke_width
     per_col = op.ReduceSum(pixels, [0], keepdims=0)
     if op.And(_too_short(per_col, width), _too_short(per_row, height)):
         lines = false_like(strong)
+        ruled = op.Constant(value=np.array(False))
     else:
-        lines = _lines_of_runs(ink, strong, stroke_width, faint, per_row, per_col)
-    return lines
+        lines, ruled = _lines_of_runs(ink, strong, stroke_width, faint, per_row, per_col)
+    return lines, ruled

@@ -1,2 +1,2 @@
 
-BprobabilitiesJ(Μb€8…8ÿέ?±“…8ρKY8ζQa8!e8*68T8?t~8
+BprobabilitiesJ(j‚8ζε…8έ?―“…8ύ\8gIe8{-j8Ε¥98Ήj‹88€8

@@ -15,6 +15,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import zlib from 'node:zlib';
 import { PIPELINE_FILE } from 'lstm-digits';
+import { TYPES } from './serve.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const ORT_WASM = 'ort-wasm-simd-threaded.wasm'; // the one .wasm that onnxruntime-web/wasm's bundle loads
@@ -38,7 +39,8 @@ export function build({ model = path.join(here, '..', 'models', 'default', PIPEL
   if (!app.includes(`from './ort/${path.basename(ortModule)}'`)) {
     throw new Error(`app.js does not import ort/${path.basename(ortModule)}, the module onnxruntime-web/wasm names`);
   }
-  const files = siteFiles(out).filter((file) => file !== SERVICE_WORKER);
+  // What the worker keeps: every file a server sends (serve.js's types; a stray .DS_Store is not one).
+  const files = siteFiles(out).filter((file) => file !== SERVICE_WORKER && TYPES[path.extname(file)]);
   const hash = crypto.createHash('sha256');
   for (const file of files) hash.update(file).update(fs.readFileSync(path.join(out, file)));
   const worker = fs.readFileSync(path.join(out, SERVICE_WORKER), 'utf8');

@@ -17,7 +17,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 
-const TYPES = {
+export const TYPES = {
   '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.mjs': 'text/javascript', '.css': 'text/css',
   '.wasm': 'application/wasm', '.onnx': 'application/octet-stream', '.pb': 'application/octet-stream',
   '.bin': 'application/octet-stream',
@@ -55,8 +55,7 @@ export function serve(root, { port = 0, host = '127.0.0.1', mounts = {}, tls = n
     const file = path.join(folder, pathname.slice(prefix.length));
     const type = TYPES[path.extname(file)];
     if (!file.startsWith(folder + path.sep) || !type) return reply(response, 404, 'not found');
-    const accepted = String(request.headers['accept-encoding'] ?? '');
-    const encodings = [...ENCODINGS.filter(([name]) => accepted.includes(name)), [null, '']];
+    const encodings = [...ENCODINGS.filter(([name]) => accepts(request.headers['accept-encoding'], name)), [null, '']];
     const tryEncoding = ([[encoding, suffix], ...others]) => fs.stat(file + suffix, (error, stats) => {
       if (error || !stats.isFile()) return others.length ? tryEncoding(others) : reply(response, 404, 'not found');
       const tag = `"${stats.size.toString(36)}-${Math.floor(stats.mtimeMs).toString(36)}${encoding ? `-${encoding}` : ''}"`;
@@ -93,6 +92,15 @@ export function serve(root, { port = 0, host = '127.0.0.1', mounts = {}, tls = n
   });
 }
 
+// Whether an Accept-Encoding header takes `encoding` (listed, and not with q=0).
+function accepts(header = '', encoding) {
+  return String(header).split(',').some((part) => {
+    const [name, ...parameters] = part.trim().split(';').map((piece) => piece.trim());
+    const q = parameters.find((parameter) => parameter.startsWith('q='));
+    return name === encoding && !(q && Number(q.slice(2)) === 0);
+  });
+}
+
 function reply(response, code, text) {
   response.writeHead(code, { ...SECURITY_HEADERS, 'Content-Type': 'text/plain; charset=utf-8' });
   response.end(text);
@@ -122,8 +130,9 @@ export async function serveCommand(argv, { quiet = false } = {}) {
   }
   const scheme = certFile ? 'https' : 'http';
   const { port: bound } = server.address();
-  say(`serving ${root} at ${scheme}://127.0.0.1:${bound}/ (Ctrl+C stops)`);
-  if (host !== '127.0.0.1' && host !== 'localhost') {
+  const everywhere = host === '0.0.0.0' || host === '::';
+  say(`serving ${root} at ${scheme}://${everywhere ? '127.0.0.1' : host}:${bound}/ (Ctrl+C stops)`);
+  if (everywhere) {
     const addresses = Object.values(os.networkInterfaces()).flat().filter((a) => a.family === 'IPv4' && !a.internal);
     for (const { address } of addresses) say(`on this network: ${scheme}://${address}:${bound}/`);
     if (!certFile) say('a phone opens the page there, but its camera only over https: see README, "Try it on a phone"');

@@ -132,7 +132,8 @@ function showPreview(bitmap) {
 // --- Live camera: what is in the guide box, read frame after frame (live.js) ---
 
 const liveButton = document.getElementById('live');
-const cameraView = document.getElementById('camera');
+const cameraView = document.getElementById('live-view');
+const answerBox = document.getElementById('answer');
 const live = new LiveCamera({
   video: document.getElementById('video'),
   overlay: document.getElementById('overlay'),
@@ -141,6 +142,7 @@ const live = new LiveCamera({
     page.liveShown.push({ at: performance.now(), text, kind });
     showAnswer(kind === 'reading' ? { reading: true } : answer);
   },
+  ended: () => leaveLive('The camera stopped (another app took it, or its permission was withdrawn).'),
 });
 Object.assign(page, { live, liveShown: [] }); // liveShown: each answer live mode showed, and when
 
@@ -151,8 +153,11 @@ async function enterLive() {
   const attempt = (opening = { cancelled: false });
   startOver();
   showStatus('Opening the camera\u2026');
+  liveButton.textContent = 'Cancel';
+  liveButton.setAttribute('aria-busy', 'true');
   try {
-    if (!(await page.ready) || attempt.cancelled) return;
+    if (!(await page.ready)) return showStatus('The model could not be loaded: reload the page to try again.');
+    if (attempt.cancelled) return;
     if (!(await live.start()) || attempt.cancelled) {
       live.stop();
       return showStatus('The camera was closed before it opened.');
@@ -163,11 +168,14 @@ async function enterLive() {
     return;
   } finally {
     if (opening === attempt) opening = null;
+    liveButton.removeAttribute('aria-busy');
+    if (!live.running) liveButton.textContent = 'Live camera';
   }
   pad.hidden = true;
   cameraView.hidden = false;
   liveButton.textContent = 'Stop camera';
   liveButton.setAttribute('aria-pressed', 'true');
+  answerBox.setAttribute('aria-live', 'off'); // a screen reader is not told each reading while the camera runs
   showStatus('Hold a digit in the box. Nothing leaves this device.');
 }
 
@@ -181,6 +189,7 @@ function leaveLive(why = '') {
   pad.hidden = false;
   liveButton.textContent = 'Live camera';
   liveButton.setAttribute('aria-pressed', 'false');
+  answerBox.setAttribute('aria-live', 'polite');
   showAnswer(null);
   if (why) showStatus(why);
 }
@@ -245,18 +254,24 @@ function showError(text) {
 }
 
 // Once the page works, its service worker (sw.js) keeps its files: the next visit works offline.
-// Resolves to true when the worker controls the page, false when the browser has none.
+// Resolves to true once the worker is active (it has kept every file), false when the browser has
+// none or it could not keep them (then the footer says so).
 async function keepForOffline() {
   if (!('serviceWorker' in navigator)) return false;
   try {
-    await navigator.serviceWorker.register('sw.js');
-    await navigator.serviceWorker.ready;
+    const registration = await navigator.serviceWorker.register('sw.js');
+    const worker = registration.installing ?? registration.waiting ?? registration.active;
+    await new Promise((resolve, reject) => {
+      const settle = () => {
+        if (worker.state === 'activated') resolve();
+        if (worker.state === 'redundant') reject(new Error('not every file could be kept'));
+      };
+      worker.addEventListener('statechange', settle);
+      settle();
+    });
   } catch (error) {
-    showStatus(`${status.textContent} (It will not work offline: ${error.message})`);
+    showStatus(`${status.textContent} (It will not work offline: ${error.message}.)`);
     return false;
-  }
-  if (!navigator.serviceWorker.controller) {
-    await new Promise((resolve) => navigator.serviceWorker.addEventListener('controllerchange', resolve, { once: true }));
   }
   return true;
 }

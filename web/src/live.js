@@ -2,14 +2,16 @@
 // frame after frame (one reading at a time, each on the newest frame), with a vote across the last
 // readings so that the answer shown holds still: a reading needs AGREE of the last VOTES readings.
 //
-//   const live = new LiveCamera({ video, overlay, classify, show });
+//   const live = new LiveCamera({ video, overlay, classify, show, ended });
 //   await live.start();   // throws a CameraError with a message for the page when it cannot
 //   live.stop();          // the camera is released (its light goes off)
 //
 // The digit's box (the pipeline's `box` output) is drawn over the video while a digit is shown.
 // classify(rgba, height, width) resolves to the pipeline's answer; show({ text, kind, answer }) is
 // called when the shown answer changes: kind 'digit', 'rejected' or 'empty' once AGREE readings
-// agree, 'reading' while none is settled (answer is the reading that decided, or null).
+// agree, 'reading' while none is settled (answer is the reading that decided, or null). ended() is
+// called when the camera stops by itself (another app took it, the permission was withdrawn).
+// Each start is a session of its own: a frame or a reading of an earlier session is dropped.
 
 export const GUIDE = 0.6; // the guide box's side, as a fraction of the video's shorter side
 const MAX_SIDE = 192; // the box is read at most this many pixels across (a 640x480 video's box is 288)
@@ -19,8 +21,10 @@ export const AGREE = 3;
 export class CameraError extends Error {}
 
 export class LiveCamera {
-  constructor({ video, overlay, classify, show }) {
-    Object.assign(this, { video, overlay, classify, show, stream: null, starting: null, votes: [], shown: null });
+  constructor({ video, overlay, classify, show, ended = () => {} }) {
+    Object.assign(this, { video, overlay, classify, show, ended, stream: null, starting: null, votes: [], shown: null });
+    this.session = 0; // counts the starts: the frame callbacks and readings of an earlier one are dropped
+    this.frameRequest = null;
     this.canvas = document.createElement('canvas');
     this.stats = { readings: 0, since: 0, ms: 0, boxes: [] }; // for the curious and the tests: readings since start, their time, boxes drawn
   }
@@ -53,33 +57,39 @@ export class LiveCamera {
       return false;
     }
     this.stream = stream;
+    const session = ++this.session;
+    for (const track of stream.getVideoTracks()) track.addEventListener('ended', () => this.session === session && this.ended());
     this.video.srcObject = stream;
     await this.video.play().catch(() => {}); // muted and inline: allowed; frames come either way
+    if (this.session !== session || this.stream !== stream) return false; // stopped while it began to play
     Object.assign(this, { votes: [], shown: null, stats: { readings: 0, since: performance.now(), ms: 0, boxes: [] } });
     this.setShown(null);
-    this.readNextFrame();
+    this.readNextFrame(session);
     return true;
   }
 
   stop() {
     if (this.starting) this.starting.stopped = true;
     if (!this.stream) return;
+    this.session++; // the frame callback still pending, and a reading under way, belong to the last session
+    if (this.frameRequest !== null) this.video.cancelVideoFrameCallback?.(this.frameRequest);
+    this.frameRequest = null;
     for (const track of this.stream.getTracks()) track.stop();
     this.stream = null;
     this.video.srcObject = null;
     this.overlay.getContext('2d').clearRect(0, 0, this.overlay.width, this.overlay.height);
   }
 
-  readNextFrame() {
-    if (!this.stream) return;
-    const next = () => this.readFrame().then(() => this.readNextFrame());
-    if (this.video.requestVideoFrameCallback) this.video.requestVideoFrameCallback(next);
+  readNextFrame(session) {
+    if (this.session !== session) return;
+    const next = () => this.readFrame(session).then(() => this.readNextFrame(session));
+    if (this.video.requestVideoFrameCallback) this.frameRequest = this.video.requestVideoFrameCallback(next);
     else requestAnimationFrame(next);
   }
 
-  async readFrame() {
+  async readFrame(session) {
     const { videoWidth: width, videoHeight: height } = this.video;
-    if (!this.stream || !width || !height) return;
+    if (this.session !== session || !width || !height) return;
     const side = Math.round(GUIDE * Math.min(width, height));
     const [left, top] = [Math.round((width - side) / 2), Math.round((height - side) / 2)];
     const read = Math.min(side, MAX_SIDE);
@@ -94,7 +104,7 @@ export class LiveCamera {
     } catch {
       return; // one frame the pipeline could not read: the next one may be
     }
-    if (!this.stream) return;
+    if (this.session !== session) return;
     this.stats.readings++;
     this.stats.ms += performance.now() - started;
     this.vote(answer);

@@ -68,6 +68,20 @@ export async function checkLive({ newPage, origin, schedule, pageElsewhere, chec
       hidden ? await liveState(page) : 'the page never became hidden');
     await other.close();
 
+    // Back, and live again: one reading per frame at most (a frame callback of the stopped camera
+    // once started a second reading loop beside the new one).
+    await page.bringToFront();
+    await page.click('#live');
+    await page.waitForFunction(() => document.getElementById('video').videoWidth > 0, { timeout: 10_000 });
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    const again = await page.evaluate(() => {
+      const { readings, since } = window.lstmDigits.live.stats;
+      return (1000 * readings) / (performance.now() - since);
+    });
+    check('live again after the page was hidden: one reading loop, at most one reading a frame', again <= schedule.fps * 1.2,
+      `${again.toFixed(1)} readings a second, the camera at ${schedule.fps} frames a second`);
+    await page.click('#live');
+
     // Pressed twice at once: the second press closes the camera the first is still opening.
     await page.bringToFront();
     await page.evaluate(() => { document.getElementById('live').click(); document.getElementById('live').click(); });

@@ -14,7 +14,8 @@ export async function checkOffline({ newPage, origin, served, check }) {
   try {
     await page.goto(`${origin}/`);
     const ready = await page.waitForFunction(() => window.lstmDigits?.ready?.then((loaded) => loaded), { timeout: 30_000 })
-      .then(() => page.evaluate(() => window.lstmDigits.offline), () => false);
+      .then(() => page.waitForFunction(() => window.lstmDigits.offline?.then((kept) => kept), { timeout: 60_000 }))
+      .then(() => true, () => false);
     const firstVisit = served.slice(before);
     const sent = (suffix) => firstVisit.filter((entry) => entry.path.endsWith(suffix) && entry.status === 200);
     const bytes = firstVisit.reduce((sum, entry) => sum + entry.bytes, 0);

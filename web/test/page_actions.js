@@ -37,10 +37,11 @@ export async function draw(page, strokes, { touch = false, clear = true, answere
   return answered ? nextAnswer(page, count + strokes.length - 1) : null;
 }
 
-export async function upload(page, file) {
+// A file through the page's file input: #photo ("Choose a photo"), or #camera ("Take a photo", phones).
+export async function upload(page, file, input_ = '#photo') {
   if (!fs.existsSync(file)) throw new Error(`${file}: no such file`);
   const count = await page.evaluate(() => window.lstmDigits.answers.length);
-  const input = await page.$('#photo');
+  const input = await page.$(input_);
   await input.uploadFile(file);
   return nextAnswer(page, count);
 }

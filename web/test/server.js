@@ -79,7 +79,7 @@ async function main() {
     check('POST is refused', post.status === 405, post.error ?? `HTTP ${post.status}`);
 
     // Compressed copies (build.js writes FILE.br and FILE.gz) go to a browser that accepts them.
-    for (const [accept, encoding] of [['gzip, deflate, br, zstd', 'br'], ['gzip', 'gzip'], ['', undefined]]) {
+    for (const [accept, encoding] of [['gzip, deflate, br, zstd', 'br'], ['gzip', 'gzip'], ['br;q=0, gzip', 'gzip'], ['', undefined]]) {
       const answer = await request(port, '/big.js', { headers: accept ? { 'Accept-Encoding': accept } : {} });
       const sent = answer.headers?.['content-encoding'];
       const body = answer.body && (sent === 'br' ? zlib.brotliDecompressSync(answer.body) : sent === 'gzip' ? zlib.gunzipSync(answer.body) : answer.body);

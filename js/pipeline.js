@@ -197,10 +197,11 @@ class Pipeline {
     const rejected = minConfidence === undefined ? Boolean(outputs[OUTPUTS.rejected].data[0]) : probability < minConfidence;
     const image = outputs[OUTPUTS.image];
     const noDigit = Boolean(outputs[OUTPUTS.noDigit].data[0]);
-    const [top, left, bottom, right] = Array.from(outputs[OUTPUTS.box].data, Number);
+    const box = outputs[OUTPUTS.box]; // (a pipeline.onnx exported before the box has none)
+    const [top, left, bottom, right] = box ? Array.from(box.data, Number) : [];
     return {
       noDigit,
-      box: noDigit ? null : { top, left, bottom, right }, // the digit in the input's pixels (bottom, right exclusive)
+      box: noDigit || !box ? null : { top, left, bottom, right }, // the digit in the input's pixels (bottom, right exclusive)
       rejected,
       digit,
       probability,

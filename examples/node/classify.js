@@ -21,7 +21,8 @@ import { decodeImage } from './decode.js';
 
 // The model: --model, else the one the installed lstm-digits package carries, else (in the
 // repository, where the package is a link to js/ and carries none) the repository's shipped one.
-const DEFAULT_MODEL = [DEFAULT_PIPELINE, new URL(`../../models/default/${PIPELINE_FILE}`, import.meta.url)].map(fileURLToPath).find((file) => fs.existsSync(file));
+const DEFAULT_MODEL = [DEFAULT_PIPELINE, new URL(`../../models/default/${PIPELINE_FILE}`, import.meta.url)].map(fileURLToPath)
+  .find((file, index, files) => fs.existsSync(file) || index === files.length - 1);
 const USAGE = 'usage: node classify.js [--model pipeline.onnx] [--min-confidence P] image ... | --model FILE.onnx --check DIR ... --tolerance T';
 const SESSION_OPTIONS = { ...QUIET, intraOpNumThreads: 1 };
 

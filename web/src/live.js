@@ -1,6 +1,7 @@
 // Live camera mode: the rear camera's video, a guide box in its middle, and what is in the box read
 // frame after frame (one reading at a time, each on the newest frame), with a vote across the last
-// readings so that the answer shown holds still: a reading needs AGREE of the last VOTES readings.
+// readings so that the answer shown holds still: a digit needs AGREE of the last VOTES readings,
+// "not a digit" and "no digit" all VOTES.
 //
 //   const live = new LiveCamera({ video, overlay, classify, show, ended });
 //   await live.start();   // throws a CameraError with a message for the page when it cannot
@@ -8,7 +9,7 @@
 //
 // The digit's box (the pipeline's `box` output) is drawn over the video while a digit is shown.
 // classify(rgba, height, width) resolves to the pipeline's answer; show({ text, kind, answer }) is
-// called when the shown answer changes: kind 'digit', 'rejected' or 'empty' once AGREE readings
+// called when the shown answer changes: kind 'digit', 'rejected' or 'empty' once enough readings
 // agree, 'reading' while none is settled (answer is the reading that decided, or null). ended() is
 // called when the camera stops by itself (another app took it, the permission was withdrawn).
 // Each start is a session of its own: a frame or a reading of an earlier session is dropped.
@@ -128,15 +129,16 @@ export class LiveCamera {
     context.fillText(digit, left, Math.max(top - 4, 16));
   }
 
-  // The newest reading joins the last VOTES. A key (the digit, '-' for not a digit, '' for no
-  // digit) that AGREE of them share is shown; it holds while VOTES - AGREE of them still share it
-  // (a frame or two of blur does not unsettle it), and then gives way to 'reading'.
+  // The newest reading joins the last VOTES. A digit that AGREE of them share is shown; "not a
+  // digit" ('-') and "no digit" ('') need all VOTES, since the frames between two digits, blurred
+  // by the motion, are read so for a moment. What is shown holds while VOTES - AGREE of the
+  // readings still share it (a frame or two of blur does not unsettle it), then gives way to 'reading'.
   vote(answer) {
     const key = answer.noDigit ? '' : answer.rejected ? '-' : answer.digit;
     this.votes = [...this.votes, { key, answer }].slice(-VOTES);
     const share = (k) => this.votes.filter((vote) => vote.key === k).length;
     const held = this.shown && share(this.shown.key) >= VOTES - AGREE ? this.shown.key : null;
-    const winner = share(key) >= AGREE ? key : held;
+    const winner = share(key) >= (key === '-' || key === '' ? VOTES : AGREE) ? key : held;
     if (winner === (this.shown?.key ?? null)) return;
     this.setShown(winner === null ? null : { key: winner, answer });
   }

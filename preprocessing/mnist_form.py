@@ -35,7 +35,7 @@ from .cleaning import suppress_background
 from .common import count
 from .grayscale import grayscale
 from .limit_size import limit_size
-from .placement import box_in_frame, crop_to_ink, ink_box, place_by_centre_of_mass, scale_into_box
+from .placement import box_in_frame, crop_to_ink, ink_box, place_by_centre_of_mass, scale_into_box, thickened
 from .polarity import make_ink_bright
 
 MIN_INK_PIXELS = 4  # fewer pixels of ink than this (after the cleaning): no digit
@@ -71,7 +71,7 @@ def _digit_in_form(pixels: UINT8[None, None, 4], canvas: INT64, digit_box: INT64
         box = _no_box()
     else:
         crop = ink_box(ink)
-        image = place_by_centre_of_mass(scale_into_box(crop_to_ink(ink, crop), digit_box), canvas)
+        image = place_by_centre_of_mass(scale_into_box(thickened(crop_to_ink(ink, crop), digit_box), digit_box), canvas)
         box = box_in_frame(crop, ink, pixels)
     return image, no_digit, ink, box
 

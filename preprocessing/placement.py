@@ -9,6 +9,7 @@ import numpy as np
 from onnxscript import DOUBLE, FLOAT, INT64, UINT8, script
 from onnxscript import opset18 as op
 
+from .background import stroke_width
 from .common import dims
 from .resample import resize_lanczos_with_reducing_gap
 
@@ -78,6 +79,42 @@ def box_in_frame(box: INT64[4], ink: FLOAT[None, None], pixels: UINT8[None, None
     else:
         in_frame = _scaled_box(box, ink, pixels)
     return in_frame
+
+
+MNIST_STROKE = 1.84  # MNIST's median stroke width in its 20 px box (stroke_width of the pixels over half)
+THIN_STROKE = 1.0  # strokes thinner than this in the box (MNIST's 1st percentile) are thickened to MNIST_STROKE
+THIN_FROM = 3  # ... in digits at least this many times the box (smaller ones, a thin stroke fades less)
+
+
+@script()
+def _grown(digit: FLOAT[None, None], per_box: DOUBLE) -> FLOAT[None, None]:
+    """The digit's strokes grown by 3 x 3 maxima to MNIST_STROKE at the box's scale (per_box: box
+    pixels per digit pixel) if they are thinner than THIN_STROKE there; else the digit as it is."""
+    measured = stroke_width(op.Greater(digit, 0.5))
+    if op.Less(op.Mul(measured, per_box), op.Constant(value=np.float64(THIN_STROKE))):
+        wanted = op.Div(op.Constant(value=np.float64(MNIST_STROKE)), per_box)
+        steps = op.Max(op.Cast(op.Round(op.Div(op.Sub(wanted, measured), op.Constant(value=np.float64(2.0)))), to=INT64.dtype), 0)
+        side = op.Reshape(steps, [1])
+        grown = op.Unsqueeze(op.Pad(digit, op.Concat(side, side, side, side, axis=0)), [0, 1])
+        for _ in range(steps):
+            grown, _ = op.MaxPool(grown, kernel_shape=[3, 3], pads=[1, 1, 1, 1])
+        out = op.Squeeze(grown, [0, 1])
+    else:
+        out = op.Identity(digit)
+    return out
+
+
+@script()
+def thickened(digit: FLOAT[None, None], box: INT64) -> FLOAT[None, None]:
+    """The cropped digit with its strokes thickened (_grown) when it is THIN_FROM times the box or
+    larger: a thin pen on a large photo, which the scale to the box would fade to a trace."""
+    height, width = dims(digit)
+    longest = op.Max(height, width)
+    if op.GreaterOrEqual(longest, op.Mul(box, THIN_FROM)):
+        out = _grown(digit, op.Div(op.Cast(box, to=DOUBLE.dtype), op.Cast(longest, to=DOUBLE.dtype)))
+    else:
+        out = op.Identity(digit)
+    return out
 
 
 @script()

@@ -25,10 +25,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageFilter
 
-from lstm_digits.training.mnist_files import ENV_VAR, TEST_IMAGES, TEST_LABELS, find_archives
+from lstm_digits.training.mnist_files import ENV_VAR
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from mnist_pngs import read_idx  # noqa: E402  (this folder's; no torch)
+from mnist_pngs import test_digits  # noqa: E402  (this folder's; no torch)
 
 WIDTH, HEIGHT, FPS = 320, 240, 15
 SECONDS_PER_DIGIT = 2.5
@@ -103,10 +103,7 @@ def main() -> None:
     args = parser.parse_args()
     if not 1 <= args.digits <= len(MARKER_LEVELS):
         sys.exit(f"fake_camera: --digits must be 1 to {len(MARKER_LEVELS)}")
-    folder = find_archives(args.data_dir, (TEST_IMAGES, TEST_LABELS)) if args.data_dir else None
-    if folder is None:
-        sys.exit(f"fake_camera: no MNIST test archives in {args.data_dir}: say where with --data-dir or {ENV_VAR}")
-    images, labels = read_idx(folder / TEST_IMAGES, 0x803, 4), read_idx(folder / TEST_LABELS, 0x801, 2)
+    images, labels = test_digits(args.data_dir, "fake_camera")
     # The first test digits whose label differs from the one before, so that each change shows.
     chosen = [0]
     while len(chosen) < args.digits:

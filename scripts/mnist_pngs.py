@@ -28,6 +28,17 @@ def read_idx(path: Path, magic: int, header_ints: int) -> np.ndarray:
     return np.frombuffer(data, dtype=np.uint8, offset=4 * header_ints).reshape(header[1], *header[2:])
 
 
+def test_digits(data_dir, who: str) -> tuple[np.ndarray, np.ndarray]:
+    """MNIST's test set, (images uint8 [10000, 28, 28], labels), from the .gz archives in data_dir
+    (or its MNIST/raw or raw): for this folder's scripts. Exits with one line naming `who` when the
+    archives are not there."""
+    folder = find_archives(Path(data_dir), (TEST_IMAGES, TEST_LABELS)) if data_dir else None
+    if folder is None:
+        sys.exit(f"{who}: {TEST_IMAGES} and {TEST_LABELS} not found in {data_dir} (nor in its MNIST/raw or raw): "
+                 f"say where with --data-dir or {ENV_VAR}")
+    return read_idx(folder / TEST_IMAGES, 0x803, 4), read_idx(folder / TEST_LABELS, 0x801, 2)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out_dir", type=Path)
@@ -36,13 +47,7 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, default=os.environ.get(ENV_VAR))
     parser.add_argument("--robustness", action="store_true", help="render as tests/robustness.py does")
     args = parser.parse_args()
-    if args.data_dir is None:
-        sys.exit(f"mnist_pngs: say where the MNIST archives are: --data-dir or {ENV_VAR}")
-    folder = find_archives(args.data_dir, (TEST_IMAGES, TEST_LABELS))
-    if folder is None:
-        sys.exit(f"mnist_pngs: {TEST_IMAGES} and {TEST_LABELS} not found in {args.data_dir} (nor in its MNIST/raw or raw)")
-    images = read_idx(folder / TEST_IMAGES, 0x803, 4)
-    labels = read_idx(folder / TEST_LABELS, 0x801, 2)
+    images, labels = test_digits(args.data_dir, "mnist_pngs")
     args.out_dir.mkdir(parents=True, exist_ok=True)
     if args.robustness:
         sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))

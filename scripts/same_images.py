@@ -32,13 +32,13 @@ from PIL import Image
 
 from lstm_digits.export.pipeline_agreement import IMAGE_ROUNDING, NO_DIGIT, host_pixels, runtime_outcome
 from lstm_digits.runtime.classifier import DigitClassifier
-from lstm_digits.training.mnist_files import ENV_VAR, TEST_IMAGES, TEST_LABELS, find_archives
+from lstm_digits.training.mnist_files import ENV_VAR
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 import robustness  # noqa: E402  (numpy and Pillow only, as styles)
 import styles  # noqa: E402
-from mnist_pngs import read_idx  # noqa: E402  (this folder's; no torch)
+from mnist_pngs import test_digits  # noqa: E402  (this folder's; no torch)
 
 SETS = ("MNIST test PNGs", "robustness set", "tight-crop set", "styles", "samples/")
 
@@ -51,11 +51,7 @@ def png(array: np.ndarray) -> bytes:
 
 def encoded_sets(data_dir, mnist: int, robust: int, tight: int, per_style: int, samples: bool) -> dict:
     """{set name: a function giving its encoded images}: each set is built when its turn comes."""
-    folder = find_archives(Path(data_dir), (TEST_IMAGES, TEST_LABELS)) if data_dir else None
-    if folder is None and (mnist or robust or tight):
-        sys.exit(f"same_images: no MNIST test archives in {data_dir}: say where with --data-dir or {ENV_VAR}")
-    images = read_idx(folder / TEST_IMAGES, 0x803, 4) if folder else None
-    labels = read_idx(folder / TEST_LABELS, 0x801, 2) if folder else None
+    images, labels = test_digits(data_dir, "same_images") if mnist or robust or tight else (None, None)
     builders = {
         "MNIST test PNGs": lambda: [png(image) for image in images[:mnist]],
         "robustness set": lambda: [data for data, *_ in robustness.build(images, labels, min(robust, len(images)))],

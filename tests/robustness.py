@@ -287,6 +287,23 @@ def render_blurred(digit: np.ndarray, seed: int, blur: float, contrast: str) -> 
 
 # --- `python tests/robustness.py`: the set's accuracy for one or more models ---
 
+def model_inputs(encoded: list[bytes], form) -> tuple[np.ndarray, np.ndarray]:
+    """(the encoded images in this model form, whether each could be made): an image with no digit
+    found is a zero image and a miss. For the measuring scripts (here and tests/squared_paper.py)."""
+    from lstm_digits.runtime.classifier import model_input
+    from lstm_digits.runtime.images import ImageError
+
+    inputs, readable = [], []
+    for data in encoded:
+        try:
+            inputs.append(model_input(data, form))
+            readable.append(True)
+        except ImageError:  # "no digit found": a miss
+            inputs.append(np.zeros((form.canvas,) * 2, np.float32))
+            readable.append(False)
+    return np.stack(inputs), np.array(readable)
+
+
 def main() -> None:
     """The first `--split` digits (the tests' set) and the rest, per style, rejection off; and how
     many of the misread renderings the model also misreads as raw MNIST tensors."""
@@ -294,8 +311,6 @@ def main() -> None:
     import functools
 
     from lstm_digits.runtime import DigitClassifier
-    from lstm_digits.runtime.classifier import model_input
-    from lstm_digits.runtime.images import ImageError
     from lstm_digits.training.data import load_mnist
 
     parser = argparse.ArgumentParser(description=main.__doc__.split(";")[0])
@@ -310,23 +325,15 @@ def main() -> None:
     styles = np.array([style for _, _, style, _ in items])
 
     @functools.cache
-    def model_inputs(form) -> tuple[np.ndarray, np.ndarray]:
-        """(the renderings in this model form, whether each could be made): once per form, not per model."""
-        inputs, readable = [], []
-        for data, *_ in items:
-            try:
-                inputs.append(model_input(data, form))
-                readable.append(True)
-            except ImageError:  # "no digit found": a miss
-                inputs.append(np.zeros((form.canvas,) * 2, np.float32))
-                readable.append(False)
-        return np.stack(inputs), np.array(readable)
+    def inputs_in(form) -> tuple[np.ndarray, np.ndarray]:
+        """model_inputs of the renderings: once per form, not per model."""
+        return model_inputs([data for data, *_ in items], form)
 
     print("| model | digits | all | " + " | ".join(STYLES) + " | misread | of them misread as raw MNIST too |")
     print("|---|---|---:|" + "---:|" * len(STYLES) + "---:|---:|")
     for model in args.models or [None]:
         classifier = DigitClassifier(model, min_confidence=0)
-        inputs, readable = model_inputs(classifier.form)
+        inputs, readable = inputs_in(classifier.form)
         right = (classifier.probabilities(inputs).argmax(1) == labels) & readable
         raw_wrong = classifier.probabilities(images.astype(np.float32) / 255).argmax(1) != labels
         for part in (slice(0, args.split), slice(args.split, args.count)):

@@ -109,9 +109,8 @@ def main() -> None:
     from pathlib import Path
 
     from lstm_digits.runtime import DigitClassifier
-    from lstm_digits.runtime.classifier import model_input
-    from lstm_digits.runtime.images import ImageError
     from lstm_digits.training.data import load_mnist
+    from robustness import model_inputs
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", help="MNIST archives (default $LSTM_DIGITS_DATA)")
@@ -125,21 +124,14 @@ def main() -> None:
         for index, (data, label) in enumerate(items):
             (args.out / f"{index:05d}-{label}.jpg").write_bytes(data)
     classifier = DigitClassifier()
-    inputs, found = [], []
-    for data, _ in items:
-        try:
-            inputs.append(model_input(data, classifier.form))
-            found.append(True)
-        except ImageError:
-            inputs.append(np.zeros((classifier.form.canvas,) * 2, np.float32))
-            found.append(False)
-    probabilities = classifier.probabilities(np.stack(inputs))
+    inputs, found = model_inputs([data for data, _ in items], classifier.form)
+    probabilities = classifier.probabilities(inputs)
     labels = np.array([label for _, label in items])
-    right = (probabilities.argmax(1) == labels) & np.array(found)
-    rejected = (probabilities.max(1) < classifier.rule.min_confidence) | ~np.array(found)
+    right = (probabilities.argmax(1) == labels) & found
+    rejected = (probabilities.max(1) < classifier.rule.min_confidence) | ~found
     print(f"{args.count} squared-paper photos: {right.mean():.1%} right with rejection off; "
           f"{rejected.mean():.1%} rejected with rejection on (min_confidence {classifier.rule.min_confidence}); "
-          f"no digit found in {(~np.array(found)).sum()}")
+          f"no digit found in {(~found).sum()}")
 
 
 if __name__ == "__main__":

@@ -24,3 +24,6 @@ MNIST_FORM_RUNTIME_GRAPH = MNIST_FORM_GRAPH.with_suffix(".ort")
 # Its inputs (the RGBA pixels, then the model's two sizes, int64 scalars) and outputs, in order.
 MNIST_FORM_INPUTS = ("pixels", "canvas", "digit_box")
 MNIST_FORM_OUTPUTS = ("image", "no_digit", "ink", "box")
+# A number's strip (strip_form.py): built at export into the number reader's file, not shipped alone.
+STRIP_FORM_INPUTS = ("pixels", "strip_height", "ink_height")
+STRIP_FORM_OUTPUTS = ("strip", "no_number", "box")

@@ -27,7 +27,7 @@ Notes on writing these functions (checked with onnxscript 0.7.2):
     folds their CastLike, but inside a Loop body the CastLike stays: op.Constant avoids the question.
   - Type annotations are facts the optimizer works from: a bare FLOAT is a SCALAR (a bare FLOAT on
     an image gave "Unexpected axis value" in onnxruntime while the optimizer's value_info was kept in
-    the file; mnist_form.optimized drops it now, but the optimizer still folds by it). Use FLOAT[None,
+    the file; build.optimized drops it now, but the optimizer still folds by it). Use FLOAT[None,
     None] for an image, FLOAT[None] for 1-D, FLOAT[...] for any shape; no named dims ("H") unless
     equal everywhere; leave a parameter (and the return) unannotated when any element type may come.
   - A function that calls no operator itself needs @script(default_opset=op).
@@ -58,6 +58,13 @@ def dims(image) -> tuple[INT64, INT64]:
     height = op.Gather(shape, op.Constant(value_int=0), axis=0)
     width = op.Gather(shape, op.Constant(value_int=1), axis=0)
     return height, width
+
+
+@script()
+def scaled_side(side: INT64, scale: DOUBLE) -> INT64:
+    """max(1, round(side scale)), the product in double, halves rounded to even: a side of an image
+    scaled by `scale`."""
+    return op.Max(op.Constant(value_int=1), op.Cast(op.Round(op.Mul(op.Cast(side, to=DOUBLE.dtype), scale)), to=INT64.dtype))
 
 
 @script()

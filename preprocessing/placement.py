@@ -10,7 +10,7 @@ from onnxscript import DOUBLE, FLOAT, INT64, UINT8, script
 from onnxscript import opset18 as op
 
 from .background import stroke_width
-from .common import dims
+from .common import dims, scaled_side
 from .resample import resize_lanczos_with_reducing_gap
 
 CROP_MASS = 0.002  # the crop's core keeps all but this fraction of the ink's mass on each side
@@ -48,6 +48,12 @@ def ink_box(ink: FLOAT[None, None]) -> INT64[4]:
     top, bottom = _bounds(op.ReduceSum(ink_d, [1], keepdims=0))
     left, right = _bounds(op.ReduceSum(ink_d, [0], keepdims=0))
     return op.Concat(top, left, bottom, right, axis=0)
+
+
+@script()
+def no_box() -> INT64[4]:
+    """The box when nothing is written: [0, 0, 0, 0]."""
+    return op.Constant(value=np.zeros(4, np.int64))
 
 
 @script()
@@ -105,22 +111,22 @@ def _grown(digit: FLOAT[None, None], per_box: DOUBLE) -> FLOAT[None, None]:
 
 
 @script()
-def thickened(digit: FLOAT[None, None], box: INT64) -> FLOAT[None, None]:
-    """The cropped digit with its strokes thickened (_grown) when it is THIN_FROM times the box or
-    larger: a thin pen on a large photo, which the scale to the box would fade to a trace."""
-    height, width = dims(digit)
-    longest = op.Max(height, width)
-    if op.GreaterOrEqual(longest, op.Mul(box, THIN_FROM)):
-        out = _grown(digit, op.Div(op.Cast(box, to=DOUBLE.dtype), op.Cast(longest, to=DOUBLE.dtype)))
+def thickened_for(digit: FLOAT[None, None], side: INT64, box: INT64) -> FLOAT[None, None]:
+    """The cropped ink with its strokes thickened (_grown) when the side that will be scaled to `box`
+    is THIN_FROM times the box or larger: a thin pen on a large photo, which the scale would fade to
+    a trace."""
+    if op.GreaterOrEqual(side, op.Mul(box, THIN_FROM)):
+        out = _grown(digit, op.Div(op.Cast(box, to=DOUBLE.dtype), op.Cast(side, to=DOUBLE.dtype)))
     else:
         out = op.Identity(digit)
     return out
 
 
 @script()
-def _scaled_side(side: INT64, scale: DOUBLE) -> INT64:
-    """max(1, round(side scale)): a side of the scaled digit."""
-    return op.Max(1, op.Cast(op.Round(op.Mul(op.Cast(side, to=DOUBLE.dtype), scale)), to=INT64.dtype))
+def thickened(digit: FLOAT[None, None], box: INT64) -> FLOAT[None, None]:
+    """The cropped digit, thickened_for the scale of its longest side to the box."""
+    height, width = dims(digit)
+    return thickened_for(digit, op.Max(height, width), box)
 
 
 @script()
@@ -136,8 +142,8 @@ def scale_into_box(digit: FLOAT[None, None], box: INT64) -> FLOAT[None, None]:
         scaled = op.Identity(digit)
     else:
         scale = op.Div(op.Cast(box, to=DOUBLE.dtype), op.Cast(longest, to=DOUBLE.dtype))
-        out_height = _scaled_side(height, scale)
-        out_width = _scaled_side(width, scale)
+        out_height = scaled_side(height, scale)
+        out_width = scaled_side(width, scale)
         resized = resize_lanczos_with_reducing_gap(digit, height, width, out_height, out_width, GAP)
         scaled = op.Clip(resized, 0.0, 1.0)
     return scaled

@@ -6,7 +6,7 @@ import numpy as np
 from onnxscript import BOOL, DOUBLE, FLOAT, INT64, script
 from onnxscript import opset18 as op
 
-from .common import border, box_mean, dims, is_flat
+from .common import border, box_mean, dims, is_flat, scaled_side
 from .percentiles import low_high_percentiles, median_in_band, tail_percentiles_sampled
 from .resample import resize_box
 
@@ -25,13 +25,6 @@ RANGE_LOW_Q, RANGE_HIGH_Q = np.float64(1.0), np.float64(99.0)  # the ends of the
 
 
 @script()
-def _scaled_side(side: INT64, scale: DOUBLE) -> INT64:
-    """max(1, round(side scale)), the product in double, halves rounded to even: a side of the
-    work copy."""
-    return op.Max(op.Constant(value_int=1), op.Cast(op.Round(op.Mul(op.Cast(side, to=DOUBLE.dtype), scale)), to=INT64.dtype))
-
-
-@script()
 def work_copy(image: FLOAT[None, None]) -> tuple[FLOAT[None, None], DOUBLE]:
     """(a copy at most WORK_SIZE px across, area-averaged (Pillow's BOX, resample.py), and its
     scale min(1, WORK_SIZE / longest side), a double) for estimates that need no detail: the
@@ -43,7 +36,7 @@ def work_copy(image: FLOAT[None, None]) -> tuple[FLOAT[None, None], DOUBLE]:
     longest = op.Cast(op.Max(height, width), to=DOUBLE.dtype)
     scale = op.Min(op.Constant(value=np.float64(1.0)), op.Div(op.Constant(value=np.float64(WORK_SIZE)), longest))
     if op.Less(scale, op.Constant(value=np.float64(1.0))):
-        small = resize_box(image, height, width, _scaled_side(height, scale), _scaled_side(width, scale))
+        small = resize_box(image, height, width, scaled_side(height, scale), scaled_side(width, scale))
     else:
         small = op.Identity(image)
     return small, scale

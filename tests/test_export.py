@@ -20,10 +20,12 @@ from lstm_digits.models import CARD, INPUT_NAME, MODEL_FILES, ONNX, OUTPUT_NAMES
 from lstm_digits.training.checkpoint import load_checkpoint
 from lstm_digits.training.data import to_float
 from lstm_digits.training.model import ModelConfig
-from lstm_digits.training.train import evaluate
+from lstm_digits.training.tasks import DigitTask
 
 from export_cli import run_export_cli
 from random_checkpoints import random_checkpoint
+
+evaluate = DigitTask().evaluate
 
 pytest_plugins = ["exported_checkpoint"]  # the fixtures trained and exported
 

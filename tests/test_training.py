@@ -1,6 +1,4 @@
 import json
-import os
-import shutil
 import subprocess
 import sys
 from dataclasses import replace
@@ -11,7 +9,12 @@ import torch
 from lstm_digits.training.checkpoint import CheckpointError, load_checkpoint, load_model, save_checkpoint
 from lstm_digits.training.model import DigitRNN, ModelConfig
 from lstm_digits.training.recipes import DEFAULT, TUTORIAL, Recipe, get_recipe
-from lstm_digits.training.train import TrainConfig, TrainingInterrupted, evaluate, metrics_path, train
+from lstm_digits.training.tasks import DigitTask
+from lstm_digits.training.train import TrainConfig, TrainingInterrupted, metrics_path, train
+
+evaluate = DigitTask().evaluate
+
+from torchrun_runs import assert_two_processes_train_as_one
 
 pytest_plugins = ["exported_checkpoint"]  # the fixture trained: a short default run, shared with test_export
 
@@ -184,22 +187,7 @@ def test_digit_train_cli_writes_checkpoint_metrics_and_summary(data_dir, tmp_pat
 
 
 def test_torchrun_with_two_processes_matches_one_process(data_dir, tmp_path):
-    torchrun = shutil.which("torchrun", path=os.path.dirname(sys.executable))
-    assert torchrun, "torchrun is installed with torch"
-    common = ["--data-dir", str(data_dir), "--recipe", "seed", "--iterations", "12", "--hidden", "16",
-              "--train-limit", "3000", "--quiet"]
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    two = subprocess.run([torchrun, "--standalone", "--nproc-per-node", "2", "-m", "lstm_digits.cli.train",
-                          *common, "--output", str(tmp_path / "ddp.pt")],
-                         capture_output=True, text=True, timeout=600, env=env)
-    assert two.returncode == 0, two.stderr[-3000:]
-    one = subprocess.run([sys.executable, "-m", "lstm_digits.cli.train", *common, "--output", str(tmp_path / "one.pt")],
-                         capture_output=True, text=True, timeout=600, env=env)
-    assert one.returncode == 0, one.stderr[-3000:]
-    ddp, single = load_checkpoint(tmp_path / "ddp.pt"), load_checkpoint(tmp_path / "one.pt")
-    # Two halves of each batch, gradients averaged: the same SGD steps as one process, up to rounding.
-    for key, value in single["state_dict"].items():
-        torch.testing.assert_close(ddp["state_dict"][key], value, atol=1e-5, rtol=1e-4)
     torch.manual_seed(0)
-    untrained = DigitRNN(ModelConfig(hidden=16)).state_dict()
-    assert not torch.allclose(untrained["head.weight"], ddp["state_dict"]["head.weight"], atol=1e-3)
+    assert_two_processes_train_as_one(tmp_path, DigitRNN(ModelConfig(hidden=16)).state_dict(), "--data-dir", data_dir,
+                                      "--recipe", "seed", "--iterations", "12", "--hidden", "16", "--train-limit",
+                                      "3000", "--quiet")

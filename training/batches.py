@@ -10,7 +10,7 @@ from .nondigits import add_outliers, pool_for
 from .recipes import Recipe
 
 
-def _generator(*seeds: int) -> torch.Generator:
+def generator_for(*seeds: int) -> torch.Generator:
     value = 0
     for seed in seeds:
         value = (value * 1_000_003 + seed) % (2**63)
@@ -29,7 +29,7 @@ class BatchOrder:
     def batch(self, iteration: int) -> torch.Tensor:
         epoch, step = divmod(iteration, self.steps_per_epoch)
         if epoch != self._epoch:
-            self._epoch, self._order = epoch, torch.randperm(self.size, generator=_generator(self.seed, epoch))
+            self._epoch, self._order = epoch, torch.randperm(self.size, generator=generator_for(self.seed, epoch))
         return self._order[step * self.batch_size : (step + 1) * self.batch_size]
 
 
@@ -49,7 +49,7 @@ class Batches:
         indices = self.order.batch(iteration)[self.rank * self.local_batch : (self.rank + 1) * self.local_batch]
         images, labels = self.images[indices], self.labels[indices]
         if self.augment:
-            images = augment(images, _generator(self.seed, iteration, self.rank, 7), labels)
+            images = augment(images, generator_for(self.seed, iteration, self.rank, 7), labels)
         if self.outliers is not None:  # non-digits, labelled NONDIGIT, for outlier exposure
-            images, labels = add_outliers(images, labels, self.outliers, augment, _generator(self.seed, iteration, self.rank, 11))
+            images, labels = add_outliers(images, labels, self.outliers, augment, generator_for(self.seed, iteration, self.rank, 11))
         return images, labels

@@ -12,7 +12,7 @@ import torch
 
 from .. import __version__
 from ..errors import first_line
-from .model import DigitRNN, ModelConfig
+from .tasks import task_of
 
 FORMAT = "lstm-digits-checkpoint/1"
 REQUIRED_KEYS = ("format", "model_config", "recipe", "state_dict", "metrics", "versions")
@@ -86,11 +86,17 @@ def require_complete(path: Path, checkpoint: dict) -> None:
         )
 
 
-def load_model(path: Path) -> tuple[DigitRNN, dict]:
-    """The trained model, in eval mode, and the checkpoint it came from."""
+def load_model(path: Path, task: str = "digit") -> tuple[torch.nn.Module, dict]:
+    """The trained model of this task, in eval mode, and the checkpoint it came from."""
     checkpoint = load_checkpoint(path)
     try:
-        model = DigitRNN(ModelConfig(**checkpoint["model_config"]))
+        trained = task_of(checkpoint)
+    except ValueError as error:
+        raise CheckpointError(f"{path}: {error}") from None
+    if trained.name != task:
+        raise CheckpointError(f"{path}: a {trained.name} model's checkpoint, where a {task} model's is needed")
+    try:
+        model = trained.model(trained.config_class(**checkpoint["model_config"]))
         model.load_state_dict(checkpoint["state_dict"])
     except (TypeError, ValueError, RuntimeError) as error:
         raise CheckpointError(f"{path}: weights do not fit the model config ({first_line(error)})") from None

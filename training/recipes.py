@@ -71,14 +71,23 @@ DEFAULT = Recipe(
     outlier_exposure=0.5,
 )
 
-RECIPES = {recipe.name: recipe for recipe in (TUTORIAL, DEFAULT)}
+# The number reader (tasks.NumberTask): the default recipe's optimizer and schedule, on batches of
+# 32 numbers (a number is 1-12 digits, so a batch holds about 200), without the digit-only terms.
+NUMBER = replace(DEFAULT, name="number", lr=2e-3, batch_size=32, iterations=5000, warmup=200,
+                 label_smoothing=0.0, outlier_exposure=0.0)
+
+RECIPES = {recipe.name: recipe for recipe in (TUTORIAL, DEFAULT, NUMBER)}
+TASK_RECIPES = {"digit": ("tutorial", "default"), "number": ("number",)}  # which recipes train which task
 ALIASES = {"seed": "tutorial"}  # the tutorial recipe's first name, still accepted
 RECIPE_NAMES = (*RECIPES, *ALIASES)
 
 
-def get_recipe(name: str, iterations: int | None = None, cell: str | None = None) -> Recipe:
+def get_recipe(name: str, iterations: int | None = None, cell: str | None = None, task: str = "digit") -> Recipe:
     """The recipe called `name` for a model of this cell, optionally with another length."""
-    recipe = RECIPES[ALIASES.get(name, name)]
+    name = ALIASES.get(name, name)
+    if name not in TASK_RECIPES[task]:
+        raise ValueError(f"the {name} recipe does not train a {task} model; use {' or '.join(TASK_RECIPES[task])}")
+    recipe = RECIPES[name]
     if recipe is TUTORIAL and cell in TUTORIAL_LR:
         recipe = replace(recipe, lr=TUTORIAL_LR[cell])
     if iterations is not None:

@@ -1,11 +1,12 @@
 """The training loop, top to bottom: data, model, optimizer, loop, evaluation, checkpoint.
 
+What is learnt is the config's task (tasks.py): a digit per image, or a number per strip.
+
 Runs on CPU. Under `torchrun --nproc-per-node N` it trains with DistributedDataParallel (gloo):
 each process takes its share of every global batch, so the result matches one process's recipe.
 """
 
 import json
-import math
 import os
 import sys
 import time
@@ -15,21 +16,16 @@ from pathlib import Path
 from typing import Callable
 
 import torch
-import torch.nn.functional as F
 
 from .checkpoint import load_checkpoint, save_checkpoint, versions
-from .batches import Batches
-from .data import Mnist, Split, load_mnist, to_float
-from .model import DigitRNN, ModelConfig, parameter_count
-from .nondigits import NONDIGIT, uniform_loss
+from .data import Mnist, Split, load_mnist
+from .model import ModelConfig, parameter_count
+from .number_model import NumberConfig
 from .recipes import DEFAULT, OPTIMIZERS, Recipe
+from .tasks import TASKS, task_of
 
-CHANCE_ACCURACY = 0.1
-STALL_ACCURACY = 0.2  # validation accuracy at or below this after the grace period: stalled
-STALL_LOSS = 0.9 * math.log(10)  # training loss still this close to chance (ln 10): stalled
-STALL_GRACE = 1000  # iterations before a run may be called stalled
 STALL_HINT = (
-    "try --recipe default (AdamW with warm-up and gradient clipping), fewer layers, "
+    "try --recipe {recipe} (AdamW with warm-up and gradient clipping), fewer layers, "
     "a lower learning rate, or another --seed"
 )
 
@@ -42,31 +38,22 @@ class TrainingInterrupted(Exception):
 class TrainConfig:
     output: Path
     data_dir: Path | None = None
-    model: ModelConfig = field(default_factory=ModelConfig)
+    model: ModelConfig | NumberConfig = field(default_factory=ModelConfig)  # the task's config class
     recipe: Recipe = DEFAULT
     seed: int = 0
     resume: bool = False
     progress: bool = True  # the live progress line on stderr
     train_limit: int | None = None  # use only the first N training images (quick runs, tests)
+    task: str = "digit"  # a key of tasks.TASKS
+
+    def __post_init__(self):
+        if not isinstance(self.model, TASKS[self.task].config_class):
+            raise ValueError(f"a {self.task} run takes a {TASKS[self.task].config_class.__name__}, "
+                             f"not a {type(self.model).__name__}")
 
 
 def metrics_path(checkpoint: Path) -> Path:
     return Path(checkpoint).with_suffix(".metrics.jsonl")
-
-
-@torch.no_grad()
-def evaluate(model: torch.nn.Module, split: Split, batch_size: int = 1000) -> tuple[float, float]:
-    """(accuracy, mean cross-entropy) over a split."""
-    model.eval()
-    correct, loss = 0, 0.0
-    for start in range(0, len(split), batch_size):
-        images = to_float(split.images[start : start + batch_size])
-        labels = split.labels[start : start + batch_size]
-        logits = model(images)
-        loss += F.cross_entropy(logits, labels, reduction="sum").item()
-        correct += (logits.argmax(1) == labels).sum().item()
-    model.train()
-    return correct / len(split), loss / len(split)
 
 
 class Progress:
@@ -78,27 +65,17 @@ class Progress:
         self.live = enabled and rank == 0 and sys.stderr.isatty()
         self.enabled = enabled and rank == 0
 
-    def update(self, iteration: int, loss: float, images_per_s: float) -> None:
+    def update(self, iteration: int, loss: float, per_s: float, unit: str) -> None:
         if self.live and (iteration % 10 == 0 or iteration == self.total):
             filled = int(30 * iteration / self.total)
             bar = "#" * filled + "." * (30 - filled)
-            sys.stderr.write(f"\r[{bar}] {iteration}/{self.total} loss {loss:.4f} {images_per_s:,.0f} img/s ")
+            sys.stderr.write(f"\r[{bar}] {iteration}/{self.total} loss {loss:.4f} {per_s:,.0f} {unit}/s ")
             sys.stderr.flush()
 
     def line(self, text: str) -> None:
         if self.enabled:
             sys.stderr.write(("\r\033[K" if self.live else "") + text + "\n")
             sys.stderr.flush()
-
-
-def _stall_reason(iteration: int, val_accuracy: float, window_loss: float) -> str | None:
-    if iteration < STALL_GRACE:
-        return None
-    if val_accuracy <= STALL_ACCURACY:
-        return f"validation accuracy {val_accuracy:.2%} is at chance level ({CHANCE_ACCURACY:.0%})"
-    if window_loss >= STALL_LOSS:
-        return f"training loss {window_loss:.3f} has not fallen from chance level ({math.log(10):.3f})"
-    return None
 
 
 def train(config: TrainConfig, mnist: Mnist | None = None, callback: Callable[[int], None] | None = None) -> dict:
@@ -124,10 +101,11 @@ def _train(config: TrainConfig, mnist: Mnist | None, callback, world: int, rank:
     if recipe.batch_size % world:
         raise ValueError(f"batch size {recipe.batch_size} does not split over {world} processes")
     progress = Progress(recipe.iterations, config.progress, rank)
+    task = TASKS[config.task]()
     mnist = mnist or load_mnist(config.data_dir)
-    batches = Batches(mnist.train, recipe, config.seed, config.train_limit, world, rank)
+    batches = task.batches(mnist.train, recipe, config.seed, config.train_limit, world, rank)
     torch.manual_seed(config.seed)
-    model = DigitRNN(config.model)
+    model = task.model(config.model)
     optimizer = _optimizer(recipe, model)
     state = RunState.restore(checkpoint, model, optimizer, progress, output)
     net = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
@@ -136,16 +114,15 @@ def _train(config: TrainConfig, mnist: Mnist | None, callback, world: int, rank:
     window = Window(recipe.batch_size)
     try:
         for iteration in range(state.iteration, recipe.iterations):
-            images, labels = batches.get(iteration)
             lr = _set_lr(optimizer, recipe.lr_at(iteration))
-            loss = _step(net, optimizer, images, labels, recipe)
+            loss = _step(task, net, optimizer, batches.get(iteration), recipe)
             state.iteration = iteration + 1
             window.add(loss)
-            progress.update(state.iteration, window.mean_loss, window.images_per_s)
+            progress.update(state.iteration, window.mean_loss, window.images_per_s, task.unit)
             if callback is not None:
                 callback(state.iteration)
             if state.iteration % recipe.eval_every == 0 or state.iteration == recipe.iterations:
-                _evaluate_and_log(model, mnist.val, state, window, lr, progress, rank)
+                _evaluate_and_log(task, model, mnist.val, state, window, lr, progress, rank)
                 save(complete=False)
                 window.reset()
     except KeyboardInterrupt:
@@ -155,7 +132,7 @@ def _train(config: TrainConfig, mnist: Mnist | None, callback, world: int, rank:
         raise TrainingInterrupted(
             f"interrupted after iteration {state.iteration}; checkpoint saved to {output}, continue with --resume"
         ) from None
-    return _finish(config, model, mnist, state, save)
+    return _finish(task, config, model, mnist, state, save)
 
 
 def _resumed(config: TrainConfig, rank: int) -> tuple[TrainConfig, dict | None]:
@@ -168,8 +145,9 @@ def _resumed(config: TrainConfig, rank: int) -> tuple[TrainConfig, dict | None]:
             print(f"no checkpoint at {output} to resume; starting a new run", file=sys.stderr)
         return config, None
     checkpoint = load_checkpoint(output)
-    settings = dict(model=ModelConfig(**checkpoint["model_config"]), recipe=Recipe(**checkpoint["recipe"]),
-                    seed=checkpoint["seed"], train_limit=checkpoint.get("train_limit"))
+    task = task_of(checkpoint)
+    settings = dict(model=task.config_class(**checkpoint["model_config"]), recipe=Recipe(**checkpoint["recipe"]),
+                    seed=checkpoint["seed"], train_limit=checkpoint.get("train_limit"), task=task.name)
     return replace(config, **settings), checkpoint
 
 
@@ -206,20 +184,15 @@ def _set_lr(optimizer: torch.optim.Optimizer, lr: float) -> float:
     return lr
 
 
-def _step(net: torch.nn.Module, optimizer: torch.optim.Optimizer, images, labels, recipe: Recipe) -> float:
-    """One optimizer step; the batch's loss on its digits. That is what is logged and what the stall
-    check compares with chance (ln 10): the outlier-exposure term sits near ln 10 by design."""
-    logits = net(images)
-    digit_loss = F.cross_entropy(logits, labels, label_smoothing=recipe.label_smoothing)  # ignores NONDIGIT rows
-    loss = digit_loss
-    if recipe.outlier_exposure:
-        loss = loss + recipe.outlier_exposure * uniform_loss(logits[labels == NONDIGIT])
+def _step(task, net: torch.nn.Module, optimizer: torch.optim.Optimizer, batch, recipe: Recipe) -> float:
+    """One optimizer step on the task's loss; returns the loss the task logs."""
+    loss, logged = task.loss(net, batch, recipe)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     if recipe.grad_clip is not None:
         torch.nn.utils.clip_grad_norm_(net.parameters(), recipe.grad_clip)
     optimizer.step()
-    return digit_loss.item()
+    return logged.item()
 
 
 class Window:
@@ -246,7 +219,7 @@ class Window:
         return self.steps * self.batch_size / self.elapsed
 
 
-def _evaluate_and_log(model, val: Split, state: RunState, window: Window, lr: float, progress: Progress,
+def _evaluate_and_log(task, model, val: Split, state: RunState, window: Window, lr: float, progress: Progress,
                       rank: int) -> None:
     """Append this evaluation's record to the history: training loss and speed on every process,
     validation and the stall check on the first."""
@@ -254,14 +227,15 @@ def _evaluate_and_log(model, val: Split, state: RunState, window: Window, lr: fl
     record = {"iteration": state.iteration, "lr": lr, "train_loss": window.mean_loss,
               "images_per_s": window.images_per_s, "train_seconds": state.train_seconds}
     if rank == 0:
-        val_accuracy, val_loss = evaluate(model, val)
+        val_accuracy, val_loss = task.evaluate(model, val)
         record.update(val_accuracy=val_accuracy, val_loss=val_loss)
-        reason = _stall_reason(state.iteration, val_accuracy, record["train_loss"])
+        reason = task.stall_reason(state.iteration, val_accuracy, record["train_loss"])
         if reason and not state.stalled:
             state.stalled = record["stalled"] = f"at iteration {state.iteration}: {reason}"
-            progress.line(f"WARNING: training looks stalled {state.stalled}; {STALL_HINT}.")
+            progress.line(f"WARNING: training looks stalled {state.stalled}; "
+                          f"{STALL_HINT.format(recipe=task.default_recipe)}.")
         progress.line(f"iter {state.iteration:>6}/{progress.total}  loss {record['train_loss']:.4f}  "
-                      f"val {val_accuracy:.2%}  lr {lr:.2e}  {record['images_per_s']:,.0f} img/s")
+                      f"val {val_accuracy:.2%}  lr {lr:.2e}  {record['images_per_s']:,.0f} {task.unit}/s")
     state.history.append(record)
 
 
@@ -269,6 +243,7 @@ def _save(output: Path, config: TrainConfig, model, optimizer, state: RunState, 
     save_checkpoint(
         output,
         {
+            "task": config.task,
             "model_config": config.model.to_dict(),
             "recipe": config.recipe.to_dict(),
             "state_dict": model.state_dict(),
@@ -286,17 +261,16 @@ def _save(output: Path, config: TrainConfig, model, optimizer, state: RunState, 
         handle.writelines(json.dumps(record) + "\n" for record in state.history)
 
 
-def _finish(config: TrainConfig, model, mnist: Mnist, state: RunState, save) -> dict:
+def _finish(task, config: TrainConfig, model, mnist: Mnist, state: RunState, save) -> dict:
     """Report the test set once, add the summary to the history, save the complete checkpoint."""
-    val_accuracy, val_loss = evaluate(model, mnist.val)
-    test_accuracy, test_loss = evaluate(model, mnist.test)
+    val_accuracy, val_loss = task.evaluate(model, mnist.val)
+    test_accuracy, test_loss = task.evaluate(model, mnist.test)
     summary = {
         "final": True,
         "output": str(config.output),
-        "cell": config.model.cell,
-        "layers": config.model.layers,
-        "hidden": config.model.hidden,
-        "bidirectional": config.model.bidirectional,
+        "task": config.task,
+        "title": task.title(config.model),
+        **config.model.to_dict(),
         "recipe": config.recipe.name,
         "iterations": config.recipe.iterations,
         "seed": config.seed,

@@ -9,7 +9,9 @@ CHOSEN_MODEL = --cell lstm --layers 2 --hidden 100 --seed 0
 SHIPPED_ITERATIONS = 12000
 SHIPPED_CHECKPOINT = runs/shipped.pt
 
-.PHONY: model export preprocessing-graph compare test
+NUMBER_CHECKPOINT = runs/number.pt
+
+.PHONY: model export number-model number-export preprocessing-graph compare test
 
 # models/default from scratch: train, then export.
 model:
@@ -25,6 +27,14 @@ preprocessing-graph:
 # the model card and the test data. The same checkpoint gives the same bytes.
 export:
 	$(PYTHON) -m lstm_digits.cli.export $(SHIPPED_CHECKPOINT) --output-dir models/default --data-dir $(DATA)
+
+# models/number, the number reader (docs/NUMBERS.md): trained with the number recipe, then exported.
+number-model:
+	$(PYTHON) -m lstm_digits.cli.train --data-dir $(DATA) --task number --output $(NUMBER_CHECKPOINT)
+	$(MAKE) number-export
+
+number-export:
+	$(PYTHON) -m lstm_digits.cli.export $(NUMBER_CHECKPOINT) --output-dir models/number --data-dir $(DATA)
 
 # docs/COMPARISON.md, docs/comparison.json and docs/comparison.png: the tutorial's six models, both recipes.
 compare:

@@ -1,4 +1,5 @@
-"""digit-export: checkpoint -> model.onnx, TorchScript, ExportedProgram, test data, parity, model card."""
+"""digit-export: checkpoint -> model.onnx, TorchScript, ExportedProgram, test data, parity, model card;
+a number reader's checkpoint (digit-train --task number) -> number.onnx, its parity report, test data and card."""
 
 from pathlib import Path
 
@@ -27,10 +28,13 @@ def main(checkpoint, output_dir, data_dir, int8_limits):
     from ..export.export_checkpoint import export_checkpoint
     from ..export.parity import table
     from ..export.quantize import Int8LimitError
-    from ..training.checkpoint import CheckpointError, IncompleteCheckpoint
+    from ..training.checkpoint import CheckpointError, IncompleteCheckpoint, load_checkpoint
     from ..training.data import MnistNotFound
 
     try:
+        if _task(checkpoint, load_checkpoint(checkpoint)) == "number":
+            _report_number(checkpoint, output_dir, data_dir)
+            return
         report = export_checkpoint(checkpoint, output_dir, data_dir, log=eprint, int8_limits=int8_limits)
     except IncompleteCheckpoint as error:
         failure = click.ClickException(str(error))
@@ -49,6 +53,28 @@ def main(checkpoint, output_dir, data_dir, int8_limits):
     recorded = report["pytorch_test_accuracy"]
     click.echo(f"MNIST test accuracy: onnxruntime {report['onnx_test_accuracy']:.2%}, "
                f"PyTorch {f'{recorded:.2%}' if recorded is not None else 'not recorded in the checkpoint'}")
+    click.echo(f"written: {output_dir}")
+
+
+def _task(path: Path, checkpoint: dict) -> str:
+    from ..training.checkpoint import CheckpointError
+    from ..training.tasks import task_of
+
+    try:
+        return task_of(checkpoint).name
+    except ValueError as error:
+        raise CheckpointError(f"{path}: {error}") from None
+
+
+def _report_number(checkpoint: Path, output_dir: Path, data_dir) -> None:
+    from ..export.export_number import export_number
+
+    report = export_number(checkpoint, output_dir, data_dir, log=eprint)
+    click.echo(f"parity passed: the reader's largest log-probability difference {report['reader_max_abs_log_prob_diff']:.2e} "
+               f"<= {report['tolerance']:.0e}; rejection below {report['min_probability']}")
+    for length, scores in report["test_per_length"].items():
+        click.echo(f"{length:>2} digits: {scores['right_without_rejection']:.1%} right, {scores['accepted']:.1%} accepted, "
+                   f"{scores['wrong_accepted']:.1%} accepted and wrong")
     click.echo(f"written: {output_dir}")
 
 

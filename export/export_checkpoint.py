@@ -5,6 +5,7 @@ after the parity check (and, if asked, the int8 limits) have passed, so a half-w
 looks complete.
 """
 
+import contextlib
 import json
 import os
 import shutil
@@ -25,13 +26,6 @@ from .card import write_card
 from .pipeline_onnx import write_pipeline
 
 PARITY_DIGITS = 1000
-
-
-def _check_destination(output_dir: Path) -> None:
-    if output_dir.exists() and not output_dir.is_dir():
-        raise ExportError(f"{output_dir}: exists and is not a folder")
-    if not can_write_in(output_dir.parent):
-        raise ExportError(f"{output_dir}: cannot write there ({output_dir.parent} is not writable)")
 
 
 def write_test_data(folder: Path, model, images: np.ndarray, temperature: float = 1.0) -> None:
@@ -56,7 +50,7 @@ def export_checkpoint(checkpoint_path: Path, output_dir: Path, data_dir=None, lo
     checkpoint_path, output_dir = Path(checkpoint_path), Path(output_dir)
     model, checkpoint = load_model(checkpoint_path)
     require_complete(checkpoint_path, checkpoint)  # an interrupted run is finished first, not exported
-    _check_destination(output_dir)
+    check_destination(output_dir)
     mnist = load_mnist(data_dir)
     test_images, test_labels = to_float(mnist.test.images).numpy(), mnist.test.labels.numpy()
     # Calibration and the rejection threshold, chosen on the validation split (export/calibration.py).
@@ -64,12 +58,7 @@ def export_checkpoint(checkpoint_path: Path, output_dir: Path, data_dir=None, lo
         parity.torch_logits(model)(to_float(mnist.val.images).numpy()), mnist.val.labels.numpy(),
         parity.torch_logits(model)(test_images), test_labels)
 
-    output_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.partial-", dir=output_dir.parent))
-    umask = os.umask(0)
-    os.umask(umask)
-    staging.chmod(0o777 & ~umask)  # mkdtemp makes it private; the export is an ordinary folder
-    try:
+    with staged_folder(output_dir) as staging:
         props = metadata.build(checkpoint, checkpoint_path) | confidence
         log(f"exporting {checkpoint_path} -> {output_dir}")
         formats.export_onnx(model, staging / ONNX, props, doc="Handwritten digit classifier; see metadata_props.",
@@ -94,8 +83,28 @@ def export_checkpoint(checkpoint_path: Path, output_dir: Path, data_dir=None, lo
             quantize.require_limits(staging / ONNX, staging / INT8, report["onnx_test_accuracy"], report["int8_test_accuracy"])
         (staging / PARITY).write_text(json.dumps(report, indent=1))
         write_card(staging, MODEL_FILES, props, report, parameter_count(model), describe(model))
+    return report
 
-        # Into place: the old folder (if any) steps aside, the new one takes its name, the old one goes.
+
+def check_destination(output_dir: Path) -> None:
+    if output_dir.exists() and not output_dir.is_dir():
+        raise ExportError(f"{output_dir}: exists and is not a folder")
+    if not can_write_in(output_dir.parent):
+        raise ExportError(f"{output_dir}: cannot write there ({output_dir.parent} is not writable)")
+
+
+@contextlib.contextmanager
+def staged_folder(output_dir: Path):
+    """A temporary folder beside output_dir to write the export into; when the block ends without
+    an error, it takes output_dir's place as a whole (the old folder, if any, steps aside first and
+    then goes). On an error nothing of it is left."""
+    output_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.partial-", dir=output_dir.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    staging.chmod(0o777 & ~umask)  # mkdtemp makes it private; the export is an ordinary folder
+    try:
+        yield staging
         previous = None
         if output_dir.exists():
             previous = output_dir.with_name(f".{output_dir.name}.previous-{os.getpid()}")
@@ -103,6 +112,5 @@ def export_checkpoint(checkpoint_path: Path, output_dir: Path, data_dir=None, lo
         os.rename(staging, output_dir)
         if previous is not None:
             shutil.rmtree(previous, ignore_errors=True)
-        return report
     finally:
         shutil.rmtree(staging, ignore_errors=True)

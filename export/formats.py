@@ -55,7 +55,7 @@ def _batch_dim():
 
 
 @contextlib.contextmanager
-def _quiet_torch():
+def quiet_torch():
     """The exporters narrate on stdout and warn about their own internals; our users see neither.
     What matters is checked afterwards, by the parity check."""
     with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
@@ -68,7 +68,7 @@ def _quiet_torch():
 
 def export_onnx(model: nn.Module, path: Path, metadata: dict, doc: str, temperature: float = 1.0) -> None:
     """metadata: key -> value, written as the value itself if a string, else as JSON."""
-    with _quiet_torch():
+    with quiet_torch():
         program = torch.onnx.export(
             WithProbabilities(model, temperature).eval(),
             (_example(),),
@@ -100,7 +100,7 @@ def export_onnx(model: nn.Module, path: Path, metadata: dict, doc: str, temperat
 def export_torchscript(model: nn.Module, path: Path, temperature: float = 1.0) -> None:
     # TorchScript is deprecated since PyTorch 2.11 but still asked for by some consumers; the
     # deprecation warnings are expected here and silenced, and parity proves the file works.
-    with _quiet_torch():
+    with quiet_torch():
         traced = torch.jit.trace(WithProbabilities(model, temperature).eval(), (_example(),), check_trace=False)
         torch.jit.save(traced, str(path))
     _drop_debug_records(path)
@@ -125,12 +125,12 @@ def _drop_debug_records(path: Path) -> None:
 
 
 def load_torchscript(path: Path):
-    with _quiet_torch():
+    with quiet_torch():
         return torch.jit.load(str(path), map_location="cpu")
 
 
 def export_program(model: nn.Module, path: Path, temperature: float = 1.0) -> None:
-    with _quiet_torch():
+    with quiet_torch():
         program = torch.export.export(WithProbabilities(model, temperature).eval(), (_example(),), dynamic_shapes=(_batch_dim(),))
         for module in program.graph_module.modules():
             if isinstance(module, torch.fx.GraphModule):
@@ -140,5 +140,5 @@ def export_program(model: nn.Module, path: Path, temperature: float = 1.0) -> No
 
 
 def load_program(path: Path):
-    with _quiet_torch():
+    with quiet_torch():
         return torch.export.load(str(path)).module()

@@ -59,18 +59,26 @@ def recorded_results(checkpoint: dict) -> dict:
     return {key: final[key] for key in ("val_accuracy", "test_accuracy", "iterations", "train_seconds") if key in final}
 
 
-def build(checkpoint: dict, checkpoint_path: Path) -> dict:
+def provenance(checkpoint: dict, checkpoint_path: Path) -> dict:
+    """Where the exported model came from: its config, its training run, the checkpoint, the exporter."""
     training = recorded_results(checkpoint)
     training.update(recipe=checkpoint["recipe"]["name"], seed=checkpoint.get("seed"), versions=checkpoint["versions"])
+    return {
+        "lstm_digits.metadata_version": METADATA_VERSION,
+        "model_config": checkpoint["model_config"],
+        "training": training,
+        "source_checkpoint_sha256": sha256(checkpoint_path),
+        "exporter": {"lstm_digits": __version__, "torch": str(torch.__version__), "onnx": onnx.__version__,
+                     "onnxscript": onnxscript.__version__, "opset": OPSET},
+    }
+
+
+def build(checkpoint: dict, checkpoint_path: Path) -> dict:
     return {
         "lstm_digits.metadata_version": METADATA_VERSION,
         "input": input_contract(),
         "outputs": {**{name: ["batch", len(contract.LABELS)] for name in OUTPUT_NAMES}, "order": list(OUTPUT_NAMES)},
         "labels": contract.LABELS,
         "preprocessing": preprocessing(),
-        "model_config": checkpoint["model_config"],
-        "training": training,
-        "source_checkpoint_sha256": sha256(checkpoint_path),
-        "exporter": {"lstm_digits": __version__, "torch": str(torch.__version__), "onnx": onnx.__version__,
-                     "onnxscript": onnxscript.__version__, "opset": OPSET},
+        **provenance(checkpoint, checkpoint_path),
     }

@@ -34,3 +34,13 @@ MODEL_FILES = (ONNX, INT8, TORCHSCRIPT, PROGRAM, PARITY, *TEST_DATA_FILES, PIPEL
 DEFAULT_DIR = Path(__file__).resolve().parent / "default"
 DEFAULT_MODEL = DEFAULT_DIR / ONNX
 DEFAULT_INT8_MODEL = DEFAULT_DIR / INT8  # the same, with int8 weights
+
+# The number reader (docs/NUMBERS.md), raw pixels to number in one file, in its own export folder.
+NUMBER = "number.onnx"
+NUMBER_INPUT_NAME = "pixels"  # uint8 [height, width, 4], RGBA, any size
+# digits int64 [L]; probabilities float32 [L]; boxes int64 [L, 4] (x0, y0, x1, y1 in the input's pixels,
+# x1 and y1 exclusive); number_probability float32 scalar; rejected, no_number bool scalars;
+# strip float32 [28, W] (what the reader saw); log_probs float32 [T, 1, 11] (its scores per column)
+NUMBER_OUTPUT_NAMES = ("digits", "probabilities", "boxes", "number_probability", "rejected", "no_number", "strip",
+                       "log_probs")
+NUMBER_DIR = Path(__file__).resolve().parent / "number"

@@ -1,0 +1,1 @@
+BprobabilitiesJ¼‘?Ø@v?Så?,.|?@ht?

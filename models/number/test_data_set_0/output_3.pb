@@ -1,0 +1,1 @@
+Bnumber_probabilityJ<g?

@@ -2,6 +2,7 @@
 
 import datetime
 
+from .number_speed import GOALS_MS as NUMBER_GOALS_MS
 from .pipeline import PHOTO_GOAL_MS
 from .preprocessing import GOALS_US as PREPROCESSING_GOALS_US
 
@@ -94,9 +95,17 @@ def markdown(r: dict, goals: dict) -> str:
         *((f"preprocessing, {name}", f"<= {PREPROCESSING_GOALS_US[name]:,.0f} µs", f"{s['median']:,.0f} µs",
            s["median"] <= PREPROCESSING_GOALS_US[name]) for name, s in r["preprocessing"].items()),
         ("pipeline.onnx, 640x480 photo, 1 thread", f"<= {PHOTO_GOAL_MS:.0f} ms", f"{photo['median']:.1f} ms", photo["median"] <= PHOTO_GOAL_MS),
+        *((f"number.onnx, {name}, 1 thread", f"<= {NUMBER_GOALS_MS[name]:.0f} ms", f"{s['median']:.2f} ms",
+           s["median"] <= NUMBER_GOALS_MS[name]) for name, s in r["numbers_ms"].items()),
         ("int8 size", f"<= {goals['int8_size_fraction']:.0%} of fp32", f"{q['size_fraction']:.0%}", q["size_fraction"] <= goals["int8_size_fraction"]),
         ("int8 accuracy drop", f"<= {goals['int8_accuracy_drop_pt']} pt", f"{q['accuracy_drop_pt']:.2f} pt", q["accuracy_drop_pt"] <= goals["int8_accuracy_drop_pt"]),
     ]
+    lines += ["", "## number.onnx", "The number reader, raw pixels to number (docs/NUMBERS.md), in onnxruntime on one thread "
+              "(`python -m benchmarks.number_speed`), on `samples/numbers/scan-90210.png`:", "",
+              "| input | size | time | read |", "|---|---|---:|---|"]
+    lines += [f"| {name} | {s['size']} | {s['median']:.2f} ms ({s['p10']:.2f}-{s['p90']:.2f}) | {s['read']} |"
+              for name, s in r["numbers_ms"].items()]
+
     lines += ["", "## Goals", "| goal | target | measured | |", "|---|---|---:|---|"]
     lines += [f"| {name} | {target} | {value} | {_check(ok)} |" for name, target, value, ok in rows]
     return "\n".join(lines)

@@ -23,14 +23,14 @@ import torch
 from lstm_digits.export.quantize import MAX_ACCURACY_DROP, MAX_SIZE_FRACTION
 from lstm_digits.models import INT8, ONNX, PROGRAM, TORCHSCRIPT
 
-from . import measure, pipeline, preprocessing
+from . import measure, number_speed, pipeline, preprocessing
 
 ROOT = Path(__file__).resolve().parents[1]
 START, END = "<!-- measured:start -->", "<!-- measured:end -->"
 FULL = dict(calls=1000, warmup=200, repeats=30, cli_runs=10, folder_images=10_000, folder_runs=3, footprint=True,
-            preprocess_digits=2000, preprocess_photos=100, preprocess_repeats=5, pipeline_repeats=50)
+            preprocess_digits=2000, preprocess_photos=100, preprocess_repeats=5, pipeline_repeats=50, number_repeats=50)
 QUICK = dict(calls=20, warmup=5, repeats=3, cli_runs=2, folder_images=300, folder_runs=1, footprint=False,
-             preprocess_digits=20, preprocess_photos=3, preprocess_repeats=1, pipeline_repeats=2)
+             preprocess_digits=20, preprocess_photos=3, preprocess_repeats=1, pipeline_repeats=2, number_repeats=2)
 GOALS = {"latency_vs_eager": 3.0, "cli_vs_torch": 10.0, "cli_wall_s": 0.2, "cli_rss_mb": 80.0,
          "folder_images_per_s": 5000.0, "int8_size_fraction": MAX_SIZE_FRACTION, "int8_accuracy_drop_pt": 100 * MAX_ACCURACY_DROP}
 
@@ -176,6 +176,7 @@ def main(argv=None) -> dict:
             "preprocessing": preprocessing.speed(args.data_dir, settings["preprocess_digits"],
                                                  settings["preprocess_photos"], settings["preprocess_repeats"]),
             "pipeline_photo_ms": pipeline.photo_time(args.model_dir, settings["pipeline_repeats"]),
+            "numbers_ms": number_speed.speed(None, settings["number_repeats"]),
             "footprint": footprint(args.model_dir, fresh),
             "int8": int8(args.model_dir, test_f32, labels, settings, fp32_accuracy),
             "flops_per_image": flops_per_image(config),

@@ -110,13 +110,19 @@ def _usage_error(message: str):
 @click.option("--recursive", "-r", is_flag=True, help="Descend into subfolders of folder arguments.")
 @click.option("--save-preprocessed", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Write the 28x28 image the model saw for each input into this folder.")
+@click.option("--number", "numbers", is_flag=True,
+              help="Read the whole handwritten number in each image (the number reader, number.onnx): "
+                   "path, the number (- if rejected as not a number), its probability; with --json, "
+                   "each digit's probability and box too. --model takes a number.onnx then.")
 @click.option("--min-confidence", type=click.FloatRange(0, 1), default=None, metavar="P",
               help="Answer '-' (not a digit) when the largest probability is below P; 0 turns this off. "
                    "Default: the model's own threshold, from its metadata.")
 @click.version_option(__version__, prog_name="digit-classify")
-def main(paths, model, int8, top_k, as_json, threads, workers, recursive, save_preprocessed, min_confidence):
-    """Classify the handwritten digit in each image. PATH is an image file, a folder of images,
-    or - for image bytes on stdin."""
+def main(paths, model, int8, top_k, as_json, threads, workers, recursive, save_preprocessed, numbers, min_confidence):
+    """Classify the handwritten digit in each image (or, with --number, read the number). PATH is
+    an image file, a folder of images, or - for image bytes on stdin."""
+    if numbers:
+        sys.exit(_run_numbers(paths, model, int8, top_k, as_json, threads, recursive, save_preprocessed, min_confidence))
     sys.exit(_run(paths, model, int8, top_k, as_json, threads, workers, recursive, save_preprocessed, min_confidence))
 
 
@@ -135,51 +141,54 @@ def _run(paths, model, int8, top_k, as_json, threads, workers, recursive, save_p
                                      min_confidence=min_confidence)
     except ModelError as error:
         _usage_error(shown(str(error)))
-    if save_preprocessed is not None:
-        from .preprocessed import check_writable
-
-        if (problem := check_writable(save_preprocessed)) is not None:
-            _usage_error(f"{shown(str(save_preprocessed))}: --save-preprocessed cannot write there ({problem})")
+    _check_save_folder(save_preprocessed)
     with classifier:  # leaving it, also by RunEnds, stops the worker processes
         failures = _classify_all(classifier, paths, recursive, top_k, as_json, save_preprocessed)
         output.ending()  # every answer is out: a signal from here on has its default effect
     return output.FAILED if failures else output.CLASSIFIED
 
 
+def _run_numbers(paths, model, int8, top_k, as_json, threads, recursive, save_preprocessed, min_confidence) -> int:
+    from ..runtime import images
+    from ..runtime.model_file import ModelError
+    from ..runtime.number_reader import NumberReader
+    from .number_answers import read_numbers
+
+    images.guard_nested_images = True
+    for given, option in ((int8, "--int8"), (top_k != 1, "--top-k"), (min_confidence is not None, "--min-confidence")):
+        if given:
+            raise click.UsageError(f"{option} is for digits; it does not go with --number")
+    try:
+        reader = NumberReader(model, threads=threads)
+    except ModelError as error:
+        _usage_error(shown(str(error)))
+    _check_save_folder(save_preprocessed)
+    failures = read_numbers(reader, list(_expand(paths, recursive)), shown, as_json, save_preprocessed)
+    output.ending()
+    return output.FAILED if failures else output.CLASSIFIED
+
+
+def _check_save_folder(save_preprocessed) -> None:
+    if save_preprocessed is not None:
+        from .preprocessed import check_writable
+
+        if (problem := check_writable(save_preprocessed)) is not None:
+            _usage_error(f"{shown(str(save_preprocessed))}: --save-preprocessed cannot write there ({problem})")
+
+
 def _classify_all(classifier, paths, recursive, top_k, as_json, save_preprocessed) -> int:
     """Print one result per input, in order, each as soon as it is known; return how many failed.
     A run that ends early (output.RunEnds) says how many inputs were left, from which one on."""
     saved_names: set[str] = set()
-    failures = answered = 0
     entries = list(_expand(paths, recursive))
-    try:
-        predictions = classifier.predict_iter([source for _, source in entries], top_k=top_k)
-        for (name, _), prediction in zip(entries, predictions):
-            with output.answering():  # a stop signal waits for this input's lines
-                failures += _answer(classifier, shown(name), name, prediction, as_json, save_preprocessed, saved_names)
-                answered += 1
-    except output.RunEnds as end:
-        if end.message and answered < len(entries):
-            end.message += (f"; {len(entries) - answered:,} of {len(entries):,} inputs not answered, "
-                            f"from {shown(entries[answered][0])} on")
-        raise
-    return failures
+    predictions = classifier.predict_iter([source for _, source in entries], top_k=top_k)
+    return output.answer_each(entries, predictions, shown, lambda name, prediction: _answer(
+        classifier, shown(name), name, prediction, as_json, save_preprocessed, saved_names))
 
 
 def _answer(classifier, path, name, prediction, as_json, save_preprocessed, saved_names) -> int:
     """Write one input's result line (or its error); 1 if it failed, else 0."""
-    error = prediction.error
-    if not error and save_preprocessed is not None:
-        from .preprocessed import save
-
-        try:
-            save(save_preprocessed, name, prediction.image, saved_names)
-        except OSError as problem:
-            error = f"cannot save the preprocessed image ({problem.strerror or first_line(problem)})"
-    if error:
-        output.diagnostic(f"{path}: {error}")
-        if as_json:
-            output.result(json.dumps({"path": path, "error": error}))
+    if output.failed(path, name, prediction.error, prediction.image, as_json, save_preprocessed, saved_names):
         return 1
     if as_json:
         top = [{"digit": d, "probability": round(p, 6)} for d, p in prediction.top_k]

@@ -14,9 +14,12 @@ Standard library only, and nothing slow to import: every run passes here.
 """
 
 import io
+import json
 import os
 import signal
 import sys
+
+from ..errors import first_line
 
 # Exit codes, defined here once: `digit-classify --help` (exit_codes_text) and cli/classify.py's docstring
 # are made from EXIT_CODES; the README's Exit codes row names each (tests/test_cli_signals_and_streams.py).
@@ -100,6 +103,42 @@ class answering:
         _Run.answering = False
         if kind is None and _Run.pending is not None:
             _stopped(_Run.pending)
+
+
+def answer_each(entries: list, results, shown, answer) -> int:
+    """answer(name, result) for each (name, source) entry and its result, in order, each under
+    `answering`; how many failed (the answers' sum). A run that ends early (RunEnds) says how many
+    inputs were left, from which one on."""
+    failures = answered = 0
+    try:
+        for (name, _), result in zip(entries, results):
+            with answering():  # a stop signal waits for this input's lines
+                failures += answer(name, result)
+                answered += 1
+    except RunEnds as end:
+        if end.message and answered < len(entries):
+            end.message += (f"; {len(entries) - answered:,} of {len(entries):,} inputs not answered, "
+                            f"from {shown(entries[answered][0])} on")
+        raise
+    return failures
+
+
+def failed(path: str, name: str, error: str | None, image, as_json: bool, save_preprocessed, saved_names: set) -> bool:
+    """The part of an input's answer that digit and number runs share: the input's error, or, with
+    --save-preprocessed, saving what the model saw (which may fail too). A failure is written (one
+    line on stderr, and a JSON record with --json) and True returned; False when the answer is to follow."""
+    if not error and save_preprocessed is not None:
+        from .preprocessed import save
+
+        try:
+            save(save_preprocessed, name, image, saved_names)
+        except OSError as problem:
+            error = f"cannot save the preprocessed image ({problem.strerror or first_line(problem)})"
+    if error:
+        diagnostic(f"{path}: {error}")
+        if as_json:
+            result(json.dumps({"path": path, "error": error}))
+    return bool(error)
 
 
 def _whole_line(stream, line: str) -> None:

@@ -50,16 +50,23 @@ QUIET_RUN.log_severity_level = 4
 def model_input(source, form: Form) -> np.ndarray:
     """A path, image bytes, PIL image or array -> the model's input for it, or ImageError saying
     why not. Whatever goes wrong with one input ends here, as that input's one-line error."""
+    return processed(source, lambda image, release: to_mnist_form(image, form, release=release))
+
+
+def processed(source, process):
+    """process(image, release) of a path, image bytes, PIL image or array, decoded as one image
+    (`release`: decoded here, so it may be freed once its pixels are copied), or ImageError saying
+    why not: whatever goes wrong with one input ends here, as that input's one-line error."""
     try:
         if isinstance(source, np.ndarray):
-            return to_mnist_form(image_from_array(source), form)
+            return process(image_from_array(source), False)
         if isinstance(source, Image.Image):
             if source.width == 0 or source.height == 0:
                 raise ImageError(f"empty image ({source.width}x{source.height})")
-            return to_mnist_form(source, form)
+            return process(source, False)
         if not isinstance(source, (str, os.PathLike, bytes, bytearray, memoryview)):
             raise ImageError(f"not an image: a path, bytes, PIL image or array, not {type(source).__name__}")
-        return to_mnist_form(open_image(source), form, release=True)  # (decoded here: freed once copied)
+        return process(open_image(source), True)
     except ImageError:
         raise
     except MemoryError:

@@ -43,16 +43,22 @@ def session_options(threads: int | None = None) -> onnxruntime.SessionOptions:
     return options
 
 
-def checked_model_bytes(model_path: Path) -> bytes:
-    """The file's bytes, once model_check has accepted them; ModelError naming the file and the
-    problem otherwise. Nothing but this reader has seen the file yet."""
+def model_bytes(model_path: Path) -> bytes:
+    """The file's bytes, up to one more than MAX_FILE_BYTES (model_check refuses a larger file);
+    ModelError naming the file when it is missing or cannot be read."""
     if not model_path.is_file():
         raise ModelError(f"{model_path}: no such model file")
     try:
         with open(model_path, "rb") as handle:
-            data = handle.read(MAX_FILE_BYTES + 1)
+            return handle.read(MAX_FILE_BYTES + 1)
     except OSError as error:
         raise ModelError(f"{model_path}: cannot be read ({error.strerror or first_line(error)})") from None
+
+
+def checked_model_bytes(model_path: Path) -> bytes:
+    """The file's bytes, once model_check has accepted them; ModelError naming the file and the
+    problem otherwise. Nothing but this reader has seen the file yet."""
+    data = model_bytes(model_path)
     try:
         check_file(data)
     except ModelProblem as problem:

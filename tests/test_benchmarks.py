@@ -18,7 +18,8 @@ def test_benchmark_runs_every_path_in_quick_mode(data_dir, tmp_path):
     assert "\nold\n" not in text and "--quick run" in text
     for backend in ("onnxruntime (lstm_digits.runtime)", "PyTorch eager", "TorchScript", "ExportedProgram"):
         assert f"| {backend} |" in text
-    for section in ("## Whole process: one image", "## A folder of MNIST test PNGs", "## int8", "## Physical limit", "## Goals"):
+    for section in ("## Whole process: one image", "## A folder of MNIST test PNGs", "## int8", "## Physical limit",
+                    "## number.onnx", "## Goals"):
         assert section in text
     assert "`digit-classify`" in text and "torch_classify.py" in text
 

@@ -41,6 +41,8 @@ def test_wheel_carries_the_shipped_model(wheel):
                  "test_data_set_0/input_0.pb", "test_data_set_0/output_0.pb", "test_data_set_0/output_1.pb"):
         assert f"lstm_digits/models/default/{file}" in names, file
     assert wheel.read("lstm_digits/models/default/model.onnx") == (ROOT / "models/default/model.onnx").read_bytes()
+    for file in ("number.onnx", "MODEL_CARD.md", "parity.json", "test_data_set_0/input_0.pb"):  # the number reader
+        assert wheel.read(f"lstm_digits/models/number/{file}") == (ROOT / "models/number" / file).read_bytes(), file
     for graph in ("mnist_form.onnx", "mnist_form.ort"):  # the preprocessing, and the copy the runtime opens
         assert wheel.read(f"lstm_digits/preprocessing/{graph}") == (ROOT / "preprocessing" / graph).read_bytes(), graph
 

@@ -52,3 +52,13 @@ def test_mnist_pngs_writes_the_test_digits_with_their_labels(mnist, data_dir, tm
     assert len(files) == 12
     for index, file in enumerate(files, start=100):
         assert np.array_equal(np.asarray(Image.open(file)), mnist.test.images[index].numpy())
+
+
+def test_number_samples_are_what_the_script_writes(data_dir, tmp_path):
+    """samples/numbers/ is scripts/number_samples.py's output, byte for byte."""
+    subprocess.run([sys.executable, SCRIPTS / "number_samples.py", "--data-dir", data_dir, tmp_path], check=True)
+    shipped = SCRIPTS.parent / "samples" / "numbers"
+    written = sorted(path.name for path in tmp_path.glob("*.png"))
+    assert written == sorted(path.name for path in shipped.glob("*.png")) and written
+    for name in written:
+        assert (tmp_path / name).read_bytes() == (shipped / name).read_bytes(), name

@@ -1,0 +1,51 @@
+"""Write samples/numbers/: handwritten numbers made of MNIST test digits, on paper as a scan shows them.
+
+    python scripts/number_samples.py samples/numbers     # archives from $LSTM_DIGITS_DATA or --data-dir
+
+Each number's digits are the first test images of those digits not used before in it, their ink
+columns set side by side 3 px apart, written on paper by export/number_paper.strip_on_paper. The
+file name ends with the number. numpy and Pillow only, like the other scripts here.
+"""
+
+import argparse
+import os
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from lstm_digits.export.number_paper import strip_on_paper
+from lstm_digits.training.mnist_files import ENV_VAR
+
+from mnist_pngs import test_digits
+
+NUMBERS = ("0042", "2024", "90210")
+GAP = 3  # blank columns between two digits' ink
+
+
+def written(number: str, images: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    pieces, used = [], {}
+    for character in number:
+        digit = int(character)
+        image = images[np.flatnonzero(labels == digit)[used.get(digit, 0)]] / 255.0
+        used[digit] = used.get(digit, 0) + 1
+        columns = np.flatnonzero(image.max(axis=0) > 0)
+        pieces += [image[:, columns[0] : columns[-1] + 1], np.zeros((image.shape[0], GAP))]
+    return strip_on_paper(np.concatenate(pieces[:-1], axis=1).astype(np.float32))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out_dir", type=Path)
+    parser.add_argument("--data-dir", type=Path, default=os.environ.get(ENV_VAR))
+    args = parser.parse_args()
+    images, labels = test_digits(args.data_dir, "number_samples")
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    for number in NUMBERS:
+        path = args.out_dir / f"scan-{number}.png"
+        Image.fromarray(written(number, images, labels)).save(path, optimize=True)
+        print(path)
+
+
+if __name__ == "__main__":
+    main()

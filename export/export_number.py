@@ -18,6 +18,7 @@ import torch
 from onnx import numpy_helper
 
 from ..models import CARD, NUMBER, NUMBER_INPUT_NAME, NUMBER_OUTPUT_NAMES, PARITY, TEST_DATA
+from ..runtime.model_file import session_options
 from ..training.checkpoint import load_model, require_complete
 from ..training.data import load_mnist, to_float
 from ..training.number_strings import Numbers, write_numbers
@@ -43,10 +44,8 @@ def _numbers(split, count: int, seed: int, lengths=(1, 12)) -> Numbers:
 
 
 def _session(model: onnx.ModelProto) -> onnxruntime.InferenceSession:
-    options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = 1
-    options.log_severity_level = 3
-    return onnxruntime.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    """The model in onnxruntime as the runtime opens it, on one thread."""
+    return onnxruntime.InferenceSession(model.SerializeToString(), session_options(1), providers=["CPUExecutionProvider"])
 
 
 def reader_parity(model, reader: onnx.ModelProto, numbers: Numbers) -> float:

@@ -68,7 +68,11 @@ def checked_model_bytes(model_path: Path) -> bytes:
 
 def open_session(model_path: Path, options: onnxruntime.SessionOptions) -> onnxruntime.InferenceSession:
     """The model checked (checked_model_bytes), then opened by onnxruntime from the same bytes."""
-    data = checked_model_bytes(model_path)
+    return session_from(model_path, checked_model_bytes(model_path), options)
+
+
+def session_from(model_path: Path, data: bytes, options: onnxruntime.SessionOptions) -> onnxruntime.InferenceSession:
+    """An onnxruntime session on the file's bytes, or one ModelError naming the file."""
     try:
         return onnxruntime.InferenceSession(data, sess_options=options, providers=["CPUExecutionProvider"])
     except Exception as error:  # onnxruntime raises its own exception types for unreadable files

@@ -16,7 +16,7 @@ from ..errors import first_line
 from .classifier import processed
 from .images import ImageError
 from .model_check import MAX_FILE_BYTES
-from .model_file import ModelError, model_bytes, session_options
+from .model_file import ModelError, model_bytes, session_from, session_options
 from .preprocess import rgba_pixels
 
 
@@ -102,7 +102,4 @@ def _open(path: Path, options: onnxruntime.SessionOptions) -> onnxruntime.Infere
     data = model_bytes(path)
     if len(data) > MAX_FILE_BYTES:
         raise ModelError(f"{path}: larger than {MAX_FILE_BYTES >> 20} MB")
-    try:
-        return onnxruntime.InferenceSession(data, sess_options=options, providers=["CPUExecutionProvider"])
-    except Exception as error:
-        raise ModelError(f"{path}: not a usable ONNX model ({first_line(error)})") from None
+    return session_from(path, data, options)

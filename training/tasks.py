@@ -134,8 +134,7 @@ class NumberTask(_Stall):
     def loss(self, net, numbers: Numbers, recipe: Recipe) -> tuple[torch.Tensor, torch.Tensor]:
         """CTC loss per digit, averaged over the batch's numbers."""
         log_probs, lengths = net(numbers.strips, numbers.widths)
-        targets, target_lengths = numbers.targets
-        loss = F.ctc_loss(log_probs, targets, lengths, target_lengths, blank=BLANK, zero_infinity=True)
+        loss = _ctc_loss(log_probs, lengths, numbers)
         return loss, loss
 
     def numbers_from(self, split: Split) -> Numbers:
@@ -157,9 +156,7 @@ class NumberTask(_Stall):
         for start in range(0, len(numbers), batch_size):
             part = numbers.part(start, start + batch_size)
             log_probs, lengths = model(part.strips, part.widths)
-            targets, target_lengths = part.targets
-            loss += len(part) * F.ctc_loss(log_probs, targets, lengths, target_lengths, blank=BLANK,
-                                           zero_infinity=True).item()
+            loss += len(part) * _ctc_loss(log_probs, lengths, part).item()
             for read, wanted in zip(greedy_decode(log_probs, lengths), part.digits):
                 correct += [digit for digit, _, _ in read] == wanted.tolist()
         model.train()
@@ -170,6 +167,12 @@ class NumberTask(_Stall):
 
     def title(self, config: NumberConfig) -> str:
         return f"number reader: {'conv + ' if config.conv else ''}bidirectional lstm x{config.layers} h{config.hidden}"
+
+
+def _ctc_loss(log_probs: torch.Tensor, lengths: torch.Tensor, numbers: Numbers) -> torch.Tensor:
+    """CTC loss per digit, averaged over the numbers (a number the reader's columns cannot hold: 0)."""
+    targets, target_lengths = numbers.targets
+    return F.ctc_loss(log_probs, targets, lengths, target_lengths, blank=BLANK, zero_infinity=True)
 
 
 TASKS = {task.name: task for task in (DigitTask, NumberTask)}

@@ -63,6 +63,17 @@ def robustness_set(mnist_test_digits) -> list:
 
 
 @pytest.fixture(scope="session")
+def robustness_predictions(robustness_set) -> list:
+    """The shipped model's predictions on the robustness set with rejection off, each with the
+    image the model saw, made once a session (about 15 s): test_shipped_model scores them, and
+    test_confidence applies the rejection rule to what the model saw."""
+    from lstm_digits.runtime import DigitClassifier
+
+    with DigitClassifier(min_confidence=0) as classifier:
+        return classifier.predict([data for data, *_ in robustness_set])
+
+
+@pytest.fixture(scope="session")
 def random_model_export(data_dir, tmp_path_factory):
     """export(config) -> (folder, report): digit-export's whole export (export_checkpoint) of a
     checkpoint with random weights (seed 0) for this ModelConfig, with fewer parity inputs than a

@@ -275,9 +275,14 @@ def build(part: str, count: int) -> list[NonDigit]:
 
 
 def model_inputs(classifier, images: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
-    """Each encoded image as `digit-classify` sees it, through `classifier.predict`: ([N, canvas,
-    canvas] what the model saw, [N] bool: refused, e.g. "no digit found"; those get all zeros)."""
-    predictions = classifier.predict(list(images))
+    """Each encoded image as `digit-classify` sees it, through `classifier.predict`: seen_by_model
+    of its predictions."""
+    return seen_by_model(classifier.predict(list(images)))
+
+
+def seen_by_model(predictions: list) -> tuple[np.ndarray, np.ndarray]:
+    """([N, canvas, canvas] what the model saw, [N] bool: refused, e.g. "no digit found"; those get
+    all zeros) for the predictions of `DigitClassifier.predict`."""
     canvas = next((p.image.shape for p in predictions if p.ok), (28, 28))
     inputs = [p.image if p.ok else np.zeros(canvas, np.float32) for p in predictions]
     return np.stack(inputs).astype(np.float32), np.array([not p.ok for p in predictions])
@@ -290,18 +295,21 @@ SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 
 
 def measurement_sets(classifier, mnist, parts=("heldout",), nondigit_count: int = HELDOUT_COUNT,
-                     robustness_set: list | None = None) -> dict:
+                     robustness_set: list | None = None, robustness_predictions: list | None = None) -> dict:
     """name -> (model inputs [N, canvas, canvas], refused [N] bool, labels [N] or None) for MNIST test
     (already in MNIST form), the robustness set, samples/ and the non-digit parts, each image through
     `classifier.predict` as digit-classify does. robustness_set: the set already rendered (the
-    suite's fixture), else it is rendered here."""
+    suite's fixture), else it is rendered here; robustness_predictions: its predictions by a model
+    of the classifier's preprocessing form (the suite's fixture), else they are made here."""
     import robustness
 
     test = mnist.test.images.numpy().astype(np.float32) / 255
     sets = {"mnist test": (test, np.zeros(len(test), bool), mnist.test.labels.numpy())}
     rendered = robustness_set if robustness_set is not None else robustness.build(
         mnist.test.images.numpy(), mnist.test.labels.numpy(), robustness.SET_SIZE)
-    sets["robustness"] = (*model_inputs(classifier, [data for data, *_ in rendered]), np.array([r[-1] for r in rendered]))
+    if robustness_predictions is None:
+        robustness_predictions = classifier.predict([data for data, *_ in rendered])
+    sets["robustness"] = (*seen_by_model(robustness_predictions), np.array([r[-1] for r in rendered]))
     files = sorted(p for p in SAMPLES.iterdir() if p.suffix.lower() in (".png", ".jpg"))
     sets["samples"] = (*model_inputs(classifier, [p.read_bytes() for p in files]), np.array([int(p.stem[-1]) for p in files]))
     for part in parts:

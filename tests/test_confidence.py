@@ -36,8 +36,12 @@ def classifier():
 
 
 @pytest.fixture(scope="module")
-def sets(classifier, mnist, robustness_set):
-    return nondigits.measurement_sets(classifier, mnist, robustness_set=robustness_set)
+def sets(classifier, mnist, robustness_set, request):
+    from lstm_digits.models import DEFAULT_MODEL
+
+    # The suite's predictions on the robustness set are the shipped model's: another model's are made here.
+    shipped = request.getfixturevalue("robustness_predictions") if model_path() == DEFAULT_MODEL else None
+    return nondigits.measurement_sets(classifier, mnist, robustness_set=robustness_set, robustness_predictions=shipped)
 
 
 # --- the rule as the metadata states it ---
@@ -148,8 +152,8 @@ def test_a_pool_draws_only_the_non_digits_no_earlier_pool_of_its_seed_drew(monke
     from lstm_digits.training import nondigits
 
     drawings = []
-    draw = nondigits.draw_nondigit
-    monkeypatch.setattr(nondigits, "draw_nondigit", lambda rng: drawings.append(1) or draw(rng))
+    draw = nondigits.nondigit_drawing
+    monkeypatch.setattr(nondigits, "nondigit_drawing", lambda rng: drawings.append(1) or draw(rng))
     monkeypatch.setattr(nondigits, "_KEPT", {})  # (whatever other tests drew stays out of this one)
     first = nondigits.nondigit_pool(40, seed=7)
     shorter, longer = nondigits.nondigit_pool(25, seed=7), nondigits.nondigit_pool(55, seed=7)
@@ -170,7 +174,7 @@ def test_a_pool_whose_drawing_failed_draws_the_same_non_digits_next_time(monkeyp
     from lstm_digits.training import nondigits
 
     monkeypatch.setattr(nondigits, "_KEPT", {})
-    draw, calls = nondigits.draw_nondigit, []
+    draw, calls = nondigits.nondigit_drawing, []
     nondigits.nondigit_pool(2, seed=11)
 
     def fails_third(rng):
@@ -179,10 +183,10 @@ def test_a_pool_whose_drawing_failed_draws_the_same_non_digits_next_time(monkeyp
             raise KeyboardInterrupt  # (Ctrl-C during the third new drawing)
         return draw(rng)
 
-    monkeypatch.setattr(nondigits, "draw_nondigit", fails_third)
+    monkeypatch.setattr(nondigits, "nondigit_drawing", fails_third)
     with pytest.raises(KeyboardInterrupt):
         nondigits.nondigit_pool(5, seed=11)
-    monkeypatch.setattr(nondigits, "draw_nondigit", draw)
+    monkeypatch.setattr(nondigits, "nondigit_drawing", draw)
     assert torch.equal(nondigits.nondigit_pool(5, seed=11), nondigits.drawn_pool(5, seed=11))
 
 

@@ -17,6 +17,9 @@ preprocessing (`to_mnist_form`), so the model sees non-digits exactly as it will
 """
 
 import math
+import os
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import torch
@@ -174,23 +177,38 @@ def _pen(strokes: list, rng) -> np.ndarray:
     return np.asarray(image, np.float32) / 255.0
 
 
-def draw_nondigit(rng: np.random.Generator) -> tuple[np.ndarray, str]:
-    """One non-digit in MNIST form ([28, 28] float32, white on black) and its generator's name."""
-    from ..runtime.preprocess import to_mnist_form  # the preprocessing graph: what every runtime does to any image
-
+def nondigit_drawing(rng: np.random.Generator) -> tuple[np.ndarray, str]:
+    """One non-digit as drawn ([DRAW_SIZE, DRAW_SIZE] float, ink bright) and its generator's name."""
     kinds = list(WEIGHTS)
     kind = kinds[rng.choice(len(kinds), p=np.array(list(WEIGHTS.values())) / sum(WEIGHTS.values()))]
-    return to_mnist_form(_pen(GENERATORS[kind](rng), rng)), kind
+    return _pen(GENERATORS[kind](rng), rng), kind
 
 
 def drawn_pool(count: int, seed: int) -> torch.Tensor:
     """[count, 28, 28] float32 non-digits in MNIST form, drawn one after another from the seed's
-    generator (about 2 ms each): the first `count` of the seed's sequence."""
+    generator: the first `count` of the seed's sequence."""
     return _drawn(np.random.default_rng(seed), count)
 
 
+DRAWINGS_AHEAD = 64  # drawings waiting for the preprocessing at most (50 KB each)
+
+
 def _drawn(rng: np.random.Generator, count: int) -> torch.Tensor:
-    return torch.from_numpy(np.stack([draw_nondigit(rng)[0] for _ in range(count)]))
+    """The next `count` drawings of `rng` in MNIST form. They are drawn here, in the generator's
+    order, while threads (one per core) pass them through the preprocessing graph, the same every
+    runtime runs: its runs take the larger part of a drawing's 2 ms and release the GIL."""
+    from ..runtime.preprocess import to_mnist_form
+
+    forms, waiting = np.empty((count, 28, 28), np.float32), deque()
+    with ThreadPoolExecutor(len(os.sched_getaffinity(0))) as threads:
+        for index in range(count):
+            waiting.append((index, threads.submit(to_mnist_form, nondigit_drawing(rng)[0])))
+            if len(waiting) > DRAWINGS_AHEAD:
+                done, form = waiting.popleft()
+                forms[done] = form.result()
+        for done, form in waiting:
+            forms[done] = form.result()
+    return torch.from_numpy(forms)
 
 
 KEPT_DRAWINGS = 2 * POOL_SIZE  # at most this many drawings are kept, over all seeds (63 MB per POOL_SIZE)

@@ -6,7 +6,9 @@
 # nothing written into a fresh home folder (onnxruntime's telemetry stays off). Last, the same
 # 28x28 images (issue 21): a few hundred images of each set decoded once in Python
 # (scripts/same_images.py) and handed as raw RGBA to examples/node/same_images.js, whose images
-# must be within float rounding of the Python runtime's and whose answers must be the same.
+# must be within float rounding of the Python runtime's and whose answers must be the same. And
+# numbers (classify.js --number, number.onnx): its test data, and random numbers of MNIST test digits
+# on paper (scripts/number_samples.py), each read as `digit-classify --number --json` reads it.
 #
 #   scripts/check_node.sh [PYTHON]   # a Python with lstm-digits installed (default .venv/bin/python;
 #                                    # the runtime alone is enough); needs $LSTM_DIGITS_DATA (MNIST)
@@ -31,11 +33,15 @@ node --input-type=module - "$work/facts.json" <<'EOF'
 import fs from 'node:fs';
 import path from 'node:path';
 import { INPUT, OUTPUTS, PIPELINE_FILE } from './js/pipeline.js';
+import { NUMBER_FILE, NUMBER_INPUT, NUMBER_OUTPUTS } from './js/number_reader.js';
 const facts = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
 const problems = [];
 if (path.basename(facts.pipeline) !== PIPELINE_FILE) problems.push(`file ${PIPELINE_FILE}, not ${path.basename(facts.pipeline)}`);
 if (INPUT !== facts.input) problems.push(`input ${INPUT}, not ${facts.input}`);
 for (const name of Object.values(OUTPUTS)) if (!facts.outputs.includes(name)) problems.push(`no output ${name} in ${facts.outputs}`);
+if (path.basename(facts.number) !== NUMBER_FILE) problems.push(`file ${NUMBER_FILE}, not ${path.basename(facts.number)}`);
+if (NUMBER_INPUT !== facts.number_input) problems.push(`number input ${NUMBER_INPUT}, not ${facts.number_input}`);
+for (const name of NUMBER_OUTPUTS) if (!facts.number_outputs.includes(name)) problems.push(`no number output ${name} in ${facts.number_outputs}`);
 const { version } = JSON.parse(fs.readFileSync('js/package.json', 'utf8'));
 if (version !== facts.version) problems.push(`version ${version}, not ${facts.version}`);
 if (problems.length) {
@@ -51,6 +57,7 @@ while read -r folder; do checks+=(--check "$folder"); done < <(fact pipeline_tes
 "${classify[@]}" "${checks[@]}" --tolerance "$(fact tolerance)" 2> "$work/check.err" \
   || { cat "$work/check.err" >&2; exit 1; }
 node examples/node/classify.js --model "$(fact model)" --check "$(fact model_test_data)" --tolerance "$(fact model_tolerance)"
+node examples/node/classify.js --model "$(fact number)" --check "$(fact number_test_data)" --tolerance "$(fact number_tolerance)"
 
 # Images: samples, robustness renderings (photo, grid, ruled, drawing, scan; PNG and JPEG), one
 # sample stored turned with EXIF orientations 3, 6 and 8, and a blank page (nothing to classify).
@@ -103,7 +110,39 @@ if [ "$status" -ne 1 ] || ! diff -q "$work/node.tsv" "$work/outside.tsv" > /dev/
   echo "check_node: examples/node outside the repository, with the packed lstm-digits package, answered otherwise (exit $status):" >&2
   cat "$work/outside.err" >&2; diff "$work/node.tsv" "$work/outside.tsv" >&2; exit 1
 fi
-echo "check_node: examples/node copied out of the repository runs with the packed lstm-digits package ($(basename "$work"/lstm-digits-*.tgz)) and its model"
+repository="$PWD"
+(cd "$work/outside" && node classify.js --number "$repository"/samples/numbers/*.png) > "$work/outside_numbers.tsv" 2> "$work/outside.err" \
+  && diff <(cut -f2 "$work/outside_numbers.tsv") <(ls samples/numbers/*.png | sed 's/.*-//; s/[.]png$//') > /dev/null \
+  || { echo "check_node: examples/node outside the repository did not read samples/numbers with the packed number.onnx:" >&2
+       cat "$work/outside.err" "$work/outside_numbers.tsv" >&2; exit 1; }
+echo "check_node: examples/node copied out of the repository runs with the packed lstm-digits package ($(basename "$work"/lstm-digits-*.tgz)) and its models"
+# Numbers: samples/numbers and 40 random numbers of 1-10 MNIST test digits on paper (PNG, so that both
+# sides decode the same pixels), read by classify.js --number --json as digit-classify --number --json
+# reads them: the same number or rejection, digits and boxes, probabilities within number.onnx's tolerance.
+mkdir "$work/numbers"
+cp samples/numbers/*.png "$work/numbers/"
+"$python" scripts/number_samples.py --random 40 "$work/numbers" > /dev/null
+"$python" -m lstm_digits.cli.classify --number --json "$work"/numbers/* > "$work/numbers_python.jsonl"
+node examples/node/classify.js --number --json "$work"/numbers/* > "$work/numbers_node.jsonl" 2> "$work/numbers_node.err" \
+  || { echo "check_node: classify.js --number failed:" >&2; cat "$work/numbers_node.err" >&2; exit 1; }
+node - "$work/numbers_python.jsonl" "$work/numbers_node.jsonl" "$(fact number_tolerance)" <<'EOF'
+const fs = require('fs');
+const [python, node] = process.argv.slice(2, 4).map((file) => fs.readFileSync(file, 'utf8').trim().split('\n').map(JSON.parse));
+const tolerance = Number(process.argv[4]);
+const same = (a, b) => a.path === b.path && a.number === b.number && Boolean(a.rejected) === Boolean(b.rejected)
+  && Math.abs(a.probability - b.probability) <= tolerance && a.digits.length === b.digits.length
+  && a.digits.every((d, i) => d.digit === b.digits[i].digit && d.box.join() === b.digits[i].box.join()
+                              && Math.abs(d.probability - b.digits[i].probability) <= tolerance);
+const differ = python.filter((record, i) => !node[i] || !same(record, node[i]));
+if (python.length !== node.length || differ.length) {
+  console.error(`check_node: classify.js --number reads ${differ.length} of ${python.length} numbers otherwise than digit-classify --number:`);
+  differ.slice(0, 5).forEach((record) => console.error(JSON.stringify(record)));
+  process.exit(1);
+}
+const read = python.filter((record) => record.number !== null);
+console.log(`check_node: classify.js --number reads ${python.length} numbers as digit-classify --number does ` +
+            `(${read.length} read, ${python.length - read.length} rejected; digits, boxes, probabilities within ${tolerance})`);
+EOF
 largest="$(paste "$work/python.tsv" "$work/node.tsv" | awk -F'\t' '{d = $3 - $6; d = d < 0 ? -d : d; if (d > m) m = d} END {printf "%.4f", m}')"
 echo "check_node: pipeline.onnx's test data within tolerance in onnxruntime-node; $((${#images[@]} - 1)) images" \
      "(samples, robustness renderings, EXIF-turned JPEGs) decoded in JavaScript and classified as digit-classify" \

@@ -6,7 +6,8 @@ as one JSON object, so that no script retypes a file name or a tolerance:
 pipeline, model: the ONNX files; input, outputs: the pipeline's input and output names;
 pipeline_test_data: its test_data_set_N folders; tolerance: its per-output tolerance;
 model_test_data and model_tolerance: model.onnx's test data and the export's parity tolerance
-(parity.json); version: the installed lstm-digits' version, which the npm package (js/) has too."""
+(parity.json); version: the installed lstm-digits' version, which the npm package (js/) has too;
+number, number_input, number_outputs, number_test_data, number_tolerance: the same for number.onnx."""
 
 import json
 from importlib.metadata import version
@@ -28,6 +29,11 @@ def main() -> None:
         "model_test_data": str(folder / models.TEST_DATA),
         "model_tolerance": parity["tolerance"]["max_abs_logit_diff"],
         "version": version("lstm-digits"),
+        "number": str(models.NUMBER_DIR / models.NUMBER),
+        "number_input": models.NUMBER_INPUT_NAME,
+        "number_outputs": list(models.NUMBER_OUTPUT_NAMES),
+        "number_test_data": str(models.NUMBER_DIR / models.TEST_DATA),
+        "number_tolerance": json.loads((models.NUMBER_DIR / models.PARITY).read_text())["tolerance"],
     }))
 
 

@@ -62,3 +62,22 @@ def test_number_samples_are_what_the_script_writes(data_dir, tmp_path):
     assert written == sorted(path.name for path in shipped.glob("*.png")) and written
     for name in written:
         assert (tmp_path / name).read_bytes() == (shipped / name).read_bytes(), name
+
+
+def test_random_numbers_are_seeded_and_read_as_their_names_say(data_dir, tmp_path):
+    """--random N (scripts/check_node.sh's numbers): N numbers of 1-10 digits, the same for a seed,
+    each named after its number; the shipped reader reads most of those it accepts as named."""
+    from lstm_digits.runtime import NumberReader
+
+    for folder, seed in (("a", 0), ("b", 0), ("c", 1)):
+        subprocess.run([sys.executable, SCRIPTS / "number_samples.py", "--data-dir", data_dir, "--random", "12",
+                        "--seed", str(seed), tmp_path / folder], check=True, capture_output=True)
+    files = sorted((tmp_path / "a").iterdir())
+    assert [f.name for f in files] == sorted(f.name for f in (tmp_path / "b").iterdir())
+    assert all((tmp_path / "b" / f.name).read_bytes() == f.read_bytes() for f in files)
+    assert [f.name for f in files] != sorted(f.name for f in (tmp_path / "c").iterdir())
+    named = [f.stem.split("-")[-1] for f in files]
+    assert len(files) == 12 and all(1 <= len(number) <= 10 and number.isdigit() for number in named)
+    readings = list(NumberReader().read_all(files))
+    accepted = [(reading.number, number) for reading, number in zip(readings, named) if not reading.rejected]
+    assert accepted and all(read == number for read, number in accepted), accepted

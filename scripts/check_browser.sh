@@ -11,7 +11,8 @@
 # and the problems a new user met (web/test/page_problems.js): a digit drawn while the model loads,
 # Clear with a stroke queued, an unreadable file, the bars, the page on a phone; and offline
 # (web/test/offline.js): each file sent once and compressed, installable, a reload with the network
-# off that reads a digit; and live camera mode (web/test/live.js) with Chromium's fake camera playing
+# off that reads a digit; number mode (web/test/numbers.js): a number written on the wide pad, and
+# numbers uploaded, read as digit-classify --number reads them; and live camera mode (web/test/live.js) with Chromium's fake camera playing
 # MNIST test digits on paper (scripts/fake_camera.py), a denied camera and none. Before the browser,
 # web/test/server.js sends web/serve.js requests that once stopped it.
 #
@@ -37,10 +38,15 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 "$python" scripts/pipeline_facts.py > "$work/facts.json"
 "$python" -m lstm_digits.cli.classify "$PWD"/samples/*.png "$PWD"/samples/*.jpg > "$work/answers.tsv"
+mkdir "$work/numbers"  # number mode: samples/numbers and 10 random numbers of MNIST test digits
+cp samples/numbers/*.png "$work/numbers/"
+"$python" scripts/number_samples.py --random 10 "$work/numbers" > /dev/null
+"$python" -m lstm_digits.cli.classify --number "$work"/numbers/*.png > "$work/numbers.tsv"
 "$python" scripts/same_images.py write "$work/same" --mnist 100 --robustness 30 --tight 1 --styles 2 > "$work/same.log"
 node web/test/server.js  # web/serve.js: hostile requests, unreadable files, its headers, --host and https
 "$python" scripts/fake_camera.py "$work/camera.y4m" > "$work/camera.json"  # MNIST test digits on paper, for the fake camera
 node web/test/browser.js --chromium "$(command -v chromium)" --facts "$work/facts.json" --expected "$work/answers.tsv" \
+  --expected-numbers "$work/numbers.tsv" \
   --screenshot "${TMPDIR:-/tmp}/lstm-digits-page.png" --same-images "$work/same" \
   --camera "$work/camera.y4m" --camera-schedule "$work/camera.json"
 if ! "$python" scripts/same_images.py compare "$work/same" browser > "$work/same.md" 2> "$work/same.err"; then

@@ -1,86 +1,49 @@
 // The page: a drawing pad and photo inputs -> pipeline.onnx in onnxruntime-web (WebAssembly) ->
-// the digit or "not a digit", each digit's probability and the 28x28 image the model saw.
+// the digit or "not a digit", each digit's probability and the 28x28 image the model saw. In number
+// mode, a wide pad -> number.onnx -> the number or "not a number", each digit's probability and box.
 // Plain ES modules; onnxruntime-web's WebAssembly build is served with the page, in ort/ (build.js
 // copies it there). Decoding stays with the browser: createImageBitmap applies the EXIF orientation.
 import * as ort from './ort/ort.wasm.bundle.min.mjs';
 import { showAnswer as show } from './answer_view.js';
 import { CameraError, LiveCamera } from './live.js';
+import { keepForOffline } from './offline.js';
+import { DrawingPad, photoPixels } from './pad.js';
 import { openPipeline, PIPELINE_FILE } from './pipeline.js';
+import { NUMBER_FILE, openNumberReader } from './number_reader.js';
 
 ort.env.wasm.numThreads = 1; // threads need cross-origin isolation; one is plenty for one image
 
 const pad = document.getElementById('pad');
+const padFrame = pad.parentElement; // the pad and the boxes over it
 const status = document.getElementById('status');
-const INK = '#111827', PAPER = '#ffffff';
-const PEN_WIDTH = pad.width / 16; // about MNIST's stroke for a digit drawn across most of the pad
+const PAD_WIDTH = { digit: pad.width, number: 3 * pad.width }; // a number's pad: three digits' width
 
 // What the page exposes for its tests (and the curious): the open pipeline, timings, last answer.
-const page = (window.lstmDigits = { ort, pipeline: null, readyMs: null, answers: [], offline: null });
+const page = (window.lstmDigits = { ort, pipeline: null, numberReader: null, mode: 'digit', readyMs: null, answers: [], offline: null });
+// No graph optimisation at load: the exported graphs are already lean, and onnxruntime's optimiser
+// (constant folding runs kernels that WebAssembly compiles on first use) made the page ready about
+// 0.5 s later on this machine, for no faster answers.
+const SESSION = { executionProviders: ['wasm'], graphOptimizationLevel: 'disabled' };
+
+async function fetched(file) {
+  const response = await fetch(file);
+  if (!response.ok) throw new Error(`${file}: HTTP ${response.status}`);
+  return response.arrayBuffer();
+}
 
 async function load() {
-  const response = await fetch(PIPELINE_FILE);
-  if (!response.ok) throw new Error(`${PIPELINE_FILE}: HTTP ${response.status}`);
-  // No graph optimisation at load: the exported graph is already lean, and onnxruntime's optimiser
-  // (constant folding runs kernels that WebAssembly compiles on first use) made the page ready
-  // about 0.5 s later on this machine, for no faster answers.
-  const options = { executionProviders: ['wasm'], graphOptimizationLevel: 'disabled' };
-  const pipeline = await openPipeline(ort, await response.arrayBuffer(), options);
+  const pipeline = await openPipeline(ort, await fetched(PIPELINE_FILE), SESSION);
   // The first run allocates: do it on a blank pad before the user waits.
   await pipeline.run(new Uint8Array(pad.width * pad.height * 4), pad.height, pad.width);
   return pipeline;
 }
 
-// --- Drawing with mouse, pen or touch (pointer events) ---
+// --- The pad: drawing with mouse, pen or touch (pad.js) ---
 
-const context = pad.getContext('2d', { willReadFrequently: true });
-let drawnOn = false; // false: the pad is blank or shows a photo's preview
-let stroke = null; // the pointer drawing now, and its last point
-
-function clearPad() {
-  context.fillStyle = PAPER;
-  context.fillRect(0, 0, pad.width, pad.height);
-  drawnOn = false;
-}
-
-function padPoint(event) {
-  const box = pad.getBoundingClientRect();
-  return [(event.clientX - box.left) * (pad.width / box.width), (event.clientY - box.top) * (pad.height / box.height)];
-}
-
-pad.addEventListener('pointerdown', (event) => {
-  if (stroke || event.button !== 0) return;
-  if (!drawnOn) clearPad();
-  drawnOn = true;
-  pad.setPointerCapture(event.pointerId);
-  stroke = { id: event.pointerId, last: padPoint(event) };
-  context.strokeStyle = INK;
-  context.fillStyle = INK;
-  context.lineWidth = PEN_WIDTH;
-  context.lineCap = context.lineJoin = 'round';
-  context.beginPath();
-  context.arc(...stroke.last, PEN_WIDTH / 2, 0, 2 * Math.PI); // a dot, if the pen lifts here
-  context.fill();
-});
-
-pad.addEventListener('pointermove', (event) => {
-  if (!stroke || event.pointerId !== stroke.id) return;
-  context.beginPath();
-  context.moveTo(...stroke.last);
-  for (const point of event.getCoalescedEvents?.() ?? [event]) {
-    stroke.last = padPoint(point);
-    context.lineTo(...stroke.last);
-  }
-  context.stroke();
-});
-
-function penUp(event) {
-  if (!stroke || event.pointerId !== stroke.id) return;
-  stroke = null;
-  const pixels = context.getImageData(0, 0, pad.width, pad.height);
-  classify({ rgba: pixels.data, height: pixels.height, width: pixels.width, since: event.timeStamp, source: 'drawing', generation: startedOver });
-}
-pad.addEventListener('pointerup', penUp);
-pad.addEventListener('pointercancel', penUp);
+const drawing = new DrawingPad(pad, document.getElementById('boxes'), (pixels, since) => classify({
+  rgba: pixels.data, height: pixels.height, width: pixels.width, since, source: 'drawing', generation: startedOver, mode: page.mode,
+}));
+const clearPad = () => drawing.clear();
 
 document.getElementById('clear').addEventListener('click', () => {
   leaveLive();
@@ -108,25 +71,42 @@ for (const input of [document.getElementById('photo'), document.getElementById('
       return;
     }
     const { data, height, width } = photoPixels(bitmap);
-    if (generation === startedOver) showPreview(bitmap);
+    if (generation === startedOver) drawing.showPreview(bitmap);
     bitmap.close();
-    classify({ rgba: data, height, width, since: started, source: file.name, generation });
+    classify({ rgba: data, height, width, since: started, source: file.name, generation, mode: page.mode });
   });
 }
 
-// The photo's own pixels at full size, RGBA row by row (a canvas' ImageData).
-function photoPixels(bitmap) {
-  const canvas = Object.assign(document.createElement('canvas'), { width: bitmap.width, height: bitmap.height });
-  const photoContext = canvas.getContext('2d', { willReadFrequently: true });
-  photoContext.drawImage(bitmap, 0, 0);
-  return photoContext.getImageData(0, 0, bitmap.width, bitmap.height);
+// --- What to read: one digit (pipeline.onnx) or a whole number (number.onnx, fetched when first asked for) ---
+
+const modeButtons = { digit: document.getElementById('mode-digit'), number: document.getElementById('mode-number') };
+for (const [mode, button] of Object.entries(modeButtons)) button.addEventListener('click', () => setMode(mode));
+
+function setMode(mode) {
+  if (mode === page.mode) return;
+  leaveLive();
+  startOver();
+  page.mode = document.body.dataset.mode = mode;
+  for (const [name, button] of Object.entries(modeButtons)) button.setAttribute('aria-pressed', String(name === mode));
+  drawing.resize(PAD_WIDTH[mode]);
+  pad.setAttribute('aria-label', `Drawing pad: draw ${mode === 'number' ? 'a number' : 'one digit'} here`);
+  liveButton.disabled = mode === 'number'; // live reading of numbers: not yet
+  showAnswer(null);
+  if (mode === 'digit' || page.numberReader) return showStatus(mode === 'number' ? 'Write a number.' : 'Draw a digit.');
+  showStatus('Loading the number reader\u2026');
+  numberReader().then(
+    () => page.mode === 'number' && !waiting && !running && showStatus('Ready. Write a number.'),
+    (error) => page.mode === 'number' && showError(`The number reader could not be loaded: ${error.message}`),
+  );
 }
 
-function showPreview(bitmap) {
-  clearPad();
-  const scale = Math.min(pad.width / bitmap.width, pad.height / bitmap.height);
-  const [width, height] = [bitmap.width * scale, bitmap.height * scale];
-  context.drawImage(bitmap, (pad.width - width) / 2, (pad.height - height) / 2, width, height);
+// The open number.onnx, once; a load that failed is tried again at the next reading.
+function numberReader() {
+  if (!page.numberReader) {
+    page.numberReader = fetched(NUMBER_FILE).then((bytes) => openNumberReader(ort, bytes, SESSION));
+    page.numberReader.catch(() => { page.numberReader = null; });
+  }
+  return page.numberReader;
 }
 
 // --- Live camera: what is in the guide box, read frame after frame (live.js) ---
@@ -171,7 +151,7 @@ async function enterLive() {
     liveButton.removeAttribute('aria-busy');
     if (!live.running) liveButton.textContent = 'Live camera';
   }
-  pad.hidden = true;
+  padFrame.hidden = true;
   cameraView.hidden = false;
   liveButton.textContent = 'Stop camera';
   liveButton.setAttribute('aria-pressed', 'true');
@@ -186,7 +166,7 @@ function leaveLive(why = '') {
   live.stop(); // also while the camera is being opened
   if (!running) return;
   cameraView.hidden = true;
-  pad.hidden = false;
+  padFrame.hidden = false;
   liveButton.textContent = 'Live camera';
   liveButton.setAttribute('aria-pressed', 'false');
   answerBox.setAttribute('aria-live', 'polite');
@@ -228,10 +208,15 @@ async function runWaiting() {
   running = false;
 }
 
-async function classifyNow({ rgba, height, width, since, source, generation }) {
+async function classifyNow({ rgba, height, width, since, source, generation, mode }) {
   let answer;
   try {
-    answer = await page.pipeline.classify(rgba, height, width);
+    if (mode === 'number') {
+      const reader = await numberReader().catch((error) => { throw new Error(`the number reader could not be loaded (${error.message})`); });
+      answer = { ...(await reader.read(rgba, height, width)), minProbability: reader.minProbability };
+    } else {
+      answer = await page.pipeline.classify(rgba, height, width);
+    }
   } catch (error) {
     if (generation === startedOver) showError(`${source}: ${error.message}`);
     return;
@@ -239,41 +224,18 @@ async function classifyNow({ rgba, height, width, since, source, generation }) {
   if (generation !== startedOver) return;
   showAnswer(answer);
   const ms = performance.now() - since;
-  page.answers.push({ source, ms, ...answer });
-  showStatus(`${answer.noDigit ? 'Nothing' : 'Read'} in ${ms.toFixed(0)} ms, in this page.`);
+  page.answers.push({ source, ms, mode, ...answer });
+  showStatus(`${answer.noDigit || answer.noNumber ? 'Nothing' : 'Read'} in ${ms.toFixed(0)} ms, in this page.`);
 }
 
 function showAnswer(answer) {
-  show(answer, page.pipeline?.labels);
+  show(answer, page.pipeline?.labels, (box) => drawing.place(box));
 }
 
 // A file or a run that failed: the error takes the answer's place (and the footer's).
 function showError(text) {
   showAnswer({ error: text });
   showStatus(text);
-}
-
-// Once the page works, its service worker (sw.js) keeps its files: the next visit works offline.
-// Resolves to true once the worker is active (it has kept every file), false when the browser has
-// none or it could not keep them (then the footer says so).
-async function keepForOffline() {
-  if (!('serviceWorker' in navigator)) return false;
-  try {
-    const registration = await navigator.serviceWorker.register('sw.js');
-    const worker = registration.installing ?? registration.waiting ?? registration.active;
-    await new Promise((resolve, reject) => {
-      const settle = () => {
-        if (worker.state === 'activated') resolve();
-        if (worker.state === 'redundant') reject(new Error('not every file could be kept'));
-      };
-      worker.addEventListener('statechange', settle);
-      settle();
-    });
-  } catch (error) {
-    showStatus(`${status.textContent} (It will not work offline: ${error.message}.)`);
-    return false;
-  }
-  return true;
 }
 
 function showStatus(text) {
@@ -287,7 +249,7 @@ page.ready = load().then(
     page.readyMs = performance.now(); // since navigation started
     showStatus(`Ready (model loaded in ${page.readyMs.toFixed(0)} ms). Draw a digit.`);
     runWaiting(); // what was drawn or chosen while the model loaded
-    page.offline = keepForOffline();
+    page.offline = keepForOffline(showStatus);
     return true;
   },
   (error) => {

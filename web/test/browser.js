@@ -1,7 +1,8 @@
 // The web app in a real browser: headless Chromium (the system's), driven by puppeteer-core.
 //
 //   node test/browser.js --chromium /usr/bin/chromium --facts facts.json --expected answers.tsv \
-//        [--screenshot page.png] [--same-images DIR] [--camera VIDEO.y4m --camera-schedule SCHEDULE.json]
+//        [--expected-numbers numbers.tsv] [--screenshot page.png] [--same-images DIR]
+//        [--camera VIDEO.y4m --camera-schedule SCHEDULE.json]
 //
 // facts.json is what scripts/pipeline_facts.py prints: the pipeline, its test data and tolerance.
 // Builds the site with that pipeline into a temporary folder and serves it on 127.0.0.1 (the test
@@ -10,7 +11,8 @@
 // events; shapes that are not digits rejected; photos uploaded through the file input answered as
 // digit-classify answered them (answers.tsv: its `path<TAB>answer<TAB>probability` lines); no page
 // errors, no console errors, no request beyond 127.0.0.1. Prints what it measured (ready time,
-// pen-up to answer, download size) as a table; they are reported, not asserted. Ends with
+// pen-up to answer, download size) as a table; they are reported, not asserted. With
+// --expected-numbers (digit-classify --number's lines), number mode (web/test/numbers.js). Ends with
 // `browser: N passed, M failed` and exit code 1 if any failed.
 // --same-images DIR (issue 21): DIR/records.bin, raw RGBA images that scripts/same_images.py decoded
 // once for all hosts, is served under /same-images/ (a mount of serve()) and streamed through the page's own pipeline;
@@ -27,6 +29,7 @@ import { draw, upload } from './page_actions.js';
 import { countRecords, sameImages } from './same_images.js';
 import { checkLive } from './live.js';
 import { checkOffline } from './offline.js';
+import { checkNumbers } from './numbers.js';
 import { checkPageProblems } from './page_problems.js';
 import { DIGITS, NOT_DIGITS } from './shapes.js';
 
@@ -45,6 +48,7 @@ function options(argv) {
     chromium: value('--chromium'),
     facts: JSON.parse(fs.readFileSync(value('--facts'), 'utf8')),
     expected: value('--expected'),
+    expectedNumbers: value('--expected-numbers', ''),
     screenshot: value('--screenshot', ''),
     sameImages: value('--same-images', ''),
     camera: value('--camera', ''),
@@ -92,7 +96,7 @@ function percentile(values, q) {
 async function main(argv) {
   const opts = options(argv);
   const { pipeline, pipeline_test_data: testSets, tolerance } = opts.facts;
-  const dist = build({ model: pipeline, out: fs.mkdtempSync(path.join(os.tmpdir(), 'lstm-digits-web-')) });
+  const dist = build({ model: pipeline, numberModel: opts.facts.number, out: fs.mkdtempSync(path.join(os.tmpdir(), 'lstm-digits-web-')) });
   const mounts = Object.fromEntries(testSets.map((folder, index) => [`/test-data/${index}/`, folder]));
   if (opts.sameImages) mounts['/same-images/'] = opts.sameImages;
   const served = []; // what the server answered: { path, status, encoding, bytes }
@@ -184,6 +188,10 @@ async function main(argv) {
       `page ${taken.answer}`);
     const phoneScreenshot = opts.screenshot && opts.screenshot.replace(/(\.png)?$/, '-phone.png');
     await checkPageProblems({ newPage, origin, page, photo, check, phoneScreenshot });
+    if (opts.expectedNumbers) {
+      await checkNumbers({ page, expected: expectedAnswers(opts.expectedNumbers), downloads, check,
+        screenshot: opts.screenshot && opts.screenshot.replace(/(\.png)?$/, '-number.png') });
+    }
     const offline = await checkOffline({ newPage, origin, served, check });
     let live = null;
     if (opts.camera) {

@@ -175,7 +175,11 @@ def run_graph(image: Image.Image | np.ndarray, form: Form = Form(), release: boo
     """The preprocessing graph's outputs for one image."""
     if isinstance(image, np.ndarray):
         image, release = image_from_array(image), True
-    pixels = rgba_pixels(image, release)
+    return graph_outputs(rgba_pixels(image, release), form)
+
+
+def graph_outputs(pixels: np.ndarray, form: Form = Form()) -> GraphOutputs:
+    """The preprocessing graph's outputs for RGBA uint8 pixels [height, width, 4] (rgba_pixels)."""
     feeds = dict(zip(MNIST_FORM_INPUTS, (pixels, np.array(form.canvas, np.int64), np.array(form.digit_box, np.int64))))
     try:
         run = GIVE_BACK_RUN if pixels.shape[0] * pixels.shape[1] > GIVE_BACK_FROM else PLAIN_RUN

@@ -1,0 +1,94 @@
+"""The two number readers side by side (docs/NUMBERS.md, issue 23 point 2): number.onnx (CTC, the
+whole strip at once) and SegmentationReader (connected components, each read by model.onnx), on
+numbers of 1-10 MNIST test digits written on paper, and the rules that combine them.
+
+    python scripts/number_agreement.py [--per-length 100] [--json FILE]   # archives from $LSTM_DIGITS_DATA
+
+For each rule: how many numbers it answers (the rest it rejects), how many of those it reads right,
+and how many of all it answers wrong; over all lengths and for 5 digits. Needs the development
+install (the numbers are written by training/number_strings.py).
+"""
+
+import argparse
+import json
+import os
+from pathlib import Path
+
+from lstm_digits.export.export_number import _numbers
+from lstm_digits.export.number_paper import strip_on_paper
+from lstm_digits.runtime import NumberReader
+from lstm_digits.runtime.segmentation_reader import SegmentationReader
+from lstm_digits.training.data import load_mnist
+from lstm_digits.training.mnist_files import ENV_VAR
+
+LENGTHS = range(1, 11)
+SEED = 2031  # not a seed the export's calibration (2014, 2015) or figures use
+
+# rule name -> (what it answers: the number, or None) from the two readings
+RULES = {
+    "number.onnx, its rule": lambda ctc, seg: ctc.number,
+    "segmentation, its rule": lambda ctc, seg: seg.number,
+    "the two readings agree": lambda ctc, seg: read(ctc) if read(ctc) == read(seg) and read(ctc) else None,
+    "both accept and agree": lambda ctc, seg: ctc.number if ctc.number is not None and ctc.number == seg.number else None,
+    "number.onnx accepts, or the two agree": lambda ctc, seg: ctc.number or (read(ctc) if read(ctc) == read(seg) and read(ctc) else None),
+}
+
+
+def read(reading) -> str:
+    """What a reader read, accepted or not."""
+    return "".join(digit.digit for digit in reading.digits)
+
+
+def measure(per_length: int, data_dir: Path) -> dict:
+    mnist = load_mnist(data_dir)
+    ctc_reader, seg_reader = NumberReader(), SegmentationReader()
+    rows = []
+    for length in LENGTHS:
+        numbers = _numbers(mnist.test, per_length, SEED + length, (length, length))
+        for index in range(len(numbers)):
+            pixels = strip_on_paper(numbers.strips[index, :, : int(numbers.widths[index])].numpy())
+            ctc, seg = ctc_reader.read(pixels), seg_reader.read(pixels)
+            truth = numbers.text(index)
+            rows.append({"length": length, "truth": truth, "ctc": read(ctc), "seg": read(seg),
+                         **{rule: answer(ctc, seg) for rule, answer in RULES.items()}})
+    return {"per_length": per_length, "seed": SEED, "results": {
+        scope: {rule: figures([r for r in rows if scope == "all" or r["length"] == 5], rule) for rule in RULES}
+        for scope in ("all", "5 digits")},
+        "read_right_without_a_rule": {name: sum(r[name] == r["truth"] for r in rows) / len(rows) for name in ("ctc", "seg")}}
+
+
+def figures(rows: list[dict], rule: str) -> dict:
+    answered = [r for r in rows if r[rule] is not None]
+    right = sum(r[rule] == r["truth"] for r in answered)
+    return {"numbers": len(rows), "answered": len(answered) / len(rows),
+            "right_of_answered": right / len(answered) if answered else None,
+            "wrong_of_all": (len(answered) - right) / len(rows)}
+
+
+def table(result: dict) -> str:
+    lines = ["| rule | numbers | answered | right, of those answered | answered wrong, of all |", "|---|---:|---:|---:|---:|"]
+    for scope, rules in result["results"].items():
+        for rule, f in rules.items():
+            right = "-" if f["right_of_answered"] is None else f"{f['right_of_answered']:.1%}"
+            lines.append(f"| {rule} ({scope}) | {f['numbers']} | {f['answered']:.1%} | {right} | {f['wrong_of_all']:.1%} |")
+    raw = result["read_right_without_a_rule"]
+    lines.append(f"\nRead right with no rule at all: number.onnx {raw['ctc']:.1%}, segmentation {raw['seg']:.1%}.")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--per-length", type=int, default=100)
+    parser.add_argument("--data-dir", type=Path, default=os.environ.get(ENV_VAR))
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    args = parser.parse_args()
+    if args.data_dir is None:
+        parser.error(f"say where MNIST is with --data-dir or {ENV_VAR}")
+    result = measure(args.per_length, args.data_dir)
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=1))
+    print(table(result))
+
+
+if __name__ == "__main__":
+    main()

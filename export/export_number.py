@@ -38,9 +38,9 @@ TEST_LENGTHS = range(1, 11)
 TEST_PER_LENGTH = 200
 
 
-def _numbers(split, count: int, seed: int, lengths=(1, 12)) -> Numbers:
+def _numbers(split, count: int, seed: int, lengths=(1, 12), styles: bool = True) -> Numbers:
     return write_numbers(to_float(split.images), split.labels, count, torch.Generator().manual_seed(seed),
-                         styles=True, lengths=lengths)
+                         styles=styles, lengths=lengths)
 
 
 def _session(model: onnx.ModelProto) -> onnxruntime.InferenceSession:
@@ -131,11 +131,14 @@ def export_number(checkpoint_path: Path, output_dir: Path, data_dir=None, log=pr
     onnx.checker.check_model(number, full_check=True)
     session = _session(number)
     log(f"measuring on numbers of {TEST_LENGTHS[0]}-{TEST_LENGTHS[-1]} MNIST test digits, {test_per_length} of each length ...")
-    per_length = {length: score(read_all(session, _numbers(mnist.test, test_per_length, EVAL_SEED + 100 + length,
-                                                           (length, length))))
-                  for length in TEST_LENGTHS}
+    # Twice: the digits in the training generator's styles (thick, thin, slanted, redrawn), and as
+    # written, MNIST's own digits with the generator's sizes and spacing.
+    per_length = {styled: {length: score(read_all(session, _numbers(mnist.test, test_per_length, EVAL_SEED + 100 + length,
+                                                                    (length, length), styles=styled)))
+                           for length in TEST_LENGTHS}
+                  for styled in (True, False)}
     report = {"reader_max_abs_log_prob_diff": worst, "tolerance": TOLERANCE, "min_probability": threshold,
-              "test_per_length": per_length}
+              "test_per_length": per_length[True], "test_per_length_as_written": per_length[False]}
     with staged_folder(output_dir) as staging:
         save_onnx(number, staging / NUMBER)
         _write_test_data(staging, session, _numbers(mnist.test, 1, EVAL_SEED + 2, (5, 5)))
@@ -145,8 +148,9 @@ def export_number(checkpoint_path: Path, output_dir: Path, data_dir=None, log=pr
 
 
 def number_card(props: dict, report: dict, per_length: int) -> str:
-    rows = "\n".join(f"| {length} | {s['right_without_rejection']:.1%} | {s['accepted']:.1%} | {s['wrong_accepted']:.1%} |"
-                     for length, s in report["test_per_length"].items())
+    rows = "\n".join(f"| {length} | {s['right_without_rejection']:.1%} | {s['accepted']:.1%} | {s['wrong_accepted']:.1%} | "
+                     f"{w['right_without_rejection']:.1%} | {w['accepted']:.1%} | {w['wrong_accepted']:.1%} |"
+                     for (length, s), w in zip(report["test_per_length"].items(), report["test_per_length_as_written"].values()))
     return f"""# Model card: number.onnx, the number reader
 
 RGBA pixels of any size in, the handwritten number written there out (docs/NUMBERS.md): the strip
@@ -159,10 +163,11 @@ in one ONNX file (opset {props['exporter']['opset']}, standard operators only).
 
 ## Numbers written with MNIST test digits, on paper
 
-Each length: {per_length} numbers, digits in the training generator's styles and spacing.
+Each length: {per_length} numbers with the training generator's sizes and spacing, their digits in
+its styles (thick, thin, slanted, redrawn), and {per_length} others with MNIST's digits as written.
 
-| digits | read right (no rejection) | accepted | accepted and wrong |
-|---|---|---|---|
+| digits | styled: read right (no rejection) | accepted | accepted and wrong | as written: read right | accepted | accepted and wrong |
+|---|---|---|---|---|---|---|
 {rows}
 
 Outputs, in order: {', '.join(NUMBER_OUTPUT_NAMES)}; their meaning is in the file's metadata (`outputs`).

@@ -43,6 +43,12 @@ def test_the_export_writes_a_checked_file_with_its_rule_in_the_metadata(exported
     assert props["outputs"]["order"] == list(NUMBER_OUTPUT_NAMES) and props["model_config"]["conv"] is True
     assert report["reader_max_abs_log_prob_diff"] <= report["tolerance"]
     assert json.loads((folder / PARITY).read_text())["min_probability"] == report["min_probability"]
+    # The figures per length, for digits in the generator's styles and as MNIST wrote them, in the card.
+    for figures in (report["test_per_length"], report["test_per_length_as_written"]):
+        assert sorted(figures) == list(range(1, 11)) and all(0 <= f["right_without_rejection"] <= 1 for f in figures.values())
+    card = (folder / CARD).read_text()
+    five, as_written = report["test_per_length"][5], report["test_per_length_as_written"][5]
+    assert f"| 5 | {five['right_without_rejection']:.1%} |" in card and f"| {as_written['right_without_rejection']:.1%} |" in card
 
 
 def test_the_file_reads_its_strip_as_pytorch_does(exported, session, mnist):

@@ -19,7 +19,9 @@ const status = document.getElementById('status');
 const PAD_WIDTH = { digit: pad.width, number: 3 * pad.width }; // a number's pad: three digits' width
 
 // What the page exposes for its tests (and the curious): the open pipeline, timings, last answer.
-const page = (window.lstmDigits = { ort, pipeline: null, numberReader: null, mode: 'digit', readyMs: null, answers: [], offline: null });
+const page = (window.lstmDigits = {
+  ort, pipeline: null, numberReader: null, numberReaderLoaded: false, mode: 'digit', readyMs: null, answers: [], offline: null,
+});
 // No graph optimisation at load: the exported graphs are already lean, and onnxruntime's optimiser
 // (constant folding runs kernels that WebAssembly compiles on first use) made the page ready about
 // 0.5 s later on this machine, for no faster answers.
@@ -104,7 +106,7 @@ function setMode(mode) {
 function numberReader() {
   if (!page.numberReader) {
     page.numberReader = fetched(NUMBER_FILE).then((bytes) => openNumberReader(ort, bytes, SESSION));
-    page.numberReader.catch(() => { page.numberReader = null; });
+    page.numberReader.then((reader) => (page.numberReaderLoaded = Boolean(reader)), () => { page.numberReader = null; });
   }
   return page.numberReader;
 }
@@ -212,6 +214,7 @@ async function classifyNow({ rgba, height, width, since, source, generation, mod
   let answer;
   try {
     if (mode === 'number') {
+      if (!page.numberReaderLoaded) showAnswer({ reading: true }); // (number.onnx still on its way)
       const reader = await numberReader().catch((error) => { throw new Error(`the number reader could not be loaded (${error.message})`); });
       answer = { ...(await reader.read(rgba, height, width)), minProbability: reader.minProbability };
     } else {

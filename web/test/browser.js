@@ -189,7 +189,7 @@ async function main(argv) {
     const phoneScreenshot = opts.screenshot && opts.screenshot.replace(/(\.png)?$/, '-phone.png');
     await checkPageProblems({ newPage, origin, page, photo, check, phoneScreenshot });
     if (opts.expectedNumbers) {
-      await checkNumbers({ page, expected: expectedAnswers(opts.expectedNumbers), downloads, check,
+      await checkNumbers({ page, expected: expectedAnswers(opts.expectedNumbers), downloads, newPage, origin, check,
         screenshot: opts.screenshot && opts.screenshot.replace(/(\.png)?$/, '-number.png') });
     }
     const offline = await checkOffline({ newPage, origin, served, check });

@@ -1,26 +1,21 @@
 // Number mode (issue 23, point 4): the wide pad, number.onnx read in the page, each digit's
 // probability and box shown. A number written on the pad with the mouse, digit by digit, is read;
 // the numbers uploaded through the file input are read as `digit-classify --number` reads them;
-// Clear and the way back to one digit work; number.onnx is fetched only when number mode is chosen.
+// Clear and the way back to one digit work; number.onnx is fetched only when number mode is chosen,
+// and a number written while it is on its way shows "reading" and is read once it has come.
 import fs from 'node:fs';
 import path from 'node:path';
-import { draw } from './page_actions.js';
+import { draw, nextAnswer } from './page_actions.js';
 import { DIGITS } from './shapes.js';
 
 const WRITTEN = '7042'; // drawn on the pad from shapes.js' digits, one cell each
 
 // `page`: the browser test's page, ready, in digit mode; `expected`: digit-classify --number's
-// `path<TAB>NUMBER<TAB>probability` lines ('-': rejected); `downloads`: what the page has fetched.
-export async function checkNumbers({ page, expected, downloads, check, screenshot = '' }) {
-  await page.evaluate(() => {
-    // How many pixels of a canvas are drawn on: not transparent, or (onPaper) darker than the paper.
-    window.inked = (canvas, onPaper = false) => {
-      const { data } = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height);
-      let count = 0;
-      for (let i = 0; i < data.length; i += 4) count += onPaper ? data[i] < 128 : data[i + 3] > 0;
-      return count;
-    };
-  });
+// `path<TAB>NUMBER<TAB>probability` lines ('-': rejected); `downloads`: what the page has fetched;
+// `newPage` and `origin` as in page_problems.js.
+export async function checkNumbers({ page, expected, downloads, newPage, origin, check, screenshot = '' }) {
+  await writtenWhileLoading(newPage, origin, check);
+  await page.evaluate(inkedHelper);
   const before = [...downloads.keys()].some((url) => url.endsWith('/number.onnx'));
   await page.click('#mode-number');
   const loaded = await page.waitForFunction(() => window.lstmDigits.numberReader?.then(() => true), { timeout: 30_000 })
@@ -56,6 +51,40 @@ export async function checkNumbers({ page, expected, downloads, check, screensho
   check('Clear empties the pad, the digits and the boxes; "One digit" reads a digit again on a square pad',
     cleared.shown === 'none' && cleared.bars === 0 && cleared.boxes === 0 && cleared.ink === 0 && back.shown === digit,
     `after Clear: ${JSON.stringify(cleared)}; then a ${digit} read as ${back.shown}`);
+}
+
+// In the page: how many pixels of a canvas are drawn on (not transparent, or onPaper: darker than the paper).
+function inkedHelper() {
+  window.inked = (canvas, onPaper = false) => {
+    const { data } = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height);
+    let count = 0;
+    for (let i = 0; i < data.length; i += 4) count += onPaper ? data[i] < 128 : data[i + 3] > 0;
+    return count;
+  };
+}
+
+// A fresh page whose number.onnx is held back: "A number", then a number written before it comes.
+async function writtenWhileLoading(newPage, origin, check) {
+  let release;
+  const held = new Promise((resolve) => (release = resolve));
+  const page = await newPage({ hold: (url) => (url.endsWith('/number.onnx') ? held : null) });
+  try {
+    await page.goto(`${origin}/`);
+    await page.waitForFunction(() => window.lstmDigits?.ready?.then((loaded) => loaded), { timeout: 30_000 });
+    await page.click('#mode-number');
+    const strokes = [...'70'].flatMap((digit, i) => DIGITS[digit].map((points) => points.map(([x, y]) => [(i + x) / 3, y])));
+    await draw(page, strokes, { answered: false });
+    await page.waitForFunction(() => document.getElementById('answer').dataset.kind === 'reading', { timeout: 5_000 }).catch(() => {});
+    const meanwhile = await page.evaluate(() => ({ kind: document.getElementById('answer').dataset.kind, answers: window.lstmDigits.answers.length }));
+    release();
+    const answer = await nextAnswer(page, 0).catch((error) => ({ shown: error.message }));
+    check('a number written while number.onnx is on its way shows "reading", then is read once it has come',
+      meanwhile.kind === 'reading' && meanwhile.answers === 0 && answer.shown === '70',
+      `meanwhile ${meanwhile.kind} (${meanwhile.answers} answers), then ${answer.shown}`);
+  } finally {
+    release();
+    await page.close();
+  }
 }
 
 // The number written with the mouse, digit i in cell i (one pad height wide); what the page shows.

@@ -7,7 +7,7 @@
 //   const reading = await reader.read(rgba, height, width);   // RGBA bytes, row by row
 //   reading.rejected ? 'not a number' : reading.number          // a string: leading zeros count
 
-import { modelMetadata, SESSION_OPTIONS } from './pipeline.js';
+import { metadataJson, openModel } from './pipeline.js';
 
 export const NUMBER_FILE = 'number.onnx'; // models/__init__.py: NUMBER
 // The shipped number.onnx in the installed package (npm pack copies it in; not in the repository's js/).
@@ -18,31 +18,15 @@ export const NUMBER_OUTPUTS = Object.freeze(['digits', 'probabilities', 'boxes',
 
 // An open number.onnx: `ort` is onnxruntime-node or onnxruntime-web, `modelBytes` the file.
 export async function openNumberReader(ort, modelBytes, sessionOptions = {}) {
-  const bytes = modelBytes instanceof Uint8Array ? modelBytes : new Uint8Array(modelBytes);
-  let metadata;
-  try {
-    metadata = modelMetadata(bytes);
-  } catch (error) {
-    throw new Error(`not an ONNX model (${error.message})`);
-  }
-  let listed;
-  try {
-    listed = JSON.parse(metadata.outputs ?? 'null')?.order;
-  } catch {
-    throw new Error("metadata 'outputs' is not JSON");
-  }
-  if (!Array.isArray(listed) || NUMBER_OUTPUTS.some((name) => !listed.includes(name))) {
-    throw new Error('not an lstm-digits number reader: its metadata lists no number outputs');
-  }
-  let session;
-  try {
-    session = await ort.InferenceSession.create(bytes, { ...SESSION_OPTIONS, ...sessionOptions });
-  } catch (error) {
-    throw new Error(`onnxruntime cannot load it (${String(error.message ?? error).split('\n')[0]})`);
-  }
-  const missing = [NUMBER_INPUT].filter((name) => !session.inputNames.includes(name))
-    .concat(NUMBER_OUTPUTS.filter((name) => !session.outputNames.includes(name)));
-  if (missing.length) throw new Error(`not an lstm-digits number reader: the graph has no ${missing.join(', ')}`);
+  const { session, metadata } = await openModel(ort, modelBytes, sessionOptions, {
+    kind: 'number reader', input: NUMBER_INPUT, outputs: NUMBER_OUTPUTS,
+    check: (metadata) => {
+      const listed = metadataJson(metadata, 'outputs')?.order;
+      if (!Array.isArray(listed) || NUMBER_OUTPUTS.some((name) => !listed.includes(name))) {
+        throw new Error('not an lstm-digits number reader: its metadata lists no number outputs');
+      }
+    },
+  });
   return new NumberReader(ort, session, metadata);
 }
 

@@ -129,7 +129,7 @@ function unpackVarints(bytes) {
 
 // --- The model's contract, from its metadata ---
 
-function metadataJson(metadata, key) {
+export function metadataJson(metadata, key) {
   if (metadata[key] === undefined) return undefined;
   try {
     return JSON.parse(metadata[key]);
@@ -154,6 +154,22 @@ function rejectionRule(metadata) {
 
 // An open pipeline.onnx: `ort` is onnxruntime-node or onnxruntime-web, `modelBytes` the file.
 export async function openPipeline(ort, modelBytes, sessionOptions = {}) {
+  let labels, rejection;
+  const { session, metadata } = await openModel(ort, modelBytes, sessionOptions, {
+    kind: 'pipeline', input: INPUT, outputs: Object.values(OUTPUTS),
+    check: (metadata) => {
+      labels = metadataJson(metadata, 'labels');
+      if (!Array.isArray(labels)) throw new Error('no lstm-digits labels in its metadata');
+      rejection = rejectionRule(metadata);
+    },
+  });
+  return new Pipeline(ort, session, metadata, labels, rejection);
+}
+
+// An lstm-digits ONNX file opened: {session, metadata}, or one Error saying what is wrong with it:
+// not an ONNX model, metadata that `check(metadata)` refuses (it throws), a file onnxruntime cannot
+// load, or a graph without the `input` and `outputs` an lstm-digits `kind` has.
+export async function openModel(ort, modelBytes, sessionOptions, { kind, input, outputs, check }) {
   const bytes = modelBytes instanceof Uint8Array ? modelBytes : new Uint8Array(modelBytes);
   let metadata;
   try {
@@ -161,19 +177,17 @@ export async function openPipeline(ort, modelBytes, sessionOptions = {}) {
   } catch (error) {
     throw new Error(`not an ONNX model (${error.message})`);
   }
-  const labels = metadataJson(metadata, 'labels');
-  if (!Array.isArray(labels)) throw new Error('no lstm-digits labels in its metadata');
-  const rejection = rejectionRule(metadata);
+  check(metadata);
   let session;
   try {
     session = await ort.InferenceSession.create(bytes, { ...SESSION_OPTIONS, ...sessionOptions });
   } catch (error) {
     throw new Error(`onnxruntime cannot load it (${String(error.message ?? error).split('\n')[0]})`);
   }
-  const missing = [INPUT].filter((name) => !session.inputNames.includes(name))
-    .concat(Object.values(OUTPUTS).filter((name) => !session.outputNames.includes(name)));
-  if (missing.length) throw new Error(`not an lstm-digits pipeline: the graph has no ${missing.join(', ')}`);
-  return new Pipeline(ort, session, metadata, labels, rejection);
+  const missing = [input].filter((name) => !session.inputNames.includes(name))
+    .concat(outputs.filter((name) => !session.outputNames.includes(name)));
+  if (missing.length) throw new Error(`not an lstm-digits ${kind}: the graph has no ${missing.join(', ')}`);
+  return { session, metadata };
 }
 
 class Pipeline {

@@ -95,3 +95,16 @@ def test_reference_evaluator_runs_it(exported, session, mnist):
     assert np.abs(got["log_probs"] - expected["log_probs"]).max() < 1e-4
     assert got["digits"].tolist() == expected["digits"].tolist() and got["boxes"].tolist() == expected["boxes"].tolist()
     assert bool(got["rejected"]) == bool(expected["rejected"])
+
+
+def test_the_threshold_is_chosen_on_the_validation_numbers_training_scores(mnist):
+    """The same numbers, digits as written: training's score and the export's rule see one set."""
+    import torch
+
+    from lstm_digits.export.export_number import calibration_numbers_of
+    from lstm_digits.training.tasks import EVAL_NUMBERS, NumberTask
+
+    scored = NumberTask().numbers_from(mnist.val)
+    calibrated = calibration_numbers_of(mnist.val, EVAL_NUMBERS)
+    assert torch.equal(calibrated.strips, scored.strips)
+    assert [calibrated.text(i) for i in range(len(calibrated))] == [scored.text(i) for i in range(len(scored))]

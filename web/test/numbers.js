@@ -15,6 +15,7 @@ const WRITTEN = '7042'; // drawn on the pad from shapes.js' digits, one cell eac
 // `newPage` and `origin` as in page_problems.js.
 export async function checkNumbers({ page, expected, downloads, newPage, origin, check, screenshot = '' }) {
   await writtenWhileLoading(newPage, origin, check);
+  await onAPhone(newPage, origin, check);
   await page.evaluate(inkedHelper);
   const before = [...downloads.keys()].some((url) => url.endsWith('/number.onnx'));
   await page.click('#mode-number');
@@ -83,6 +84,35 @@ async function writtenWhileLoading(newPage, origin, check) {
       `meanwhile ${meanwhile.kind} (${meanwhile.answers} answers), then ${answer.shown}`);
   } finally {
     release();
+    await page.close();
+  }
+}
+
+// Number mode on a phone (390x844): a 7-digit number written with a finger fits the screen's width,
+// with the answer, the strip and the pad in view.
+const PHONE = { width: 390, height: 844, isMobile: true, hasTouch: true, deviceScaleFactor: 3 };
+
+async function onAPhone(newPage, origin, check) {
+  const page = await newPage({ viewport: PHONE });
+  try {
+    await page.goto(`${origin}/`);
+    await page.waitForFunction(() => window.lstmDigits?.ready?.then((loaded) => loaded), { timeout: 30_000 });
+    await page.click('#mode-number');
+    await page.waitForFunction(() => window.lstmDigits.numberReader?.then(() => true), { timeout: 30_000 });
+    const strokes = [...'7042704'].flatMap((digit, i) => DIGITS[digit].map((points) => points.map(([x, y]) => [(i + x) / 7, y])));
+    const answer = await draw(page, strokes, { touch: true });
+    const layout = await page.evaluate(() => {
+      const inView = (id) => {
+        const box = document.getElementById(id).getBoundingClientRect();
+        return box.left >= 0 && box.right <= innerWidth + 0.5 && box.top >= 0 && box.bottom <= innerHeight;
+      };
+      return { scrollWidth: document.scrollingElement.scrollWidth, width: innerWidth, answer: inView('answer'), seen: inView('seen'), pad: inView('pad') };
+    });
+    check('on a phone, a 7-digit number written with a finger is read, and the page fits the width with answer, strip and pad in view',
+      // (content wider than the phone widens the page's own viewport: innerWidth grows past 390)
+      answer.shown === '7042704' && layout.width === PHONE.width && layout.scrollWidth <= PHONE.width && layout.answer && layout.seen && layout.pad,
+      `read ${answer.shown}; ${JSON.stringify(layout)}`);
+  } finally {
     await page.close();
   }
 }

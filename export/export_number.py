@@ -48,7 +48,7 @@ def calibration_numbers_of(split, count: int) -> Numbers:
     (tasks.NumberTask.numbers_from), MNIST's digits as written. Not the styled ones: they hold digits
     that even the digit model misreads (it reads styled test digits at 98.8-99.0%, against 99.42%),
     which no confidence tells apart: on them the 5,000-step reader could accept only 10% of numbers
-    at <= 1% wrong, against 75% on numbers as written (/tmp/confidence_scores.py, 2026-12-07)."""
+    at <= 1% wrong, against 75% on numbers as written (scripts/number_confidence.py, 2026-12-07)."""
     return _numbers(split, count, EVAL_SEED, styles=False)
 
 

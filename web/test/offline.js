@@ -1,8 +1,17 @@
 // The page offline and installable (issue 24): a first visit in a fresh profile loads each file
 // once (the service worker's copy of the .wasm is a 304, not a second download), Chromium finds
-// the page installable, and with the network off a reload still reads a drawn digit.
+// the page installable, and with the network off a reload still reads a drawn digit, and, number
+// mode having been used once online, a written number (number.onnx kept when first fetched).
 import { draw } from './page_actions.js';
 import { DIGITS } from './shapes.js';
+
+// "A number", then `number` written across the wide pad; the page's answer.
+async function writeNumber(page, number) {
+  await page.click('#mode-number');
+  await page.waitForFunction(() => window.lstmDigits.numberReader?.then(() => true), { timeout: 30_000 }).catch(() => {});
+  const strokes = [...number].flatMap((digit, i) => DIGITS[digit].map((points) => points.map(([x, y]) => [(i + x) / 3, y])));
+  return draw(page, strokes).catch((error) => ({ shown: error.message }));
+}
 
 // newPage and origin as in page_problems.js; `served` the server's log of answers ({ path, status,
 // encoding, bytes }), which grows as the server answers.
@@ -24,6 +33,13 @@ export async function checkOffline({ newPage, origin, served, check }) {
       `${firstVisit.length} answers (${firstVisit.filter((entry) => entry.status === 304).length} of them 304), ${(bytes / 1e6).toFixed(2)} MB sent; ` +
       `.wasm sent ${sent('.wasm').length} time(s) as ${sent('.wasm')[0]?.encoding ?? 'nothing'}`);
 
+    const online = await writeNumber(page, '70'); // number.onnx fetched now, and kept by the service worker
+    await page.click('#mode-digit');
+    const kept = await page.evaluate(async () => {
+      for (const name of await caches.keys()) if (await (await caches.open(name)).match('number.onnx')) return true;
+      return false;
+    });
+
     const cdp = await page.createCDPSession();
     const { installabilityErrors } = await cdp.send('Page.getInstallabilityErrors');
     check('Chromium finds the page installable (its manifest and service worker)', installabilityErrors.length === 0,
@@ -42,6 +58,10 @@ export async function checkOffline({ newPage, origin, served, check }) {
     check('offline, a reload is ready and reads a drawn digit, every file from the service worker',
       readyOffline && answer.shown === digit && fromNetwork.length === 0,
       `read ${answer.shown}, ready ${readyMs.toFixed(0)} ms after the reload${fromNetwork.length ? `; from the network: ${fromNetwork.join(', ')}` : ''}`);
+    const number = readyOffline ? await writeNumber(page, '70') : { shown: 'nothing: the page did not become ready' };
+    check('offline, number mode (used once online) reads a written number, number.onnx from the service worker',
+      kept && online.shown === '70' && number.shown === '70' && fromNetwork.length === 0,
+      `online ${online.shown}, ${kept ? 'kept in' : 'not in'} the service worker's cache; offline ${number.shown}`);
     return { firstVisitBytes: bytes, readyOfflineMs: readyMs };
   } finally {
     await page.setOfflineMode(false);

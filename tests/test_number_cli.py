@@ -28,10 +28,11 @@ def classify(*args, **kwargs):
 
 @pytest.fixture(scope="module")
 def written(mnist, tmp_path_factory) -> dict:
-    """40 numbers of 2-8 MNIST test digits on paper, as PNG files: {path: the number}."""
+    """40 numbers of 2-8 MNIST test digits as written (the numbers the rejection rule is calibrated
+    on are written so), on paper, as PNG files: {path: the number}."""
     folder = tmp_path_factory.mktemp("numbers")
     numbers = write_numbers(to_float(mnist.test.images), mnist.test.labels, 40, torch.Generator().manual_seed(77),
-                            lengths=(2, 8))
+                            lengths=(2, 8), styles=False)
     files = {}
     for index in range(len(numbers)):
         path = folder / f"n{index:02d}.png"
@@ -52,10 +53,10 @@ def test_numbers_are_read_as_strings_with_each_digits_box(written):
     read = {r["path"]: "".join(d["digit"] for d in r["digits"]) for r in records}
     accepted = [r for r in records if not r.get("rejected")]
     right = [r for r in accepted if r["number"] == truth[r["path"]]]
-    # Measured with the shipped reader: 36 of 40 read right; 16 accepted, all 16 right. Its threshold
-    # (0.99, the cap: docs/NUMBERS.md) turns most doubtful numbers away, and some right ones with them.
+    # Measured with the shipped reader: 36 of 40 read right; 33 accepted, all 33 right (its threshold,
+    # 0.9471, leaves at most 1% of the accepted validation numbers wrong: docs/NUMBERS.md).
     assert sum(read[path] == number for path, number in truth.items()) >= 0.85 * len(records)
-    assert len(accepted) >= 0.3 * len(records) and len(right) >= 0.97 * len(accepted), (len(accepted), len(right))
+    assert len(accepted) >= 0.7 * len(records) and len(right) >= 0.97 * len(accepted), (len(accepted), len(right))
     assert all(r["number"] == read[r["path"]] for r in accepted) and all(r["number"] is None for r in records if r.get("rejected"))
     for record in right:
         boxes = [d["box"] for d in record["digits"]]

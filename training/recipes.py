@@ -73,7 +73,8 @@ DEFAULT = Recipe(
 
 # The number reader (tasks.NumberTask): the default recipe's optimizer and schedule, on batches of
 # 32 numbers (a number is 1-12 digits, so a batch holds about 200), without the digit-only terms.
-NUMBER = replace(DEFAULT, name="number", lr=2e-3, batch_size=32, iterations=5000, warmup=200,
+# 12,000 steps (as the shipped digit model's): 5,000 read 90.5% of validation numbers, 12,000 93.2%.
+NUMBER = replace(DEFAULT, name="number", lr=2e-3, batch_size=32, iterations=12000, warmup=200,
                  label_smoothing=0.0, outlier_exposure=0.0)
 
 RECIPES = {recipe.name: recipe for recipe in (TUTORIAL, DEFAULT, NUMBER)}

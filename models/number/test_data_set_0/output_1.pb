@@ -1,1 +1,1 @@
-BprobabilitiesJ¼‘?Ø@v?Så?,.|?@ht?
+BprobabilitiesJ¿ó?I p?†ý?CÔv?ß³?

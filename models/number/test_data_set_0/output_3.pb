@@ -1,1 +1,1 @@
-Bnumber_probabilityJ<g?
+Bnumber_probabilityJ6¯g?

@@ -60,7 +60,13 @@ def render(digit: np.ndarray, seed: int, style: str | None = None) -> tuple[byte
     """(encoded image, file suffix, style) for one MNIST digit (uint8 28x28, white on black)."""
     rng = np.random.default_rng(seed)
     style = style or STYLES[rng.integers(len(STYLES))]
-    alpha = _place(_enlarge(digit, rng), rng)
+    return (*on_paper(_place(_enlarge(digit, rng), rng), rng, style), style)
+
+
+def on_paper(alpha: np.ndarray, rng, style: str, paper: np.ndarray | None = None) -> tuple[bytes, str]:
+    """(encoded image, file suffix): the ink `alpha` [H, W] in [0, 1] as `style` shows it, on `paper`
+    (grey levels [H, W]; default: the style's own), a dark pen's colour, JPEG-compressed as the
+    style is (scans always, photos half of the time)."""
     ink = rng.uniform(0.02, 0.25)
     buffer = io.BytesIO()
     if style == "drawing":
@@ -68,16 +74,17 @@ def render(digit: np.ndarray, seed: int, style: str | None = None) -> tuple[byte
         rgba[..., :3] = np.array([ink * 255, ink * 200, ink * 255], np.uint8)  # a dark purple pen
         rgba[..., 3] = (alpha * 255).astype(np.uint8)
         Image.fromarray(rgba, "RGBA").save(buffer, "PNG", compress_level=1)
-        return buffer.getvalue(), ".png", style
-    paper = np.ones(alpha.shape, np.float32) if style == "scan" else _paper(alpha.shape, rng, style)
+        return buffer.getvalue(), ".png"
+    if paper is None:
+        paper = np.ones(alpha.shape, np.float32) if style == "scan" else _paper(alpha.shape, rng, style)
     gray = paper * (1 - alpha) + ink * alpha
     rgb = np.stack([gray, gray, gray * rng.uniform(0.9, 1.0)], axis=-1)  # a slightly warm light
     image = Image.fromarray((np.clip(rgb, 0, 1) * 255).astype(np.uint8), "RGB")
     if style == "scan" or rng.random() < 0.5:
         image.save(buffer, "JPEG", quality=int(rng.integers(60, 92)))
-        return buffer.getvalue(), ".jpg", style
+        return buffer.getvalue(), ".jpg"
     image.save(buffer, "PNG", compress_level=1)  # (zlib's fastest level: the same pixels, encoded 5x faster)
-    return buffer.getvalue(), ".png", style
+    return buffer.getvalue(), ".png"
 
 
 def build(images: np.ndarray, labels: np.ndarray, count: int, seed: int = 2024):

@@ -28,15 +28,20 @@ SEED = 2031  # not a seed the export's calibration (2014, 2015) or figures use
 RULES = {
     "number.onnx, its rule": lambda ctc, seg: ctc.number,
     "segmentation, its rule": lambda ctc, seg: seg.number,
-    "the two readings agree": lambda ctc, seg: read(ctc) if read(ctc) == read(seg) and read(ctc) else None,
+    "the two readings agree": lambda ctc, seg: agreed(ctc, seg),
     "both accept and agree": lambda ctc, seg: ctc.number if ctc.number is not None and ctc.number == seg.number else None,
-    "number.onnx accepts, or the two agree": lambda ctc, seg: ctc.number or (read(ctc) if read(ctc) == read(seg) and read(ctc) else None),
+    "number.onnx accepts, or the two agree": lambda ctc, seg: ctc.number or agreed(ctc, seg),
 }
 
 
 def read(reading) -> str:
     """What a reader read, accepted or not."""
     return "".join(digit.digit for digit in reading.digits)
+
+
+def agreed(ctc, seg) -> str | None:
+    """What both readers read, accepted or not, when they read the same digits; else None."""
+    return read(ctc) if read(ctc) == read(seg) and read(ctc) else None
 
 
 def measure(per_length: int, data_dir: Path) -> dict:

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { draw, nextAnswer } from './page_actions.js';
-import { DIGITS } from './shapes.js';
+import { DIGITS, numberStrokes } from './shapes.js';
 
 const WRITTEN = '7042'; // drawn on the pad from shapes.js' digits, one cell each
 
@@ -73,7 +73,7 @@ async function writtenWhileLoading(newPage, origin, check) {
     await page.goto(`${origin}/`);
     await page.waitForFunction(() => window.lstmDigits?.ready?.then((loaded) => loaded), { timeout: 30_000 });
     await page.click('#mode-number');
-    const strokes = [...'70'].flatMap((digit, i) => DIGITS[digit].map((points) => points.map(([x, y]) => [(i + x) / 3, y])));
+    const strokes = numberStrokes('70', 1 / 3);
     await draw(page, strokes, { answered: false });
     await page.waitForFunction(() => document.getElementById('answer').dataset.kind === 'reading', { timeout: 5_000 }).catch(() => {});
     const meanwhile = await page.evaluate(() => ({ kind: document.getElementById('answer').dataset.kind, answers: window.lstmDigits.answers.length }));
@@ -99,7 +99,7 @@ async function onAPhone(newPage, origin, check) {
     await page.waitForFunction(() => window.lstmDigits?.ready?.then((loaded) => loaded), { timeout: 30_000 });
     await page.click('#mode-number');
     await page.waitForFunction(() => window.lstmDigits.numberReader?.then(() => true), { timeout: 30_000 });
-    const strokes = [...'7042704'].flatMap((digit, i) => DIGITS[digit].map((points) => points.map(([x, y]) => [(i + x) / 7, y])));
+    const strokes = numberStrokes('7042704', 1 / 7);
     const answer = await draw(page, strokes, { touch: true });
     const layout = await page.evaluate(() => {
       const inView = (id) => {
@@ -120,7 +120,7 @@ async function onAPhone(newPage, origin, check) {
 // The number written with the mouse, digit i in cell i (one pad height wide); what the page shows.
 async function writeNumber(page, number) {
   const cell = 1 / 3 / Math.max(1, number.length / 3); // a cell's width in pad widths: square, or narrower for long numbers
-  const strokes = [...number].flatMap((digit, i) => DIGITS[digit].map((points) => points.map(([x, y]) => [(i + x) * cell, y])));
+  const strokes = numberStrokes(number, cell);
   await draw(page, strokes);
   return page.evaluate((cell) => {
     const { digits } = window.lstmDigits.answers.at(-1);

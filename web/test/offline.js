@@ -3,13 +3,13 @@
 // the page installable, and with the network off a reload still reads a drawn digit, and, number
 // mode having been used once online, a written number (number.onnx kept when first fetched).
 import { draw } from './page_actions.js';
-import { DIGITS } from './shapes.js';
+import { DIGITS, numberStrokes } from './shapes.js';
 
 // "A number", then `number` written across the wide pad; the page's answer.
 async function writeNumber(page, number) {
   await page.click('#mode-number');
   await page.waitForFunction(() => window.lstmDigits.numberReader?.then(() => true), { timeout: 30_000 }).catch(() => {});
-  const strokes = [...number].flatMap((digit, i) => DIGITS[digit].map((points) => points.map(([x, y]) => [(i + x) / 3, y])));
+  const strokes = numberStrokes(number, 1 / 3);
   return draw(page, strokes).catch((error) => ({ shown: error.message }));
 }
 

@@ -31,3 +31,9 @@ const spiral = Array.from({ length: 80 }, (_, i) => {
 });
 
 export const NOT_DIGITS = { star: [star], spiral: [spiral] };
+
+// A number's strokes on a wide pad: digit i of `number` drawn in the cell from i * cell to (i + 1) * cell
+// of the pad's width (its whole height), from the digits above.
+export function numberStrokes(number, cell) {
+  return [...number].flatMap((digit, i) => DIGITS[digit].map((points) => points.map(([x, y]) => [(i + x) * cell, y])));
+}

@@ -25,7 +25,8 @@ NUMBERS = ("0042", "2024", "90210")
 GAP = 3  # blank columns between two digits' ink
 
 
-def written(number: str, images: np.ndarray, labels: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
+def ink_strip(number: str, images: np.ndarray, labels: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
+    """The number as a strip [28, W] of ink in [0, 1]: each digit's ink columns, GAP apart."""
     pieces, used = [], {}
     for character in number:
         digit = int(character)
@@ -34,7 +35,12 @@ def written(number: str, images: np.ndarray, labels: np.ndarray, rng: np.random.
         used[digit] = used.get(digit, 0) + 1
         columns = np.flatnonzero(image.max(axis=0) > 0)
         pieces += [image[:, columns[0] : columns[-1] + 1], np.zeros((image.shape[0], GAP))]
-    return strip_on_paper(np.concatenate(pieces[:-1], axis=1).astype(np.float32))
+    return np.concatenate(pieces[:-1], axis=1).astype(np.float32)
+
+
+def written(number: str, images: np.ndarray, labels: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
+    """The number's ink strip on paper, as RGBA pixels: a scan of it."""
+    return strip_on_paper(ink_strip(number, images, labels, rng))
 
 
 def main() -> None:

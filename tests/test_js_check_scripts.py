@@ -95,8 +95,8 @@ def test_fake_camera_writes_a_y4m_whose_corner_tells_which_digit_each_frame_show
     assert (first["first"], first["last"] + 1, second["last"] + 1) == (0, second["first"], frames)
     assert first["last"] + 1 == frames // 2 >= 2 * schedule["fps"]  # two digits, each two seconds or more
     labels = mnist.test.labels.numpy()
-    assert [segment["digit"] for segment in schedule["segments"]] == [str(labels[s["mnist_test_index"]]) for s in (first, second)]
-    assert first["digit"] != second["digit"]
+    assert [segment["text"] for segment in schedule["segments"]] == [str(labels[s["mnist_test_index"]]) for s in (first, second)]
+    assert first["text"] != second["text"]
     side = schedule["marker"]
     for index, segment in enumerate(schedule["segments"]):
         for frame in (segment["first"], segment["last"]):
@@ -104,3 +104,23 @@ def test_fake_camera_writes_a_y4m_whose_corner_tells_which_digit_each_frame_show
             assert (luma[:side, :side] == schedule["marker_levels"][index]).all()
             middle = luma[height // 4 : 3 * height // 4, width // 4 : 3 * width // 4]
             assert middle.min() < 80 < 180 < middle.max()  # ink on paper in the guide box
+
+
+def test_fake_camera_writes_numbers_each_boxed_where_its_ink_is(data_dir, tmp_path):
+    printed = subprocess.run([sys.executable, SCRIPTS / "fake_camera.py", tmp_path / "numbers.y4m", "--numbers", "407,93",
+                              "--data-dir", data_dir], check=True, capture_output=True, text=True)
+    schedule = json.loads(printed.stdout)
+    width, height = schedule["width"], schedule["height"]
+    frame_bytes = len(b"FRAME\n") + width * height * 3 // 2
+    body = (tmp_path / "numbers.y4m").read_bytes().partition(b"\n")[2]
+    assert [segment["text"] for segment in schedule["segments"]] == ["407", "93"]
+    for segment in schedule["segments"]:
+        top, left, bottom, right = segment["box"]
+        assert right - left > 1.5 * (bottom - top) * (len(segment["text"]) / 3)  # a row of digits, not one
+        at_rest = segment["last"]  # (the first frames slide it in)
+        luma = np.frombuffer(body, np.uint8, width * height, at_rest * frame_bytes + 6).reshape(height, width)
+        inside, outside = luma[top:bottom, left:right], np.delete(luma[40:-40], np.s_[left - 4 : right + 4], axis=1)
+        assert inside.min() < 80 and outside.min() > 120  # the ink is in the box, none beside it
+    failed = subprocess.run([sys.executable, SCRIPTS / "fake_camera.py", tmp_path / "x.y4m", "--numbers", "4a7",
+                             "--data-dir", data_dir], capture_output=True, text=True)
+    assert failed.returncode != 0 and "--numbers must be" in failed.stderr and not (tmp_path / "x.y4m").exists()

@@ -13,13 +13,14 @@
 # (web/test/offline.js): each file sent once and compressed, installable, a reload with the network
 # off that reads a digit; number mode (web/test/numbers.js): a number written on the wide pad, and
 # numbers uploaded, read as digit-classify --number reads them; and live camera mode (web/test/live.js) with Chromium's fake camera playing
-# MNIST test digits on paper (scripts/fake_camera.py), a denied camera and none. Before the browser,
+# MNIST test digits on paper (scripts/fake_camera.py), a denied camera and none, and in number mode
+# playing numbers written with MNIST test digits. Before the browser,
 # web/test/server.js sends web/serve.js requests that once stopped it.
 #
 #   scripts/check_browser.sh [PYTHON]   # a Python with lstm-digits installed (default .venv/bin/python;
 #                                       # the runtime alone is enough); needs $LSTM_DIGITS_DATA (MNIST)
-# The screenshots it takes are left at ${TMPDIR:-/tmp}/lstm-digits-page.png, -page-phone.png and
-# -page-live.png, to look at.
+# The screenshots it takes are left at ${TMPDIR:-/tmp}/lstm-digits-page.png, -page-phone.png,
+# -page-number.png, -page-live.png and -page-live-number.png, to look at.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/common.sh
@@ -45,10 +46,12 @@ cp samples/numbers/*.png "$work/numbers/"
 "$python" scripts/same_images.py write "$work/same" --mnist 100 --robustness 30 --tight 1 --styles 2 > "$work/same.log"
 node web/test/server.js  # web/serve.js: hostile requests, unreadable files, its headers, --host and https
 "$python" scripts/fake_camera.py "$work/camera.y4m" > "$work/camera.json"  # MNIST test digits on paper, for the fake camera
+"$python" scripts/fake_camera.py "$work/numbers.y4m" --numbers 407,2024,93,5816 > "$work/numbers.json"  # and numbers
 node web/test/browser.js --chromium "$(command -v chromium)" --facts "$work/facts.json" --expected "$work/answers.tsv" \
   --expected-numbers "$work/numbers.tsv" \
   --screenshot "${TMPDIR:-/tmp}/lstm-digits-page.png" --same-images "$work/same" \
-  --camera "$work/camera.y4m" --camera-schedule "$work/camera.json"
+  --camera "$work/camera.y4m" --camera-schedule "$work/camera.json" \
+  --number-camera "$work/numbers.y4m" --number-camera-schedule "$work/numbers.json"
 if ! "$python" scripts/same_images.py compare "$work/same" browser > "$work/same.md" 2> "$work/same.err"; then
   echo "check_browser: the page is not the Python runtime: $(tail -n 1 "$work/same.err")" >&2
   exit 1

@@ -5,7 +5,7 @@
 // copies it there). Decoding stays with the browser: createImageBitmap applies the EXIF orientation.
 import * as ort from './ort/ort.wasm.bundle.min.mjs';
 import { showAnswer as show } from './answer_view.js';
-import { CameraError, LiveCamera } from './live.js';
+import { CameraError, digitReading, LiveCamera, numberReading } from './live.js';
 import { keepForOffline } from './offline.js';
 import { DrawingPad, photoPixels } from './pad.js';
 import { openPipeline, PIPELINE_FILE } from './pipeline.js';
@@ -92,7 +92,6 @@ function setMode(mode) {
   for (const [name, button] of Object.entries(modeButtons)) button.setAttribute('aria-pressed', String(name === mode));
   drawing.resize(PAD_WIDTH[mode]);
   pad.setAttribute('aria-label', `Drawing pad: draw ${mode === 'number' ? 'a number' : 'one digit'} here`);
-  liveButton.disabled = mode === 'number'; // live reading of numbers: not yet
   showAnswer(null);
   if (mode === 'digit' || page.numberReader) return showStatus(mode === 'number' ? 'Write a number.' : 'Draw a digit.');
   showStatus('Loading the number reader\u2026');
@@ -116,10 +115,17 @@ function numberReader() {
 const liveButton = document.getElementById('live');
 const cameraView = document.getElementById('live-view');
 const answerBox = document.getElementById('answer');
+// What the camera reads in each mode: a digit in a square guide box, or a number in a wide one.
+const liveReadings = {
+  digit: digitReading((rgba, height, width) => page.pipeline.classify(rgba, height, width)),
+  number: numberReading(async (rgba, height, width) => {
+    const reader = await numberReader();
+    return { ...(await reader.read(rgba, height, width)), minProbability: reader.minProbability };
+  }),
+};
 const live = new LiveCamera({
   video: document.getElementById('video'),
   overlay: document.getElementById('overlay'),
-  classify: (rgba, height, width) => page.pipeline.classify(rgba, height, width),
   show: ({ text, kind, answer }) => {
     page.liveShown.push({ at: performance.now(), text, kind });
     showAnswer(kind === 'reading' ? { reading: true } : answer);
@@ -139,8 +145,12 @@ async function enterLive() {
   liveButton.setAttribute('aria-busy', 'true');
   try {
     if (!(await page.ready)) return showStatus('The model could not be loaded: reload the page to try again.');
+    const mode = page.mode;
+    if (mode === 'number' && !(await numberReader().then(Boolean, () => false))) {
+      return showError('The number reader could not be loaded: press Live camera to try again.');
+    }
     if (attempt.cancelled) return;
-    if (!(await live.start()) || attempt.cancelled) {
+    if (!(await live.start(liveReadings[mode])) || attempt.cancelled) {
       live.stop();
       return showStatus('The camera was closed before it opened.');
     }
@@ -158,7 +168,7 @@ async function enterLive() {
   liveButton.textContent = 'Stop camera';
   liveButton.setAttribute('aria-pressed', 'true');
   answerBox.setAttribute('aria-live', 'off'); // a screen reader is not told each reading while the camera runs
-  showStatus('Hold a digit in the box. Nothing leaves this device.');
+  showStatus(`Hold ${page.mode === 'number' ? 'a number' : 'a digit'} in the box. Nothing leaves this device.`);
 }
 
 // Back to the pad; `why` for the footer. The camera is released (its light goes off).

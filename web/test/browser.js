@@ -3,6 +3,7 @@
 //   node test/browser.js --chromium /usr/bin/chromium --facts facts.json --expected answers.tsv \
 //        [--expected-numbers numbers.tsv] [--screenshot page.png] [--same-images DIR]
 //        [--camera VIDEO.y4m --camera-schedule SCHEDULE.json]
+//        [--number-camera VIDEO.y4m --number-camera-schedule SCHEDULE.json]
 //
 // facts.json is what scripts/pipeline_facts.py prints: the pipeline, its test data and tolerance.
 // Builds the site with that pipeline into a temporary folder and serves it on 127.0.0.1 (the test
@@ -27,7 +28,7 @@ import { build } from '../build.js';
 import { serve } from '../serve.js';
 import { draw, upload } from './page_actions.js';
 import { countRecords, sameImages } from './same_images.js';
-import { checkLive } from './live.js';
+import { checkLive, checkLiveNumbers, fakeCamera } from './live.js';
 import { checkOffline } from './offline.js';
 import { checkNumbers } from './numbers.js';
 import { checkPageProblems } from './page_problems.js';
@@ -53,6 +54,8 @@ function options(argv) {
     sameImages: value('--same-images', ''),
     camera: value('--camera', ''),
     cameraSchedule: value('--camera-schedule', ''),
+    numberCamera: value('--number-camera', ''),
+    numberCameraSchedule: value('--number-camera-schedule', ''),
   };
 }
 
@@ -110,8 +113,7 @@ async function main(argv) {
     args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--no-first-run', ...args],
   });
   // The fake camera plays the video and is allowed without asking (as if the user said yes).
-  const browser = await launch(opts.camera ? ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
-    `--use-file-for-fake-video-capture=${opts.camera}`] : []);
+  const browser = await launch(opts.camera ? fakeCamera(opts.camera) : []);
   const others = []; // browsers launched for one check
   const problems = []; // page errors, console errors, requests beyond 127.0.0.1
   const downloads = new Map(); // URL -> bytes, for what the page itself loads
@@ -193,18 +195,23 @@ async function main(argv) {
         screenshot: opts.screenshot && opts.screenshot.replace(/(\.png)?$/, '-number.png') });
     }
     const offline = await checkOffline({ newPage, origin, served, check });
-    let live = null;
+    let live = null, liveNumbers = null;
+    const pageElsewhere = async (args) => {
+      const other = await launch(args);
+      others.push(other);
+      const page = await other.newPage();
+      page.on('pageerror', (error) => problems.push(`page error (${args.join(' ') || 'no camera'}): ${error.message}`));
+      await page.goto(`${origin}/`);
+      return page;
+    };
     if (opts.camera) {
-      const pageElsewhere = async (args) => {
-        const other = await launch(args);
-        others.push(other);
-        const page = await other.newPage();
-        page.on('pageerror', (error) => problems.push(`page error (${args.join(' ') || 'no camera'}): ${error.message}`));
-        await page.goto(`${origin}/`);
-        return page;
-      };
       const schedule = JSON.parse(fs.readFileSync(opts.cameraSchedule, 'utf8'));
       live = await checkLive({ newPage, origin, schedule, pageElsewhere, check, screenshot: opts.screenshot && opts.screenshot.replace(/(\.png)?$/, '-live.png') });
+    }
+    if (opts.numberCamera) {
+      const schedule = JSON.parse(fs.readFileSync(opts.numberCameraSchedule, 'utf8'));
+      liveNumbers = await checkLiveNumbers({ pageElsewhere, video: opts.numberCamera, schedule, check,
+        screenshot: opts.screenshot && opts.screenshot.replace(/(\.png)?$/, '-live-number.png') });
     }
 
     if (opts.sameImages) {
@@ -230,6 +237,11 @@ async function main(argv) {
       console.log(`| live camera: readings a second (one per frame at most) | ${live.readingsPerSecond.toFixed(1)} |`);
       console.log(`| live camera: one reading of the guide box | ${live.msPerReading.toFixed(1)} ms |`);
       console.log(`| live camera: a digit's first frame to its answer | ${live.framesToAnswerMs.map((ms) => ms.toFixed(0)).join(', ')} ms |`);
+    }
+    if (liveNumbers?.readingsPerSecond) {
+      console.log(`| live camera, numbers: readings a second | ${liveNumbers.readingsPerSecond.toFixed(1)} |`);
+      console.log(`| live camera, numbers: one reading of the wide guide box | ${liveNumbers.msPerReading.toFixed(1)} ms |`);
+      console.log(`| live camera, numbers: a number's first frame to its answer | ${liveNumbers.framesToAnswerMs.map((ms) => ms.toFixed(0)).join(', ')} ms |`);
     }
     console.log(`| browser | ${await browser.version()} |\n`);
   } finally {

@@ -1,7 +1,8 @@
 // Live camera mode (issue 24) with Chromium's fake camera playing the video scripts/fake_camera.py
-// wrote: each digit of it must be shown in #answer within LIMIT_MS of its first frame, at
-// MIN_READINGS_PER_SECOND or more, and boxed over the video where it is (MIN_BOX_OVERLAP); leaving the mode and hiding the page release the camera; a
-// denied permission and a browser with no camera each say so on the page.
+// wrote: each digit of it (checkLive), or each number in number mode (checkLiveNumbers), must be
+// shown in #answer within LIMIT_MS of its first frame, at MIN_READINGS_PER_SECOND or more, and
+// boxed over the video where it is (MIN_BOX_OVERLAP); leaving the mode and hiding the page release
+// the camera; a denied permission and a browser with no camera each say so on the page.
 //
 // The frame the video shows is known from a grey block in its top-left corner (the schedule's
 // marker_levels, one per digit), read by the test on every frame the page's <video> presents.
@@ -9,6 +10,68 @@
 const LIMIT_MS = 2000;
 const MIN_READINGS_PER_SECOND = 10;
 const MIN_BOX_OVERLAP = 0.6; // the median intersection over union of the boxes drawn and the digit's at rest
+
+// The arguments that make Chromium's fake camera play `video` and allow it without asking.
+export const fakeCamera = (video) => ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
+  `--use-file-for-fake-video-capture=${video}`];
+
+// The live camera on `page` (ready, the camera just opened) watched while the fake camera plays the
+// video of `schedule` once through: each digit or number (kind) shown in time, nothing else but
+// 'reading' between them, the readings a second, and the boxes drawn where the ink is. Returns
+// what it measured.
+async function checkReadings(page, schedule, kind, check) {
+  await watchMarkers(page, schedule);
+  const seconds = (schedule.frames / schedule.fps) * 1.05 + LIMIT_MS / 1000;
+  await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+  const seen = await page.evaluate(() => ({
+    markers: window.markers, shown: window.lstmDigits.liveShown,
+    readings: window.lstmDigits.live.stats.readings, since: window.lstmDigits.live.stats.since, now: performance.now(),
+    msPerReading: window.lstmDigits.live.stats.ms / window.lstmDigits.live.stats.readings,
+    boxes: window.lstmDigits.live.stats.boxes,
+  }));
+  const perSecond = (1000 * seen.readings) / (seen.now - seen.since);
+  const delays = schedule.segments.map(({ text }, index) => {
+    const appeared = seen.markers.find((marker) => marker.index === index)?.at;
+    const shown = seen.shown.find((answer) => answer.at >= appeared && answer.text === text && answer.kind === kind)?.at;
+    return { text, ms: appeared === undefined || shown === undefined ? Infinity : shown - appeared };
+  });
+  // The first is there from the camera's first frame, before the markers are watched.
+  const timed = delays.slice(1);
+  // The video shows only digits (or numbers): "not a digit" must not flash up while one slides out and the next in.
+  const between = seen.shown.filter((answer) => answer.kind === 'rejected' || answer.kind === 'empty').length;
+  check(`live camera, ${kind}s: each shown within ${LIMIT_MS} ms of its first frame, and nothing else but 'reading'`,
+    delays[0].ms < Infinity && timed.every(({ ms }) => ms <= LIMIT_MS) && between === 0,
+    delays.map(({ text, ms }, i) => `${text}: ${i ? `${Number.isFinite(ms) ? ms.toFixed(0) : 'never'} ms` : (Number.isFinite(delays[0].ms) ? 'shown' : 'never shown')}`).join(', ') +
+    `; shown in turn: ${seen.shown.map((answer) => (answer.kind === kind ? answer.text : answer.kind)).join(' ')}`);
+  check(`live camera, ${kind}s: ${MIN_READINGS_PER_SECOND} or more readings a second`, perSecond >= MIN_READINGS_PER_SECOND,
+    `${perSecond.toFixed(1)} readings a second (${seen.readings} in ${((seen.now - seen.since) / 1000).toFixed(1)} s)`);
+  // A number's boxes are its digits' (one each); their union is held to the number's ink.
+  const overlaps = schedule.segments.map(({ text, box: [top, left, bottom, right] }, index) => {
+    const from = (seen.markers.find((marker) => marker.index === index)?.at ?? 0) + 1000; // at rest by then
+    const to = seen.markers.find((marker) => marker.index === index + 1)?.at ?? seen.now;
+    const drawn = seen.boxes.filter((box) => box.at >= from && box.at < to && box.text === text && box.count === text.length);
+    const ious = drawn.map((box) => intersectionOverUnion(box, { top, left, bottom, right })).sort((a, b) => a - b);
+    return { text, boxes: drawn.length, median: ious.length ? ious[Math.floor(ious.length / 2)] : 0 };
+  });
+  check(`live camera, ${kind}s: each boxed where it is (median overlap ${MIN_BOX_OVERLAP} or more)`,
+    overlaps.every(({ boxes, median }) => boxes >= 3 && median >= MIN_BOX_OVERLAP),
+    overlaps.map(({ text, boxes, median }) => `${text}: ${boxes} boxes, median ${median.toFixed(2)}`).join(', '));
+  return { framesToAnswerMs: timed.map(({ ms }) => ms), readingsPerSecond: perSecond, msPerReading: seen.msPerReading };
+}
+
+// Number mode's live camera, in a browser of its own whose fake camera plays numbers (schedule:
+// fake_camera.py --numbers); pageElsewhere as for checkLive.
+export async function checkLiveNumbers({ pageElsewhere, video, schedule, check, screenshot = '' }) {
+  const page = await pageElsewhere(fakeCamera(video));
+  await page.setViewport({ width: 900, height: 640 });
+  await page.waitForFunction(() => window.lstmDigits?.ready?.then((loaded) => loaded), { timeout: 30_000 });
+  await page.click('#mode-number');
+  await page.click('#live');
+  await page.waitForFunction(() => document.getElementById('video').videoWidth > 0, { timeout: 30_000 });
+  const measured = await checkReadings(page, schedule, 'number', check);
+  if (screenshot) await page.screenshot({ path: screenshot });
+  return measured;
+}
 
 // schedule: what fake_camera.py printed; newPage and origin as in page_problems.js;
 // pageElsewhere(args) resolves to a page of the site in another browser, launched with these
@@ -21,42 +84,7 @@ export async function checkLive({ newPage, origin, schedule, pageElsewhere, chec
     await page.waitForFunction(() => window.lstmDigits?.ready?.then((loaded) => loaded), { timeout: 30_000 });
     await page.click('#live');
     await page.waitForFunction(() => document.getElementById('video').videoWidth > 0, { timeout: 10_000 });
-    await watchMarkers(page, schedule);
-    const seconds = (schedule.frames / schedule.fps) * 1.05 + LIMIT_MS / 1000;
-    await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
-    const seen = await page.evaluate(() => ({
-      markers: window.markers, shown: window.lstmDigits.liveShown,
-      readings: window.lstmDigits.live.stats.readings, since: window.lstmDigits.live.stats.since, now: performance.now(),
-      msPerReading: window.lstmDigits.live.stats.ms / window.lstmDigits.live.stats.readings,
-      boxes: window.lstmDigits.live.stats.boxes,
-    }));
-    const perSecond = (1000 * seen.readings) / (seen.now - seen.since);
-    const delays = schedule.segments.map(({ digit }, index) => {
-      const appeared = seen.markers.find((marker) => marker.index === index)?.at;
-      const shown = seen.shown.find((answer) => answer.at >= appeared && answer.text === digit && answer.kind === 'digit')?.at;
-      return { digit, ms: appeared === undefined || shown === undefined ? Infinity : shown - appeared };
-    });
-    // The first digit is there from the camera's first frame, before the markers are watched.
-    const timed = delays.slice(1);
-    // The video shows only digits: "not a digit" must not flash up while one slides out and the next in.
-    const between = seen.shown.filter(({ kind }) => kind === 'rejected' || kind === 'empty').length;
-    check(`live camera: each digit shown within ${LIMIT_MS} ms of its first frame, and nothing else but 'reading'`,
-      delays[0].ms < Infinity && timed.every(({ ms }) => ms <= LIMIT_MS) && between === 0,
-      delays.map(({ digit, ms }, i) => `${digit}: ${i ? `${Number.isFinite(ms) ? ms.toFixed(0) : 'never'} ms` : (Number.isFinite(delays[0].ms) ? 'shown' : 'never shown')}`).join(', ') +
-      `; shown in turn: ${seen.shown.map(({ text, kind }) => (kind === 'digit' ? text : kind)).join(' ')}`);
-    check(`live camera: ${MIN_READINGS_PER_SECOND} or more readings a second`, perSecond >= MIN_READINGS_PER_SECOND,
-      `${perSecond.toFixed(1)} readings a second (${seen.readings} in ${((seen.now - seen.since) / 1000).toFixed(1)} s)`);
-    const overlaps = schedule.segments.map(({ digit, box: [top, left, bottom, right] }, index) => {
-      const from = (seen.markers.find((marker) => marker.index === index)?.at ?? 0) + 1000; // at rest by then
-      const to = seen.markers.find((marker) => marker.index === index + 1)?.at ?? seen.now;
-      const drawn = seen.boxes.filter((box) => box.at >= from && box.at < to && box.digit === digit);
-      const ious = drawn.map((box) => intersectionOverUnion(box, { top, left, bottom, right })).sort((a, b) => a - b);
-      return { digit, boxes: drawn.length, median: ious.length ? ious[Math.floor(ious.length / 2)] : 0 };
-    });
-    check(`live camera: each digit boxed where it is (median overlap ${MIN_BOX_OVERLAP} or more)`,
-      overlaps.every(({ boxes, median }) => boxes >= 3 && median >= MIN_BOX_OVERLAP),
-      overlaps.map(({ digit, boxes, median }) => `${digit}: ${boxes} boxes, median ${median.toFixed(2)}`).join(', '));
-    measured = { framesToAnswerMs: timed.map(({ ms }) => ms), readingsPerSecond: perSecond, msPerReading: seen.msPerReading };
+    measured = await checkReadings(page, schedule, 'digit', check);
     if (screenshot) await page.screenshot({ path: screenshot });
 
     await page.click('#live');

@@ -38,7 +38,9 @@ TEST_LENGTHS = range(1, 11)
 TEST_PER_LENGTH = 200
 
 
-def _numbers(split, count: int, seed: int, lengths=(1, 12), styles: bool = True) -> Numbers:
+def seeded_numbers(split, count: int, seed: int, lengths=(1, 12), styles: bool = True) -> Numbers:
+    """`count` numbers written with the digits of an MNIST split, the same for the same seed: the
+    export's measurements, and the scripts' and tests' that report beside them."""
     return write_numbers(to_float(split.images), split.labels, count, torch.Generator().manual_seed(seed),
                          styles=styles, lengths=lengths)
 
@@ -49,7 +51,7 @@ def calibration_numbers_of(split, count: int) -> Numbers:
     that even the digit model misreads (it reads styled test digits at 98.8-99.0%, against 99.42%),
     which no confidence tells apart: on them the 5,000-step reader could accept only 10% of numbers
     at <= 1% wrong, against 75% on numbers as written (scripts/number_confidence.py, 2026-12-07)."""
-    return _numbers(split, count, EVAL_SEED, styles=False)
+    return seeded_numbers(split, count, EVAL_SEED, styles=False)
 
 
 def _session(model: onnx.ModelProto) -> onnxruntime.InferenceSession:
@@ -127,7 +129,7 @@ def export_number(checkpoint_path: Path, output_dir: Path, data_dir=None, log=pr
 
     log(f"exporting the reader of {checkpoint_path} and checking it on {parity_numbers} test numbers ...")
     reader = reader_model(model)
-    worst = reader_parity(model, reader, _numbers(mnist.test, parity_numbers, EVAL_SEED + 1))
+    worst = reader_parity(model, reader, seeded_numbers(mnist.test, parity_numbers, EVAL_SEED + 1))
     if not worst <= TOLERANCE:
         raise ExportError(f"{checkpoint_path}: onnxruntime's reader differs from PyTorch's by {worst:.2e} > {TOLERANCE:.0e}")
 
@@ -142,7 +144,7 @@ def export_number(checkpoint_path: Path, output_dir: Path, data_dir=None, log=pr
     log(f"measuring on numbers of {TEST_LENGTHS[0]}-{TEST_LENGTHS[-1]} MNIST test digits, {test_per_length} of each length ...")
     # Twice: the digits in the training generator's styles (thick, thin, slanted, redrawn), and as
     # written, MNIST's own digits with the generator's sizes and spacing.
-    per_length = {styled: {length: score(read_all(session, _numbers(mnist.test, test_per_length, EVAL_SEED + 100 + length,
+    per_length = {styled: {length: score(read_all(session, seeded_numbers(mnist.test, test_per_length, EVAL_SEED + 100 + length,
                                                                     (length, length), styles=styled)))
                            for length in TEST_LENGTHS}
                   for styled in (True, False)}
@@ -150,7 +152,7 @@ def export_number(checkpoint_path: Path, output_dir: Path, data_dir=None, log=pr
               "test_per_length": per_length[True], "test_per_length_as_written": per_length[False]}
     with staged_folder(output_dir) as staging:
         save_onnx(number, staging / NUMBER)
-        _write_test_data(staging, session, _numbers(mnist.test, 1, EVAL_SEED + 2, (5, 5)))
+        _write_test_data(staging, session, seeded_numbers(mnist.test, 1, EVAL_SEED + 2, (5, 5)))
         (staging / PARITY).write_text(json.dumps(report, indent=1))
         (staging / CARD).write_text(number_card(props, report, test_per_length))
     return report

@@ -14,7 +14,7 @@ import json
 import os
 from pathlib import Path
 
-from lstm_digits.export.export_number import _numbers
+from lstm_digits.export.export_number import seeded_numbers
 from lstm_digits.export.number_paper import strip_on_paper
 from lstm_digits.runtime import NumberReader
 from lstm_digits.runtime.segmentation_reader import SegmentationReader
@@ -49,7 +49,7 @@ def measure(per_length: int, data_dir: Path) -> dict:
     ctc_reader, seg_reader = NumberReader(), SegmentationReader()
     rows = []
     for length in LENGTHS:
-        numbers = _numbers(mnist.test, per_length, SEED + length, (length, length))
+        numbers = seeded_numbers(mnist.test, per_length, SEED + length, (length, length))
         for index in range(len(numbers)):
             pixels = strip_on_paper(numbers.strips[index, :, : int(numbers.widths[index])].numpy())
             ctc, seg = ctc_reader.read(pixels), seg_reader.read(pixels)

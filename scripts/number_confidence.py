@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lstm_digits.export.export_number import MAX_WRONG_ACCEPTED, _numbers
+from lstm_digits.export.export_number import MAX_WRONG_ACCEPTED, seeded_numbers
 from lstm_digits.export.number_paper import strip_on_paper
 from lstm_digits.models import NUMBER_INPUT_NAME, NUMBER_OUTPUT_NAMES
 from lstm_digits.runtime import NumberReader
@@ -53,7 +53,7 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, default=os.environ.get(ENV_VAR))
     args = parser.parse_args()
     split = getattr(load_mnist(args.data_dir), args.split)
-    numbers = _numbers(split, COUNT, EVAL_SEED if args.split == "val" else TEST_SEED, styles=args.styled)
+    numbers = seeded_numbers(split, COUNT, EVAL_SEED if args.split == "val" else TEST_SEED, styles=args.styled)
     reader = NumberReader(args.model)
     rows, right = [], []
     for index in range(len(numbers)):

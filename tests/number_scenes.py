@@ -76,7 +76,7 @@ def scores(reader, items) -> dict:
 def main() -> None:
     import argparse
 
-    from lstm_digits.export.export_number import _numbers
+    from lstm_digits.export.export_number import seeded_numbers
     from lstm_digits.runtime import NumberReader
     from lstm_digits.training.data import load_mnist
 
@@ -90,7 +90,7 @@ def main() -> None:
     reader = NumberReader(args.model)
     print("| digits | " + " | ".join(SCENES) + " |\n|---|" + "---:|" * len(SCENES))
     for length in LENGTHS:
-        items = build(_numbers(test, args.per_length, SEED + length, (length, length), styles=args.styled))
+        items = build(seeded_numbers(test, args.per_length, SEED + length, (length, length), styles=args.styled))
         figures = scores(reader, items)
         print(f"| {length} | " + " | ".join(f"{right:.0%} ({answered:.0%} answered, {wrong:.0%} wrong)"
                                            for right, answered, wrong in figures.values()) + " |")

@@ -5,7 +5,7 @@ transparency and in a scan, and the reader read it."""
 import pytest
 
 import number_scenes
-from lstm_digits.export.export_number import _numbers
+from lstm_digits.export.export_number import seeded_numbers
 from lstm_digits.runtime import NumberReader
 
 PER_SCENE = 20  # 5-digit numbers, as written, in each scene (120 in all)
@@ -17,7 +17,7 @@ FLOORS = {"photo": (0.75, 0.05), "grid": (0.85, 0.05), "ruled": (0.8, 0.1), "dra
 
 @pytest.fixture(scope="module")
 def scene_figures(mnist):
-    numbers = _numbers(mnist.test, PER_SCENE * len(number_scenes.SCENES), number_scenes.SEED, (5, 5), styles=False)
+    numbers = seeded_numbers(mnist.test, PER_SCENE * len(number_scenes.SCENES), number_scenes.SEED, (5, 5), styles=False)
     return number_scenes.scores(NumberReader(), number_scenes.build(numbers))
 
 

@@ -58,7 +58,7 @@ for version in $versions; do
     echo "check_pythons: Python $version: the runtime install brought torch" >&2; failed+=("$version (torch)"); continue
   fi
   # From the tests' folder's parent, so `lstm_digits` is the installed wheel, never the source tree.
-  if (cd "$repo" && "$work/venv-$version/bin/python" -m pytest -m "runtime and not unprivileged and not corpus" -q -p no:cacheprovider "${runtime_tests[@]}" \
+  if (cd "$repo" && "$work/venv-$version/bin/python" -m pytest -m "runtime and not unprivileged and not corpus" -q -p no:cacheprovider -n 0 "${runtime_tests[@]}" \
         -W error::pytest.PytestUnknownMarkWarning > "$work/pytest-$version.log" 2>&1); then
     echo "check_pythons: Python $("$python" -c 'import platform; print(platform.python_version())'): $(tail -n 1 "$work/pytest-$version.log") ($((SECONDS - started)) s)"
   else

@@ -1,5 +1,10 @@
 """Shared fixtures. Tests that need MNIST read it from $LSTM_DIGITS_DATA and fail, never skip,
-when it is missing: a suite that silently skips its real-data tests proves nothing."""
+when it is missing: a suite that silently skips its real-data tests proves nothing.
+
+The suite runs on pytest-xdist's workers (pyproject's addopts: one per core, at most four), each a
+process of its own with its own session fixtures. A test that uses one of the costly session
+fixtures in SHARED_FIXTURES is sent to that fixture's worker (xdist's loadgroup), so that each is
+built once however many tests use it."""
 
 import gzip
 import os
@@ -11,14 +16,48 @@ import pytest
 from lstm_digits.training.mnist_files import ENV_VAR, TEST_IMAGES, TEST_LABELS, find_archives
 
 MNIST_FIXTURES = {"data_dir", "mnist", "mnist_test_digits"}
+# Session fixtures that take 15-50 s to build -> the worker group of the tests that use them.
+SHARED_FIXTURES = {
+    "trained": "digit checkpoint", "exported": "digit checkpoint",  # tests/exported_checkpoint.py
+    "number_trained": "number checkpoint", "number_exported": "number checkpoint",  # tests/number_checkpoint.py
+    "robustness_set": "robustness set", "robustness_predictions": "robustness set",
+    "random_model_export": "random models",
+}
 
 
-def pytest_collection_modifyitems(items):
+def pytest_configure(config):
+    """A worker's torch runs on one thread: two workers that each ran as many threads as there are
+    cores spent their time waiting for each other (the suite took 785 s, against 615 s on one process)."""
+    if getattr(config, "workerinput", {}).get("workercount", 1) > 1:
+        os.environ["OMP_NUM_THREADS"] = "1"  # read when torch is imported, here and in the commands tests run
+
+
+def pytest_sessionstart(session):
+    """With workers, MNIST is copied and extracted here, once, before they start: two workers
+    extracting the same archives into the same folder at once could each read the other's half-written
+    file. (Without torch, as in a runtime-only install, the workers read the archives themselves.)"""
+    value = os.environ.get(ENV_VAR)
+    if not getattr(session.config.option, "numprocesses", None) or hasattr(session.config, "workerinput") or not value:
+        return
+    try:
+        from lstm_digits.training.data import load_mnist
+    except ImportError:
+        return
+    if find_archives(Path(value)) is not None:
+        load_mnist(value)
+
+
+def pytest_itemcollected(item):
     """A test that uses MNIST (through a fixture below) carries the `mnist` marker, so that
-    `-m "not mnist"` selects exactly the tests that run without the data."""
-    for item in items:
-        if MNIST_FIXTURES & set(item.fixturenames):
-            item.add_marker(pytest.mark.mnist)
+    `-m "not mnist"` selects exactly the tests that run without the data; one that uses a fixture
+    of SHARED_FIXTURES carries its xdist_group. (Marked as each test is collected: xdist reads the
+    groups in its pytest_collection_modifyitems, which may run before this file's.)"""
+    names = set(getattr(item, "fixturenames", ()))
+    if MNIST_FIXTURES & names:
+        item.add_marker(pytest.mark.mnist)
+    group = next((SHARED_FIXTURES[name] for name in sorted(names) if name in SHARED_FIXTURES), None)
+    if group:
+        item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.fixture(scope="session")

@@ -28,7 +28,7 @@ FRESH_EXPORTS = (ModelConfig("gru", 2, 16, True), ModelConfig("rnn-relu", 1, 16,
 
 
 @pytest.fixture(scope="module")
-def exported(random_model_export) -> list[Path]:
+def architecture_files(random_model_export) -> list[Path]:
     """model.onnx and model.int8.onnx as digit-export writes them, for FRESH_EXPORTS (random
     weights), beside the shipped pair."""
     paths = list(SHIPPED)
@@ -38,19 +38,19 @@ def exported(random_model_export) -> list[Path]:
     return paths
 
 
-def test_the_accepted_operators_are_exactly_those_digit_export_writes(exported):
-    written = {(node.domain, node.op_type) for path in exported for node in onnx.load(str(path)).graph.node}
+def test_the_accepted_operators_are_exactly_those_digit_export_writes(architecture_files):
+    written = {(node.domain, node.op_type) for path in architecture_files for node in onnx.load(str(path)).graph.node}
     assert written == EXPORTED_OPERATORS
     assert {name for _, name in EXPORTED_OPERATORS} <= SHAPES.keys()
-    for path in exported:
+    for path in architecture_files:
         classifier = DigitClassifier(path)
         assert classifier.probabilities(np.zeros((2, 28, 28), np.float32)).shape == (2, 10), path
 
 
-def test_the_shapes_worked_out_are_those_onnxruntime_computes(exported):
+def test_the_shapes_worked_out_are_those_onnxruntime_computes(architecture_files):
     """Every value each graph computes, at batch 1 and 3: the shape (and for shape tensors the
     numbers) graph_shapes gives, against onnxruntime running the graph with all of them as outputs."""
-    for path in exported:
+    for path in architecture_files:
         shapes = value_shapes(read_model(path.read_bytes(), MAX_NODES), {"image": (BATCH, (28, 0), (28, 0))})
         proto = onnx.load(str(path))
         names = [name for node in proto.graph.node for name in node.output if name]

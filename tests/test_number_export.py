@@ -18,22 +18,22 @@ pytest_plugins = ["number_checkpoint"]  # the fixtures number_trained and number
 
 
 @pytest.fixture(scope="module")
-def exported(number_trained, number_exported):
+def number_export_result(number_trained, number_exported):
     """(folder, report, checkpoint)."""
     return *number_exported, number_trained[0]
 
 
 @pytest.fixture(scope="module")
-def session(exported):
-    return onnxruntime.InferenceSession(str(exported[0] / NUMBER), providers=["CPUExecutionProvider"])
+def session(number_export_result):
+    return onnxruntime.InferenceSession(str(number_export_result[0] / NUMBER), providers=["CPUExecutionProvider"])
 
 
 def run(session, pixels) -> dict:
     return dict(zip(NUMBER_OUTPUT_NAMES, session.run(None, {NUMBER_INPUT_NAME: pixels})))
 
 
-def test_the_export_writes_a_checked_file_with_its_rule_in_the_metadata(exported):
-    folder, report, _ = exported
+def test_the_export_writes_a_checked_file_with_its_rule_in_the_metadata(number_export_result):
+    folder, report, _ = number_export_result
     assert sorted(p.name for p in folder.iterdir()) == sorted([NUMBER, PARITY, CARD, TEST_DATA])
     model = onnx.load(str(folder / NUMBER))
     onnx.checker.check_model(model, full_check=True)
@@ -51,9 +51,9 @@ def test_the_export_writes_a_checked_file_with_its_rule_in_the_metadata(exported
     assert f"| 5 | {five['right_without_rejection']:.1%} |" in card and f"| {as_written['right_without_rejection']:.1%} |" in card
 
 
-def test_the_file_reads_its_strip_as_pytorch_does(exported, session, mnist):
+def test_the_file_reads_its_strip_as_pytorch_does(number_export_result, session, mnist):
     """Through the joined file, the reader's scores on the strip it made are PyTorch's on that strip."""
-    folder, report, checkpoint = exported
+    folder, report, checkpoint = number_export_result
     model, _ = load_model(checkpoint, task="number")
     digits = (mnist.test.images[:3].float() / 255).numpy()
     pixels = strip_on_paper(np.concatenate([np.pad(d, ((0, 0), (2, 2))) for d in digits], axis=1))
@@ -64,8 +64,8 @@ def test_the_file_reads_its_strip_as_pytorch_does(exported, session, mnist):
     assert out["strip"].shape[0] == 28 and not out["no_number"]
 
 
-def test_test_data_reproduces_and_boxes_lie_within_the_written_number(exported, session):
-    folder = exported[0]
+def test_test_data_reproduces_and_boxes_lie_within_the_written_number(number_export_result, session):
+    folder = number_export_result[0]
     arrays = [numpy_helper.to_array(onnx.load_tensor(str(folder / TEST_DATA / name)))
               for name in ["input_0.pb", *(f"output_{i}.pb" for i in range(len(NUMBER_OUTPUT_NAMES)))]]
     out = run(session, arrays[0])
@@ -83,14 +83,14 @@ def test_nothing_written_is_rejected_as_an_output_not_an_error(session, shape, v
     assert out["no_number"] and out["rejected"]
 
 
-def test_reference_evaluator_runs_it(exported, session, mnist):
+def test_reference_evaluator_runs_it(number_export_result, session, mnist):
     """onnx's reference evaluator, which knows only the standard: the same reading (a small image; it is slow)."""
     digits = (mnist.test.images[:2].float() / 255).numpy()
     pixels = strip_on_paper(np.concatenate(list(digits), axis=1), scale=1)
     expected = run(session, pixels)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", "(invalid value|divide by zero) encountered in divide", RuntimeWarning)
-        got = dict(zip(NUMBER_OUTPUT_NAMES, ReferenceEvaluator(str(exported[0] / NUMBER)).run(None, {NUMBER_INPUT_NAME: pixels})))
+        got = dict(zip(NUMBER_OUTPUT_NAMES, ReferenceEvaluator(str(number_export_result[0] / NUMBER)).run(None, {NUMBER_INPUT_NAME: pixels})))
     assert np.abs(got["strip"] - expected["strip"]).max() < 1e-5
     assert np.abs(got["log_probs"] - expected["log_probs"]).max() < 1e-4
     assert got["digits"].tolist() == expected["digits"].tolist() and got["boxes"].tolist() == expected["boxes"].tolist()

@@ -110,8 +110,12 @@ class SegmentationReader:
         digits, rejected = [], not pieces
         height = max((y1 - y0 for _, (_, y0, _, y1) in pieces), default=0)  # the number's: its tallest digit's
         for (piece, box), prediction in zip(pieces, predictions):
-            if not prediction.ok:  # (a piece the digit preprocessing finds nothing in)
-                return NumberReading(None, 0.0, digits, rejected=True)
+            if not prediction.ok:  # the piece alone tells which: nothing in it to read, or the model failed
+                try:
+                    self.classifier.predict(piece)
+                except ImageError:  # a piece the digit preprocessing finds nothing in
+                    return NumberReading(None, 0.0, digits, rejected=True)
+                raise ModelError(prediction.error)  # (raised by the line above, unless it failed only in the batch)
             label, probability = prediction.top_k[0]
             digits.append(DigitRead(label, probability, tuple(round(v * scale) for v in box)))
             rejected |= prediction.rejected or box[2] - box[0] > MAX_DIGIT_WIDTH * height

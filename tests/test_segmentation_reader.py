@@ -84,3 +84,17 @@ def test_a_blank_page_is_no_number_and_a_broken_file_is_its_error(reader, tmp_pa
         reader.read(broken)
     readings = list(reader.read_all([broken, NUMBER_SAMPLES[0]]))
     assert readings[0].error and not readings[0].ok and readings[1].number == NUMBER_SAMPLES[0].stem.split("-")[-1]
+
+
+def test_a_model_that_fails_on_a_piece_is_an_error_not_a_rejection(tmp_path):
+    """A digit model that fails (here onnxruntime refuses every piece) is the reading's error, as
+    for the digit reader: it is not "not a number", which would blame the writing."""
+    from lstm_digits.runtime import DigitClassifier, ModelError
+    from test_prediction_errors import gather_error_model
+
+    canvas = DigitClassifier().form.canvas
+    reader = SegmentationReader(DigitClassifier(gather_error_model(tmp_path, canvas, ink_limit=1.0), threads=1))
+    with pytest.raises(ModelError):
+        reader.read(NUMBER_SAMPLES[0])
+    (reading,) = reader.read_all([NUMBER_SAMPLES[0]])
+    assert not reading.ok and not reading.rejected and "\n" not in reading.error

@@ -8,7 +8,9 @@
 # (scripts/same_images.py) and handed as raw RGBA to examples/node/same_images.js, whose images
 # must be within float rounding of the Python runtime's and whose answers must be the same. And
 # numbers (classify.js --number, number.onnx): its test data, and random numbers of MNIST test digits
-# on paper (scripts/number_samples.py), each read as `digit-classify --number --json` reads it.
+# on paper (scripts/number_samples.py), each read as `digit-classify --number --json` reads it. And
+# the npm package (js/) packed and installed outside the repository: examples/node copied out runs
+# with it, and its TypeScript types hold for js/test/usage.ts under tsc --strict.
 #
 #   scripts/check_node.sh [PYTHON]   # a Python with lstm-digits installed (default .venv/bin/python;
 #                                    # the runtime alone is enough); needs $LSTM_DIGITS_DATA (MNIST)
@@ -116,6 +118,15 @@ repository="$PWD"
   || { echo "check_node: examples/node outside the repository did not read samples/numbers with the packed number.onnx:" >&2
        cat "$work/outside.err" "$work/outside_numbers.tsv" >&2; exit 1; }
 echo "check_node: examples/node copied out of the repository runs with the packed lstm-digits package ($(basename "$work"/lstm-digits-*.tgz)) and its models"
+# The package's TypeScript types: js/test/usage.ts type-checked with tsc --strict against the packed
+# package, then run (it also holds index.d.ts to index.js's exports). Pinned, in the scratch project only.
+cp js/test/usage.ts "$work/outside/"
+(cd "$work/outside" && npm install --no-save --ignore-scripts --no-audit --no-fund --silent typescript@5.9.3 @types/node@20.19.43 \
+  && npx tsc --strict --noEmitOnError --module nodenext --moduleResolution nodenext --target es2022 --types node usage.ts \
+  && node usage.js) > "$work/typed.log" 2>&1 \
+  && tail -n 1 "$work/typed.log" | grep -q "^digit 1 box .*; blank noDigit true; number blank noNumber true digits 0; threshold true; .* exports typed$" \
+  || { echo "check_node: the package's types (js/index.d.ts) fail js/test/usage.ts:" >&2; cat "$work/typed.log" >&2; exit 1; }
+echo "check_node: js/index.d.ts types the packed package: $(tail -n 1 "$work/typed.log")"
 # Numbers: samples/numbers and 40 random numbers of 1-10 MNIST test digits on paper (PNG, so that both
 # sides decode the same pixels), read by classify.js --number --json as digit-classify --number --json
 # reads them: the same number or rejection, digits and boxes, probabilities within number.onnx's tolerance.

@@ -8,6 +8,9 @@ from lstm_digits.training.train import TrainConfig, train
 
 from number_settings import FEW_EVAL_NUMBERS, TINY, quick
 
+# export_number's settings here: few numbers for parity, the threshold and the figures.
+EXPORT_SETTINGS = {"parity_numbers": 20, "calibration_numbers": 40, "test_per_length": 3}
+
 
 @pytest.fixture(scope="session")
 def number_trained(mnist, tmp_path_factory):
@@ -27,6 +30,5 @@ def number_exported(number_trained, data_dir, tmp_path_factory):
     from lstm_digits.export.export_number import export_number
 
     folder = tmp_path_factory.mktemp("number_export") / "number"
-    report = export_number(number_trained[0], folder, data_dir, log=lambda text: None, parity_numbers=20,
-                           calibration_numbers=40, test_per_length=3)
+    report = export_number(number_trained[0], folder, data_dir, log=lambda text: None, **EXPORT_SETTINGS)
     return folder, report

@@ -108,3 +108,22 @@ def test_the_threshold_is_chosen_on_the_validation_numbers_training_scores(mnist
     calibrated = calibration_numbers_of(mnist.val, EVAL_NUMBERS)
     assert torch.equal(calibrated.strips, scored.strips)
     assert [calibrated.text(i) for i in range(len(calibrated))] == [scored.text(i) for i in range(len(scored))]
+
+
+def test_the_same_checkpoint_exported_twice_gives_the_same_bytes_in_every_file(number_export_result, data_dir, tmp_path):
+    """Another process exports the same checkpoint into a folder of another name: every file the
+    export writes (number.onnx, its card, parity report and test data) has the same bytes."""
+    import subprocess
+    import sys
+
+    from number_checkpoint import EXPORT_SETTINGS
+
+    first, _, checkpoint = number_export_result
+    again = tmp_path / "elsewhere"
+    subprocess.run([sys.executable, "-c", "import json, sys; from lstm_digits.export.export_number import export_number; "
+                    "export_number(sys.argv[1], sys.argv[2], sys.argv[3], log=lambda text: None, **json.loads(sys.argv[4]))",
+                    checkpoint, again, data_dir, json.dumps(EXPORT_SETTINGS)], check=True, timeout=600)
+    written = sorted(str(path.relative_to(first)) for path in first.rglob("*") if path.is_file())
+    assert NUMBER in written and len(written) > 3
+    assert sorted(str(path.relative_to(again)) for path in again.rglob("*") if path.is_file()) == written
+    assert [name for name in written if (first / name).read_bytes() != (again / name).read_bytes()] == []

@@ -1,7 +1,8 @@
 """The number reader's reading rule, the last part of number.onnx: per-column scores -> the number.
 
-CTC's greedy reading (Graves et al. 2006): the best class in each column; a run of one digit is one
-digit, a blank separates two; blanks are dropped. Then, per digit:
+CTC's greedy reading (Graves et al. 2006; training/ctc_reading.digit_runs, which training's
+validation runs too): the best class in each column; a run of one digit is one digit, a blank
+separates two; blanks are dropped. Then, per digit:
 - its probability: the highest probability of its digit over its run of columns;
 - its box in the input's pixels, [x0, y0, x1, y1] (x1 and y1 exclusive): the strip is cut between
   the centres of neighbouring digits' runs at the column with the least ink, each piece shrunk to
@@ -17,21 +18,10 @@ from onnxscript import BOOL, FLOAT, INT64, script
 from onnxscript import opset18 as op
 
 from ..preprocessing.strip_form import number_columns
-from ..training.number_strings import BLANK, INK
+from ..training.ctc_reading import digit_runs
+from ..training.number_strings import INK
 
-BLANK_LABEL = np.array([BLANK], np.int64)
 INK_LEVEL = np.array(INK, np.float32)
-
-
-@script()
-def _digit_runs(best: INT64[None]) -> tuple[BOOL[None], INT64[None], BOOL[None]]:
-    """(written, run, starts) per column: a digit is read there; which digit (0, 1, ...) it belongs
-    to; a digit starts there (a digit that is not the previous column's)."""
-    previous = op.Concat(BLANK_LABEL, op.Slice(best, [0], [-1]), axis=0)
-    written = op.Not(op.Equal(best, BLANK_LABEL))
-    starts = op.And(written, op.Not(op.Equal(best, previous)))
-    run = op.Sub(op.CumSum(op.Cast(starts, to=INT64.dtype), op.Constant(value_int=0)), 1)
-    return written, run, starts
 
 
 @script()
@@ -61,7 +51,7 @@ def read_number(log_probs: FLOAT[None, 1, 11], strip: FLOAT[None, None], box: IN
     probabilities_t = op.Exp(op.Squeeze(log_probs, [1]))  # [T, 11]
     best = op.ArgMax(probabilities_t, axis=1, keepdims=0)  # [T]
     best_probability = op.ReduceMax(probabilities_t, [1], keepdims=0)
-    written, run, starts = _digit_runs(best)
+    written, run, starts = digit_runs(best)
     digits = op.Compress(best, starts)
     count = op.Size(digits)
     # member[i, t]: column t belongs to digit i

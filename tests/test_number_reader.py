@@ -11,7 +11,8 @@ import torch
 
 from lstm_digits.training.checkpoint import CheckpointError, load_checkpoint, load_model
 from lstm_digits.training.model import ModelConfig
-from lstm_digits.training.number_model import NumberConfig, NumberRNN, greedy_decode
+from lstm_digits.training.ctc_reading import greedy_decode
+from lstm_digits.training.number_model import NumberConfig, NumberRNN
 from lstm_digits.training.number_strings import BLANK
 from lstm_digits.training import tasks
 from lstm_digits.training.tasks import NumberBatches, NumberTask

@@ -15,7 +15,7 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from .contract import MNIST_MEAN, MNIST_STD
-from .number_strings import BLANK, STRIP_HEIGHT
+from .number_strings import STRIP_HEIGHT
 
 CLASSES = 11  # the digits 0-9, then the blank
 CONV_CHANNELS = 32
@@ -93,21 +93,3 @@ class NumberRNN(nn.Module):
         packed = pack_padded_sequence(columns, lengths.cpu(), batch_first=True, enforce_sorted=False)
         output, _ = pad_packed_sequence(self.rnn(packed)[0], batch_first=True, total_length=columns.shape[1])
         return self.head(output).log_softmax(2).transpose(0, 1), lengths
-
-
-def greedy_decode(log_probs: torch.Tensor, lengths: torch.Tensor) -> list[list[tuple[int, int, int]]]:
-    """CTC's greedy reading of [T, N, 11] scores: per strip, the digits as (digit, first column,
-    last column) in output columns. Best class per column, a run of one class is one digit, blanks
-    dropped."""
-    best = log_probs.argmax(2).T  # [N, T]
-    numbers = []
-    for row, length in zip(best.tolist(), lengths.tolist()):
-        digits, previous = [], BLANK
-        for column, label in enumerate(row[:length]):
-            if label != BLANK and label == previous:
-                digits[-1] = (label, digits[-1][1], column)
-            elif label != BLANK:
-                digits.append((label, column, column))
-            previous = label
-        numbers.append(digits)
-    return numbers

@@ -15,7 +15,8 @@ from .batches import Batches, generator_for
 from .data import Split, to_float
 from .model import DigitRNN, ModelConfig
 from .nondigits import NONDIGIT, uniform_loss
-from .number_model import NumberConfig, NumberRNN, greedy_decode
+from .ctc_reading import greedy_decode
+from .number_model import NumberConfig, NumberRNN
 from .number_strings import BLANK, Numbers, write_numbers
 from .recipes import Recipe
 

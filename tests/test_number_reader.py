@@ -38,6 +38,7 @@ def test_greedy_reading_merges_a_run_into_one_digit_and_a_blank_separates_two():
     # Columns past a strip's length are not read.
     assert greedy_decode(_scores([7, b, 2]), torch.tensor([2])) == [[(7, 0, 0)]]
     assert greedy_decode(_scores([b, b]), torch.tensor([2])) == [[]]
+    assert greedy_decode(torch.zeros(5, 0, 11), torch.tensor([], dtype=torch.int64)) == []  # no strips
 
 
 @pytest.mark.parametrize("conv", [False, True])

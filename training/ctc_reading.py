@@ -33,6 +33,7 @@ def _digit_runs_session() -> onnxruntime.InferenceSession:
     but onnxruntime prints warnings for the one-op models it makes)."""
     options = onnxruntime.SessionOptions()
     options.log_severity_level = 3  # errors only
+    options.intra_op_num_threads = 1  # a few thousand numbers: one thread, beside training's own
     return onnxruntime.InferenceSession(digit_runs.to_model_proto().SerializeToString(), options,
                                         providers=["CPUExecutionProvider"])
 
@@ -43,6 +44,8 @@ def greedy_decode(log_probs: torch.Tensor, lengths: torch.Tensor) -> list[list[t
     a blank after each, so that one run of the graph reads them all and no run crosses two strips."""
     best = log_probs.argmax(2).T.numpy()  # [N, T]
     lengths = [int(length) for length in lengths]
+    if not lengths:
+        return []
     sequence = np.concatenate([part for n, length in enumerate(lengths) for part in (best[n, :length], BLANK_LABEL)])
     session = _digit_runs_session()
     written, _, starts = session.run(None, {session.get_inputs()[0].name: sequence.astype(np.int64)})

@@ -145,11 +145,10 @@ async function enterLive() {
   liveButton.setAttribute('aria-busy', 'true');
   try {
     if (!(await page.ready)) return showStatus('The model could not be loaded: reload the page to try again.');
-    const mode = page.mode;
-    if (mode === 'number' && !(await numberReader().then(Boolean, () => false))) {
-      return showError('The number reader could not be loaded: press Live camera to try again.');
-    }
-    if (attempt.cancelled) return;
+    const mode = page.mode; // number.onnx may take seconds to come: cancelled, or another mode, meanwhile
+    const loaded = mode !== 'number' || (await numberReader().then(Boolean, () => false));
+    if (attempt.cancelled || page.mode !== mode) return showStatus('The camera was not opened.');
+    if (!loaded) return showError('The number reader could not be loaded: press Live camera to try again.');
     if (!(await live.start(liveReadings[mode])) || attempt.cancelled) {
       live.stop();
       return showStatus('The camera was closed before it opened.');

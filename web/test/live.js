@@ -37,8 +37,14 @@ async function checkReadings(page, schedule, kind, check) {
   });
   // The first is there from the camera's first frame, before the markers are watched.
   const timed = delays.slice(1);
-  // The video shows only digits (or numbers): "not a digit" must not flash up while one slides out and the next in.
-  const between = seen.shown.filter((answer) => answer.kind === 'rejected' || answer.kind === 'empty').length;
+  // The video shows only digits (or numbers): "not a digit" must not flash up while one slides out and
+  // the next in, nor any other digit or number than the one on screen (or the one before, held while
+  // it slides out; before the first marker, the first).
+  const onScreen = (at) => seen.markers.filter((marker) => marker.at <= at).at(-1)?.index ?? 0;
+  const segments = schedule.segments;
+  const wrong = seen.shown.filter((answer) => answer.kind === kind && ![onScreen(answer.at), onScreen(answer.at) - 1,
+    onScreen(answer.at) === 0 ? segments.length - 1 : -1].some((index) => segments[index]?.text === answer.text));
+  const between = seen.shown.filter((answer) => answer.kind === 'rejected' || answer.kind === 'empty').length + wrong.length;
   check(`live camera, ${kind}s: each shown within ${LIMIT_MS} ms of its first frame, and nothing else but 'reading'`,
     delays[0].ms < Infinity && timed.every(({ ms }) => ms <= LIMIT_MS) && between === 0,
     delays.map(({ text, ms }, i) => `${text}: ${i ? `${Number.isFinite(ms) ? ms.toFixed(0) : 'never'} ms` : (Number.isFinite(delays[0].ms) ? 'shown' : 'never shown')}`).join(', ') +
@@ -112,6 +118,8 @@ export async function checkLive({ newPage, origin, schedule, pageElsewhere, chec
       `${again.toFixed(1)} readings a second, the camera at ${schedule.fps} frames a second`);
     await page.click('#live');
 
+    await leftWhileTheNumberReaderLoads(newPage, origin, check);
+
     // Pressed twice at once: the second press closes the camera the first is still opening.
     await page.bringToFront();
     await page.evaluate(() => { document.getElementById('live').click(); document.getElementById('live').click(); });
@@ -128,6 +136,34 @@ export async function checkLive({ newPage, origin, schedule, pageElsewhere, chec
   const bare = await pageElsewhere([]);
   check('a device with no camera says so on the page', await cameraMessage(bare, /No camera/), await liveState(bare));
   return measured;
+}
+
+// Number mode, number.onnx held back: Live camera, then back to "One digit" while it is on its way,
+// and then its download fails. The camera stays closed, and no error about the number reader is
+// shown in digit mode.
+async function leftWhileTheNumberReaderLoads(newPage, origin, check) {
+  let release;
+  const held = new Promise((resolve) => (release = resolve));
+  const page = await newPage({ viewport: { width: 900, height: 640 }, hold: (url) => (url.endsWith('/number.onnx') ? held : null) });
+  try {
+    await page.goto(`${origin}/`);
+    await page.waitForFunction(() => window.lstmDigits?.ready?.then((loaded) => loaded), { timeout: 30_000 });
+    await page.click('#mode-number');
+    await page.click('#live');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await page.click('#mode-digit');
+    release('abort');
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const state = await page.evaluate(() => ({ answer: document.getElementById('answer').textContent,
+      status: document.getElementById('status').textContent, mode: window.lstmDigits.mode,
+      button: document.getElementById('live').textContent, running: window.lstmDigits.live.running }));
+    check('number mode: Live camera, then "One digit" while number.onnx loads and fails: the camera stays closed, no number-reader error',
+      !state.running && state.mode === 'digit' && state.button === 'Live camera' && !/could not be loaded/.test(state.answer + state.status),
+      JSON.stringify(state));
+  } finally {
+    release();
+    await page.close();
+  }
 }
 
 function intersectionOverUnion(a, b) {

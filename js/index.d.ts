@@ -121,7 +121,8 @@ export function modelMetadata(modelBytes: Uint8Array): Metadata;
 export function metadataJson(metadata: Metadata, key: string): unknown;
 
 export interface TensorRead {
-  name: string;
+  /** undefined when the file names none */
+  name: string | undefined;
   type: string;
   dims: number[];
   data: ArrayLike<number | bigint | boolean>;

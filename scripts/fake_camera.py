@@ -128,6 +128,8 @@ def main() -> None:
         segments = [{"text": str(labels[i]), "mnist_test_index": i} for i in chosen]
     else:
         alphas = [alpha_of(ink_strip(number, images, labels), NUMBER_PIXELS) for number in numbers]
+        if too_wide := [n for n, alpha in zip(numbers, alphas) if alpha.shape[1] > 0.85 * WIDTH]:
+            sys.exit(f"fake_camera: {too_wide[0]} is wider than the page's guide box ({NUMBER_PIXELS} px high digits in a {WIDTH} px frame)")
         segments = [{"text": number} for number in numbers]
     for segment, alpha in zip(segments, alphas):
         segment.update(first=None, last=None, box=at_rest(alpha, *at_rest_corner(alpha)))

@@ -22,7 +22,7 @@ def test_tests_of_one_group_run_on_one_worker(tmp_path):
     ran.mkdir()
     result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "2", "--dist", "loadgroup",
                              "-c", tmp_path / "pytest.ini", tmp_path / "test_grouped.py"],
-                            capture_output=True, text=True, timeout=120, env={**os.environ, "RAN": str(ran)})
+                            capture_output=True, text=True, timeout=120, env={**{k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST")}, "RAN": str(ran)})
     assert result.returncode == 0, result.stdout + result.stderr
     workers = [path.read_text() for path in ran.iterdir()]
     assert len(workers) == 8 and len(set(workers)) == 1, workers

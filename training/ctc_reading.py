@@ -43,7 +43,7 @@ def greedy_decode(log_probs: torch.Tensor, lengths: torch.Tensor) -> list[list[t
     in output columns, each strip read to its length. The strips' best classes are laid end to end,
     a blank after each, so that one run of the graph reads them all and no run crosses two strips."""
     best = log_probs.argmax(2).T.numpy()  # [N, T]
-    lengths = [int(length) for length in lengths]
+    lengths = [min(int(length), best.shape[1]) for length in lengths]  # (never more columns than there are)
     if not lengths:
         return []
     sequence = np.concatenate([part for n, length in enumerate(lengths) for part in (best[n, :length], BLANK_LABEL)])
